@@ -1,0 +1,47 @@
+// The public surface of @pipewright/contracts: every message, the pipeline spec, and every name on the bus.
+export {
+  SCHEMA_VERSION,
+  SchemaVersion,
+  RunId,
+  StepId,
+  PoolName,
+  TenantId,
+  Timestamp,
+  Usage,
+  ZERO_USAGE,
+  ModelTarget,
+  ModelRef,
+  JsonSchemaDoc,
+  ErrorInfo,
+  ValidationIssue,
+} from './common.js';
+export { RetryPolicy, DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUT_MS } from './retry-policy.js';
+export type { RetryPolicyInput } from './retry-policy.js';
+export { LlmStep, Step, PipelineDefaults, RunLimits, PipelineSpec } from './pipeline.js';
+export type { PipelineSpecInput } from './pipeline.js';
+export { checkPipeline, checkRunInput, findCycle, ancestorSets } from './pipeline-check.js';
+export type { PipelineCheck } from './pipeline-check.js';
+export { parseTemplate, renderTemplate, lookup, TemplateError } from './template.js';
+export type { TemplateRef, TemplateParse } from './template.js';
+export { SchemaValidator, schemaValidator } from './schema-validator.js';
+export { formatPath, fromZodError, describeIssues } from './issues.js';
+export { RunRequest, CancelRequest } from './run-request.js';
+export type { RunRequestInput } from './run-request.js';
+export { ChatMessage, LlmCall, StepCommand, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
+export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision } from './run-state.js';
+export { RunStarted, RunRejected, StepDispatched, RunFinished, RunEvent } from './events.js';
+export type { RunEventType } from './events.js';
+export {
+  BudgetReserveRequest,
+  BudgetReserveReply,
+  BudgetCommitRequest,
+  BudgetReleaseRequest,
+  BudgetAck,
+  BudgetScope,
+  BudgetStatusRequest,
+  BudgetStatusReply,
+} from './budget.js';
+export { ApprovalRequest, ApprovalDecision } from './approval.js';
+export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_TYPES, SUBJECT_PREFIX } from './subjects.js';
+export type { StreamDef } from './subjects.js';
+export { publishedSchemas, renderJsonSchema } from './json-schemas.js';

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { JsonSchemaDoc, ModelRef, PoolName, StepId } from './common.js';
+import { RetryPolicy } from './retry-policy.js';
+
+/** Policies a step inherits from the pipeline's `defaults` unless it sets its own. */
+const StepPolicyFields = {
+  /** Model used when the step names none. */
+  model: ModelRef.optional(),
+  /** Models tried, in order, when the primary is down (breaker open) or its output cannot be repaired. */
+  fallbacks: z.array(ModelRef).max(8).optional(),
+  /** Per-call timeout in milliseconds. @default 10000 */
+  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  retry: RetryPolicy.partial().optional(),
+  /** Executor pool that runs the step. @default "default" */
+  pool: PoolName.optional(),
+  /** Cap of output tokens per call, passed to the model as `max_completion_tokens`. */
+  maxOutputTokens: z.number().int().min(1).max(1_000_000).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+};
+
+/**
+ * An `llm` step: a prompt template rendered over the run input and earlier outputs, sent to a model;
+ * with `output` set, the answer must be JSON valid against that schema.
+ */
+export const LlmStep = z
+  .object({
+    id: StepId,
+    kind: z.literal('llm').default('llm'),
+    description: z.string().max(2000).optional(),
+    /** Steps that must succeed before this one runs. */
+    needs: z.array(StepId).max(64).default([]),
+    /** System message template. */
+    system: z.string().max(100_000).optional(),
+    /** User message template: `{{input.topic}}`, `{{steps.outline.output.title}}`. */
+    prompt: z.string().min(1).max(100_000),
+    /** JSON Schema the output must satisfy. Without it the output is the model's text. */
+    output: JsonSchemaDoc.optional(),
+    ...StepPolicyFields,
+  })
+  .strict();
+export type LlmStep = z.infer<typeof LlmStep>;
+
+export const Step = LlmStep;
+export type Step = z.infer<typeof Step>;
+
+export const PipelineDefaults = z.object(StepPolicyFields).strict();
+export type PipelineDefaults = z.infer<typeof PipelineDefaults>;
+
+/** Guards that end a run with a clear reason instead of letting it run away. */
+export const RunLimits = z
+  .object({
+    /** Most step executions in one run (dispatches, counting re-dispatches). @default 100 */
+    maxSteps: z.number().int().min(1).max(100_000).default(100),
+    /** Wall-clock budget of a run from its start, in milliseconds. @default 3600000 */
+    deadlineMs: z.number().int().min(1).max(30 * 86_400_000).default(3_600_000),
+  })
+  .strict();
+export type RunLimits = z.infer<typeof RunLimits>;
+
+export const PipelineSpec = z
+  .object({
+    /** Identifies the pipeline in listings and metrics. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a pipeline name is 1-128 letters, digits, ".", "_" or "-"'),
+    version: z.string().max(64).optional(),
+    description: z.string().max(4000).optional(),
+    /** JSON Schema of the run input; templates may only reference fields it declares. */
+    input: JsonSchemaDoc.optional(),
+    defaults: PipelineDefaults.default({}),
+    limits: RunLimits.default({ maxSteps: 100, deadlineMs: 3_600_000 }),
+    /** The step whose output is the run's result. @default the last step in `steps` */
+    output: StepId.optional(),
+    steps: z.array(Step).min(1).max(1000),
+  })
+  .strict();
+export type PipelineSpec = z.infer<typeof PipelineSpec>;
+export type PipelineSpecInput = z.input<typeof PipelineSpec>;

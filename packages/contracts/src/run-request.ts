@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { RunId, SchemaVersion, TenantId } from './common.js';
+import { PipelineSpec } from './pipeline.js';
+
+/**
+ * A request to run a pipeline, published to `pw.runs.submit` by anyone (the CLI, any NATS client, the
+ * `nats` CLI). The pipeline travels inline, so the run keeps a snapshot of the spec it started with.
+ * Give a `runId` to make the submission idempotent: a second request with the same id is the same run.
+ */
+export const RunRequest = z
+  .object({
+    schemaVersion: SchemaVersion,
+    /** Client-chosen id; the planner assigns one when it is absent. */
+    runId: RunId.optional(),
+    pipeline: PipelineSpec,
+    input: z.record(z.string(), z.unknown()).default({}),
+    tenant: TenantId.default('default'),
+    /** Free-form labels, copied onto run events. */
+    labels: z.record(z.string().max(64), z.string().max(256)).optional(),
+  })
+  .strict();
+export type RunRequest = z.infer<typeof RunRequest>;
+export type RunRequestInput = z.input<typeof RunRequest>;
+
+/** Asks the planner to cancel a run; steps in flight finish but nothing new is dispatched. */
+export const CancelRequest = z
+  .object({
+    schemaVersion: SchemaVersion,
+    runId: RunId,
+    reason: z.string().max(1000).default('cancelled by request'),
+  })
+  .strict();
+export type CancelRequest = z.infer<typeof CancelRequest>;

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { ErrorInfo, ModelTarget, RunId, TenantId, Timestamp, Usage } from './common.js';
+import { PipelineSpec } from './pipeline.js';
+import { RepairRung } from './step.js';
+
+export const RunStatus = z.enum([
+  'queued',
+  'running',
+  'waiting_approval',
+  'paused',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'budget_exhausted',
+  'timed_out',
+]);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'budget_exhausted', 'timed_out']);
+
+export const StepStatus = z.enum(['pending', 'dispatched', 'succeeded', 'failed', 'skipped']);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+export const StepState = z.object({
+  status: StepStatus,
+  /** Dispatches so far. */
+  attempt: z.number().int().nonnegative(),
+  model: ModelTarget.optional(),
+  output: z.unknown().optional(),
+  usage: Usage.optional(),
+  calls: z.number().int().nonnegative().optional(),
+  rung: RepairRung.optional(),
+  latencyMs: z.number().nonnegative().optional(),
+  error: ErrorInfo.optional(),
+  dispatchedAt: Timestamp.optional(),
+  finishedAt: Timestamp.optional(),
+});
+export type StepState = z.infer<typeof StepState>;
+
+/** The planner's checkpoint of one run: a snapshot of the spec, the input, and where each step is. */
+export const RunState = z.object({
+  runId: RunId,
+  status: RunStatus,
+  pipeline: PipelineSpec,
+  input: z.record(z.string(), z.unknown()),
+  tenant: TenantId,
+  labels: z.record(z.string(), z.string()).optional(),
+  steps: z.record(z.string(), StepState),
+  /** Step dispatches so far, against `limits.maxSteps`. */
+  dispatches: z.number().int().nonnegative(),
+  /** Decisions so far; the next decision gets this number. */
+  decisionSeq: z.number().int().nonnegative(),
+  usage: Usage,
+  output: z.unknown().optional(),
+  reason: z.string().optional(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deadlineAt: Timestamp,
+  finishedAt: Timestamp.optional(),
+  /** W3C traceparent of the run's root span, so every later span joins the run's trace. */
+  traceparent: z.string().optional(),
+});
+export type RunState = z.infer<typeof RunState>;
+
+/** One entry of a run's decision trail: what the planner decided, on which event, and why. */
+export const Decision = z.object({
+  runId: RunId,
+  seq: z.number().int().nonnegative(),
+  at: Timestamp,
+  /** The event that led to it (`run.submitted`, `step.completed`, …). */
+  on: z.string(),
+  /** What was decided: `dispatch`, `finish`, `fail`, `retry`, `ignore`, … */
+  action: z.string(),
+  stepIds: z.array(z.string()).default([]),
+  reason: z.string(),
+});
+export type Decision = z.infer<typeof Decision>;

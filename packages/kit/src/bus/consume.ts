@@ -1,0 +1,177 @@
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { describeIssues, fromZodError, type ValidationIssue } from '@pipewright/contracts';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { errorMessage } from '../errors.js';
+import { extractTrace } from '../telemetry/propagation.js';
+import { sendToDlq } from './dlq.js';
+import { outcomeOfError, settle, type Outcome } from './outcome.js';
+
+export interface MessageContext {
+  readonly subject: string;
+  readonly seq: number;
+  readonly deliveryCount: number;
+  /** True on the last delivery the consumer allows: a retry now would end in the DLQ. */
+  readonly lastDelivery: boolean;
+  /** Aborted when shutdown's grace runs out: hand the message back instead of finishing it. */
+  readonly signal: AbortSignal;
+  readonly span: Span;
+  readonly log: Logger;
+}
+
+/** Called for a message that fails to decode, after it was refused; e.g. to tell the sender why. */
+export type InvalidHook = (info: { subject: string; raw: unknown; issues: ValidationIssue[]; reason: string }) => Promise<void>;
+
+export interface ConsumeOptions<S extends z.ZodType> {
+  js: JetStreamClient;
+  service: string;
+  stream: string;
+  durable: string;
+  schema: S;
+  handler: (value: z.infer<S>, ctx: MessageContext) => Promise<Outcome>;
+  log: Logger;
+  /** Messages handled at once by this process. */
+  concurrency: number;
+  /** The consumer's AckWait; in-flight messages send `working()` every third of it. */
+  ackWaitMs: number;
+  /** The consumer's max_deliver: the last delivery that fails goes to the DLQ. */
+  maxDeliver: number;
+  /** Span name for a message (`process <name>`). */
+  spanName: string;
+  onInvalid?: InvalidHook;
+}
+
+export interface ConsumerHandle {
+  /** Stops pulling, waits for in-flight messages up to `graceMs`, then hands the rest back (nak). */
+  stop(graceMs: number): Promise<void>;
+  inFlight(): number;
+  /** Resolves when the pull loop ends (after stop, or on a fatal error). */
+  done: Promise<void>;
+}
+
+/**
+ * A typed pull-consumer loop: decode at the boundary (a bad message is terminated, copied to the DLQ and
+ * never reaches the handler), one CONSUMER span per message joined to the sender's trace, heartbeats
+ * while a handler runs, bounded concurrency, and an outcome mapped once to ack / nak / term.
+ */
+export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): Promise<ConsumerHandle> {
+  const consumer = await o.js.consumers.get(o.stream, o.durable);
+  const tracer = trace.getTracer(`pipewright.${o.service}`);
+  const abort = new AbortController();
+  const inFlight = new Map<JsMsg, Promise<void>>();
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.max(1, o.concurrency) });
+
+  const handleOne = async (msg: JsMsg): Promise<void> => {
+    const parent = extractTrace(msg.headers);
+    const span = tracer.startSpan(
+      `process ${o.spanName}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': msg.subject,
+          'messaging.consumer.group.name': o.durable,
+          'messaging.message.id': msg.headers?.get('Nats-Msg-Id') ?? '',
+          'messaging.nats.delivery_count': msg.info.deliveryCount,
+        },
+      },
+      parent,
+    );
+    const heartbeat = setInterval(() => msg.working(), Math.max(250, Math.floor(o.ackWaitMs / 3)));
+    const log = o.log.child({ subject: msg.subject, seq: msg.seq });
+    try {
+      await context.with(trace.setSpan(parent, span), async () => {
+        const decoded = decode(msg, o.schema);
+        if (!decoded.ok) {
+          await sendToDlq(o.js, o.service, msg, o.stream, decoded.reason, log);
+          msg.term(decoded.reason.slice(0, 256));
+          span.setStatus({ code: SpanStatusCode.ERROR, message: decoded.reason });
+          if (o.onInvalid) await o.onInvalid({ subject: msg.subject, raw: decoded.raw, issues: decoded.issues, reason: decoded.reason }).catch((err: unknown) => log.error({ err }, 'invalid-message hook failed'));
+          return;
+        }
+        const ctx: MessageContext = {
+          subject: msg.subject,
+          seq: msg.seq,
+          deliveryCount: msg.info.deliveryCount,
+          lastDelivery: msg.info.deliveryCount >= o.maxDeliver,
+          signal: abort.signal,
+          span,
+          log,
+        };
+        let outcome: Outcome;
+        try {
+          outcome = await o.handler(decoded.value, ctx);
+        } catch (err) {
+          outcome = outcomeOfError(err, msg.info.deliveryCount);
+          log.error({ err }, 'handler failed');
+        }
+        if (outcome.kind === 'retry' && ctx.lastDelivery) outcome = { kind: 'reject', reason: `deliveries exhausted (${o.maxDeliver}); last: ${outcome.reason}` };
+        if (outcome.kind === 'reject') await sendToDlq(o.js, o.service, msg, o.stream, outcome.reason, log);
+        if (outcome.kind !== 'ack') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.kind === 'retry' ? `retry: ${outcome.reason}` : outcome.reason });
+        settle(msg, outcome);
+      });
+    } catch (err) {
+      log.error({ err }, 'message handling failed; handing it back');
+      msg.nak(1000);
+    } finally {
+      clearInterval(heartbeat);
+      span.end();
+    }
+  };
+
+  const done = (async () => {
+    try {
+      for await (const msg of messages) {
+        if (stopping) {
+          msg.nak(); // buffered but not started: hand back now rather than after AckWait
+          continue;
+        }
+        while (inFlight.size >= o.concurrency) await new Promise<void>((r) => (wake = r));
+        const p = handleOne(msg).finally(() => {
+          inFlight.delete(msg);
+          wake?.();
+        });
+        inFlight.set(msg, p);
+      }
+    } catch (err) {
+      if (!stopping) o.log.error({ err: errorMessage(err) }, 'consumer loop ended with an error');
+    }
+  })();
+
+  return {
+    inFlight: () => inFlight.size,
+    done,
+    async stop(graceMs: number) {
+      stopping = true;
+      await messages.close().catch(() => undefined);
+      const all = Promise.allSettled([...inFlight.values()]);
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      if ((await Promise.race([all, timer])) === 'timeout') {
+        abort.abort(new Error('shutdown grace elapsed'));
+        for (const msg of inFlight.keys()) msg.nak();
+        o.log.warn({ handedBack: inFlight.size }, 'grace elapsed; in-flight messages handed back');
+      }
+      await done;
+    },
+  };
+}
+
+type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string; raw: unknown; issues: ValidationIssue[] };
+
+function decode<S extends z.ZodType>(msg: JsMsg, schema: S): Decoded<z.infer<S>> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(msg.string());
+  } catch (err) {
+    const reason = `not JSON: ${errorMessage(err)}`;
+    return { ok: false, reason, raw: undefined, issues: [{ path: '(root)', message: reason }] };
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issues = fromZodError(parsed.error);
+  return { ok: false, reason: `invalid message: ${describeIssues(issues)}`, raw, issues };
+}

@@ -1,0 +1,28 @@
+// The public surface of @pipewright/kit: what every service shares.
+export { RetryableError, TerminalError, ConfigError, errorMessage } from './errors.js';
+export { parseEnv, envInt, envBool, envList, commonEnv } from './config.js';
+export type { CommonConfig } from './config.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { connectNats, connectionOptions } from './bus/connect.js';
+export { ensureStream, ensurePullConsumer } from './bus/topology.js';
+export type { PullConsumerDef } from './bus/topology.js';
+export { publishJson, encodeJson, buildHeaders } from './bus/publish.js';
+export type { PublishOptions } from './bus/publish.js';
+export { ACK, outcomeOfError, redeliveryDelayMs, settle } from './bus/outcome.js';
+export type { Outcome } from './bus/outcome.js';
+export { sendToDlq } from './bus/dlq.js';
+export { startConsumer } from './bus/consume.js';
+export type { ConsumeOptions, ConsumerHandle, MessageContext, InvalidHook } from './bus/consume.js';
+export { startTracing } from './telemetry/tracing.js';
+export type { Tracing, TracingOptions } from './telemetry/tracing.js';
+export { injectTrace, extractTrace, contextFromTraceparent, currentTraceparent, currentTraceId } from './telemetry/propagation.js';
+export { startOpsServer } from './service/http.js';
+export type { OpsServer, RouteHandler } from './service/http.js';
+export { Shutdown } from './service/shutdown.js';
+export type { ShutdownState } from './service/shutdown.js';
+export { runService } from './service/runtime.js';
+export type { ServiceRuntime, ServiceParts } from './service/runtime.js';
+export { openStores } from './store/open.js';
+export { openKvStores, summarize } from './store/kv.js';
+export type { Stores, RunStore, StepStore, DecisionStore, StepCheckpoint, RunSummary, RunFilter, Versioned, WriteResult } from './store/types.js';

@@ -1,0 +1,132 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+import { buckets, Decision, RunState, StepCompleted, type RunStatus } from '@pipewright/contracts';
+import type { DecisionStore, RunFilter, RunStore, RunSummary, StepCheckpoint, StepStore, Stores, Versioned, WriteResult } from './types.js';
+
+/**
+ * The embedded default store: NATS KV buckets on the same JetStream that carries the messages, so a
+ * local stack needs nothing but nats-server. The KV revision is the version for compare-and-set.
+ */
+export async function openKvStores(nc: NatsConnection, opts: { replicas?: number } = {}): Promise<Stores> {
+  const kvm = new Kvm(nc);
+  const open = (name: string) => kvm.create(name, { history: 1, replicas: opts.replicas ?? 1 });
+  const [runs, steps, decisions] = await Promise.all([open(buckets.runs), open(buckets.steps), open(buckets.decisions)]);
+  return {
+    kind: 'kv',
+    runs: new KvRunStore(runs),
+    steps: new KvStepStore(steps),
+    decisions: new KvDecisionStore(decisions),
+    close: () => Promise.resolve(),
+  };
+}
+
+const enc = new TextEncoder();
+const toBytes = (v: unknown) => enc.encode(JSON.stringify(v));
+
+/** KV raises on a failed create/update; its message names the wrong last sequence. */
+function isCasFailure(err: unknown): boolean {
+  const s = String(err);
+  return s.includes('wrong last sequence') || s.includes('10071') || s.includes('key exists');
+}
+
+class KvRunStore implements RunStore {
+  constructor(private readonly kv: KV) {}
+
+  async create(state: RunState): Promise<WriteResult> {
+    try {
+      return { ok: true, version: await this.kv.create(state.runId, toBytes(state)) };
+    } catch (err) {
+      if (isCasFailure(err)) return { ok: false, reason: 'exists' };
+      throw err;
+    }
+  }
+
+  async get(runId: string): Promise<Versioned<RunState> | undefined> {
+    const e = await this.kv.get(runId);
+    if (!e || e.operation !== 'PUT') return undefined;
+    return { value: RunState.parse(e.json()), version: e.revision };
+  }
+
+  async update(state: RunState, expectedVersion: number): Promise<WriteResult> {
+    try {
+      return { ok: true, version: await this.kv.update(state.runId, toBytes(state), expectedVersion) };
+    } catch (err) {
+      if (isCasFailure(err)) return { ok: false, reason: 'conflict' };
+      throw err;
+    }
+  }
+
+  /** Scans every run: fine for the embedded store's scale; the MongoDB store uses indexes. */
+  async list(filter: RunFilter = {}): Promise<RunSummary[]> {
+    const out: RunSummary[] = [];
+    for await (const key of await this.kv.keys()) {
+      const e = await this.kv.get(key);
+      if (!e || e.operation !== 'PUT') continue;
+      const s = e.json<RunState>();
+      if (filter.status && s.status !== filter.status) continue;
+      if (filter.pipeline && s.pipeline.name !== filter.pipeline) continue;
+      out.push(summarize(s));
+    }
+    out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return out.slice(0, filter.limit ?? 100);
+  }
+
+  async delete(runId: string): Promise<void> {
+    await this.kv.purge(runId);
+  }
+}
+
+export function summarize(s: { runId: string; status: RunStatus; pipeline: { name: string }; tenant: string; createdAt: string; updatedAt: string }): RunSummary {
+  return { runId: s.runId, status: s.status, pipeline: s.pipeline.name, tenant: s.tenant, createdAt: s.createdAt, updatedAt: s.updatedAt };
+}
+
+class KvStepStore implements StepStore {
+  constructor(private readonly kv: KV) {}
+
+  async get(runId: string, stepId: string): Promise<StepCheckpoint | undefined> {
+    const e = await this.kv.get(`${runId}.${stepId}`);
+    if (!e || e.operation !== 'PUT') return undefined;
+    return StepCompleted.parse(e.json());
+  }
+
+  async put(cp: StepCheckpoint): Promise<'created' | 'exists'> {
+    try {
+      await this.kv.create(`${cp.runId}.${cp.stepId}`, toBytes(cp));
+      return 'created';
+    } catch (err) {
+      if (isCasFailure(err)) return 'exists';
+      throw err;
+    }
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    for await (const key of await this.kv.keys(`${runId}.*`)) await this.kv.purge(key);
+  }
+}
+
+/** Sequence numbers are zero-padded in keys so that key order is decision order. */
+const seqKey = (runId: string, seq: number) => `${runId}.${String(seq).padStart(8, '0')}`;
+
+class KvDecisionStore implements DecisionStore {
+  constructor(private readonly kv: KV) {}
+
+  async append(decisions: readonly Decision[]): Promise<void> {
+    await Promise.all(decisions.map((d) => this.kv.put(seqKey(d.runId, d.seq), toBytes(d))));
+  }
+
+  async list(runId: string): Promise<Decision[]> {
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys(`${runId}.*`)) keys.push(key);
+    keys.sort();
+    const out: Decision[] = [];
+    for (const key of keys) {
+      const e = await this.kv.get(key);
+      if (e && e.operation === 'PUT') out.push(Decision.parse(e.json()));
+    }
+    return out;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    for await (const key of await this.kv.keys(`${runId}.*`)) await this.kv.purge(key);
+  }
+}

@@ -1,0 +1,42 @@
+import { trace, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+export interface TracingOptions {
+  serviceName: string;
+  serviceVersion?: string;
+  /** Base OTLP HTTP endpoint (`http://jaeger:4318`); traces go to `<endpoint>/v1/traces`. */
+  endpoint?: string;
+  /** Full traces URL; wins over `endpoint`. */
+  tracesUrl?: string;
+}
+
+export interface Tracing {
+  tracer: Tracer;
+  /** Flushes what is buffered (bounded by the exporter's timeout) and stops. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Registers a tracer provider with the W3C trace-context propagator. Spans are always recorded, so trace
+ * ids reach logs and NATS headers; they are exported only when an OTLP endpoint is configured.
+ */
+export function startTracing(opts: TracingOptions): Tracing {
+  const url = opts.tracesUrl ?? (opts.endpoint ? `${opts.endpoint.replace(/\/$/, '')}/v1/traces` : undefined);
+  const spanProcessors: SpanProcessor[] = [];
+  if (url) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 500 }));
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: opts.serviceName,
+      [ATTR_SERVICE_VERSION]: opts.serviceVersion ?? '0.1.0',
+    }),
+    spanProcessors,
+  });
+  provider.register();
+  return {
+    tracer: trace.getTracer(`pipewright.${opts.serviceName}`),
+    shutdown: () => provider.shutdown(),
+  };
+}

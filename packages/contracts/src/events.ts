@@ -37,6 +37,8 @@ export const RunFinished = z.object({
   type: z.literal('run.finished'),
   status: RunStatus,
   output: z.unknown().optional(),
+  /** Outputs of the steps that succeeded, when the run did not (a partial result). */
+  partial: z.record(z.string(), z.unknown()).optional(),
   reason: z.string().optional(),
   usage: Usage,
   durationMs: z.number().nonnegative(),

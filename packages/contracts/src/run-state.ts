@@ -59,6 +59,18 @@ export const RunState = z.object({
   finishedAt: Timestamp.optional(),
   /** W3C traceparent of the run's root span, so every later span joins the run's trace. */
   traceparent: z.string().optional(),
+  /**
+   * Transactional outbox: the messages and decisions of the last transition, written atomically with
+   * the state. Whoever loads the run next republishes them (deterministic msg ids make that harmless),
+   * so a crash between the state write and the publish loses nothing.
+   */
+  outbox: z
+    .object({
+      transition: z.number().int().nonnegative(),
+      messages: z.array(z.object({ subject: z.string(), msgId: z.string(), payload: z.unknown() })),
+      decisions: z.array(z.lazy(() => Decision)),
+    })
+    .optional(),
 });
 export type RunState = z.infer<typeof RunState>;
 

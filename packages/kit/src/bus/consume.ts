@@ -21,7 +21,7 @@ export interface MessageContext {
 }
 
 /** Called for a message that fails to decode, after it was refused; e.g. to tell the sender why. */
-export type InvalidHook = (info: { subject: string; raw: unknown; issues: ValidationIssue[]; reason: string }) => Promise<void>;
+export type InvalidHook = (info: { subject: string; seq: number; raw: unknown; issues: ValidationIssue[]; reason: string }) => Promise<void>;
 
 export interface ConsumeOptions<S extends z.ZodType> {
   js: JetStreamClient;
@@ -90,7 +90,7 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           await sendToDlq(o.js, o.service, msg, o.stream, decoded.reason, log);
           msg.term(decoded.reason.slice(0, 256));
           span.setStatus({ code: SpanStatusCode.ERROR, message: decoded.reason });
-          if (o.onInvalid) await o.onInvalid({ subject: msg.subject, raw: decoded.raw, issues: decoded.issues, reason: decoded.reason }).catch((err: unknown) => log.error({ err }, 'invalid-message hook failed'));
+          if (o.onInvalid) await o.onInvalid({ subject: msg.subject, seq: msg.seq, raw: decoded.raw, issues: decoded.issues, reason: decoded.reason }).catch((err: unknown) => log.error({ err }, 'invalid-message hook failed'));
           return;
         }
         const ctx: MessageContext = {

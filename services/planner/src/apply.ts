@@ -1,0 +1,63 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { context, trace } from '@opentelemetry/api';
+import type { RunState } from '@pipewright/contracts';
+import { contextFromTraceparent, publishJson, RetryableError, type Logger, type Stores } from '@pipewright/kit';
+import { decide } from './core/decide.js';
+import type { PlannerEvent } from './core/events.js';
+import { LruSet } from './lru.js';
+
+/** Concurrent writers of one run retry this many times before handing the event back to the stream. */
+const MAX_CAS_ATTEMPTS = 16;
+
+export type ApplyResult = { kind: 'applied'; state: RunState } | { kind: 'unchanged'; reason: string };
+
+/**
+ * Applies events to runs: load → republish a stale outbox → decide → compare-and-set → publish →
+ * append decisions. Any number of planner replicas may run this at once; a lost race reloads and
+ * decides again.
+ */
+export class RunApplier {
+  /** Outboxes this process published, so it does not republish its own. */
+  private readonly flushed = new LruSet(50_000);
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly js: JetStreamClient,
+    private readonly log: Logger,
+  ) {}
+
+  async apply(runId: string, event: PlannerEvent): Promise<ApplyResult> {
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.stores.runs.get(runId);
+      if (current) await this.flushIfStale(current.value);
+      const t = decide(current?.value, event, new Date());
+      if (t.kind === 'unchanged') return t;
+      const written = current ? await this.stores.runs.update(t.state, current.version) : await this.stores.runs.create(t.state);
+      if (!written.ok) {
+        this.log.debug({ runId, attempt, reason: written.reason }, 'lost a compare-and-set race; deciding again');
+        continue;
+      }
+      const span = trace.getActiveSpan();
+      for (const d of t.decisions) span?.addEvent(`decision ${d.action}`, { 'pw.decision.reason': d.reason, 'pw.decision.steps': d.stepIds.join(','), 'pw.decision.seq': d.seq });
+      await this.flush(t.state);
+      return { kind: 'applied', state: t.state };
+    }
+    throw new RetryableError(`run ${runId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 50);
+  }
+
+  /** Republishes the outbox of a transition another process (or a crashed one) may not have published. */
+  private async flushIfStale(state: RunState): Promise<void> {
+    const ob = state.outbox;
+    if (!ob || this.flushed.has(`${state.runId}:${ob.transition}`)) return;
+    this.log.debug({ runId: state.runId, transition: ob.transition }, 'republishing an outbox this process did not publish');
+    await context.with(contextFromTraceparent(state.traceparent), () => this.flush(state));
+  }
+
+  private async flush(state: RunState): Promise<void> {
+    const ob = state.outbox;
+    if (!ob) return;
+    await Promise.all(ob.messages.map((m) => publishJson(this.js, m.subject, m.payload, { msgId: m.msgId })));
+    if (ob.decisions.length > 0) await this.stores.decisions.append(ob.decisions);
+    this.flushed.add(`${state.runId}:${ob.transition}`);
+  }
+}

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { CancelRequest, consumers, msgIds, RunId, RunRequest, SCHEMA_VERSION, StepResult, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
+import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type ServiceRuntime } from '@pipewright/kit';
+import type { RunApplier } from './apply.js';
+import type { PlannerConfig } from './config.js';
+import { admit } from './core/admit.js';
+
+/**
+ * The planner's inputs: run requests and cancellations (PW_RUNS, work queue) and step results
+ * (PW_EVENTS, filtered to the types the planner acts on). Each is a durable consumer shared by every
+ * planner replica.
+ */
+export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConfig, applier: RunApplier): Promise<ConsumerHandle[]> {
+  const common = { ackWaitMs: cfg.PW_PLANNER_ACK_WAIT_MS, maxDeliver: cfg.PW_PLANNER_MAX_DELIVER };
+  await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerRuns, filterSubjects: [subjects.runSubmit], ...common });
+  await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: `${consumers.plannerRuns}-cancel`, filterSubjects: [subjects.runCancel], ...common });
+  await ensurePullConsumer(rt.jsm, {
+    stream: streams.events.name,
+    durable: consumers.plannerEvents,
+    filterSubjects: [subjects.runEvent('*', 'step.completed'), subjects.runEvent('*', 'step.failed')],
+    ...common,
+  });
+
+  const reject = async (runId: string, issues: ValidationIssue[], reason: string) => {
+    const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues };
+    await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', '0') });
+    rt.log.warn({ runId, issues }, 'run request rejected');
+  };
+
+  const base = { js: rt.js, service: 'planner', log: rt.log, concurrency: cfg.PW_PLANNER_CONCURRENCY, ...common };
+  const submit = await startConsumer({
+    ...base,
+    stream: streams.runs.name,
+    durable: consumers.plannerRuns,
+    schema: RunRequest,
+    spanName: 'pw.runs.submit',
+    onInvalid: async ({ raw, seq, issues, reason }) => {
+      const claimed = (raw as { runId?: unknown } | undefined)?.runId;
+      await reject(RunId.safeParse(claimed).success ? (claimed as string) : `rejected-${seq}`, issues, reason);
+    },
+    handler: async (request, ctx) => {
+      const runId = request.runId ?? derivedRunId(ctx.seq, request);
+      ctx.span.setAttribute('pw.run.id', runId);
+      const admitted = admit(request);
+      if (!admitted.ok) {
+        await reject(runId, admitted.issues, 'invalid pipeline or input');
+        return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
+      }
+      const tp = currentTraceparent();
+      const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) });
+      ctx.log.info({ runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : {}) }, 'run submitted');
+      return ACK;
+    },
+  });
+  const cancel = await startConsumer({
+    ...base,
+    stream: streams.runs.name,
+    durable: `${consumers.plannerRuns}-cancel`,
+    schema: CancelRequest,
+    spanName: 'pw.runs.cancel',
+    handler: async (req, ctx) => {
+      const r = await applier.apply(req.runId, { type: 'run.cancel', runId: req.runId, reason: req.reason });
+      ctx.log.info({ runId: req.runId, result: r.kind }, 'run cancel handled');
+      return ACK;
+    },
+  });
+  const results = await startConsumer({
+    ...base,
+    stream: streams.events.name,
+    durable: consumers.plannerEvents,
+    schema: StepResult,
+    spanName: 'pw.events.step',
+    handler: async (result, ctx) => {
+      ctx.span.setAttributes({ 'pw.run.id': result.runId, 'pw.step.id': result.stepId });
+      const r = await applier.apply(result.runId, result);
+      if (r.kind === 'unchanged') ctx.log.debug({ runId: result.runId, stepId: result.stepId, reason: r.reason }, 'step result ignored');
+      else ctx.log.info({ runId: result.runId, stepId: result.stepId, type: result.type, status: r.state.status }, 'step result applied');
+      return ACK;
+    },
+  });
+  return [submit, cancel, results];
+}
+
+/** A run id for a request that brought none: derived from the stream sequence, so a redelivery gets the same id. */
+function derivedRunId(seq: number, request: RunRequest): string {
+  const h = createHash('sha256').update(JSON.stringify(request)).digest('hex').slice(0, 10);
+  return `run-${seq}-${h}`;
+}

@@ -1,0 +1,79 @@
+import {
+  DEFAULT_RETRY_POLICY,
+  DEFAULT_TIMEOUT_MS,
+  ModelRef,
+  renderTemplate,
+  SCHEMA_VERSION,
+  type ChatMessage,
+  type ModelTarget,
+  type PipelineSpec,
+  type RunState,
+  type Step,
+  type StepCommand,
+} from '@pipewright/contracts';
+
+/** The template context of a step: the run input and the outputs of the steps that finished. */
+export function templateContext(state: RunState): Record<string, unknown> {
+  const steps: Record<string, { output: unknown }> = {};
+  for (const [id, s] of Object.entries(state.steps)) if (s.status === 'succeeded') steps[id] = { output: s.output };
+  return { input: state.input, steps };
+}
+
+const toTarget = (ref: ModelRef): ModelTarget => ModelRef.parse(ref);
+
+/** The step's model: its own, else the pipeline default (checked at submit, so one exists). */
+export function primaryModel(step: Step, spec: PipelineSpec): ModelTarget {
+  const ref = step.model ?? spec.defaults.model;
+  if (ref === undefined) throw new Error(`step ${step.id} has no model (the pipeline check should have refused it)`);
+  return toTarget(ref);
+}
+
+/**
+ * Builds the command for one dispatch of a step: templates rendered, policies resolved from the step,
+ * then the pipeline defaults, then the built-in defaults. Throws TemplateError if a value is missing.
+ */
+export function buildCommand(state: RunState, step: Step, attempt: number): StepCommand {
+  const spec = state.pipeline;
+  const d = spec.defaults;
+  const ctx = templateContext(state);
+  const messages: ChatMessage[] = [];
+  if (step.system !== undefined) messages.push({ role: 'system', content: renderTemplate(step.system, ctx) });
+  messages.push({ role: 'user', content: renderTemplate(step.prompt, ctx) });
+  const maxOutputTokens = step.maxOutputTokens ?? d.maxOutputTokens;
+  const temperature = step.temperature ?? d.temperature;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    runId: state.runId,
+    stepId: step.id,
+    attempt,
+    pool: step.pool ?? d.pool ?? 'default',
+    kind: 'llm',
+    call: {
+      model: primaryModel(step, spec),
+      fallbacks: (step.fallbacks ?? d.fallbacks ?? []).map(toTarget),
+      messages,
+      ...(step.output ? { responseSchema: step.output } : {}),
+      ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
+    },
+    timeoutMs: step.timeoutMs ?? d.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retry: { ...DEFAULT_RETRY_POLICY, ...stripUndefined(d.retry ?? {}), ...stripUndefined(step.retry ?? {}) },
+    deadlineAt: state.deadlineAt,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Steps whose needs have all succeeded and that have not been dispatched yet, in spec order. */
+export function readySteps(state: RunState): Step[] {
+  return state.pipeline.steps.filter(
+    (s) => state.steps[s.id]?.status === 'pending' && s.needs.every((n) => state.steps[n]?.status === 'succeeded'),
+  );
+}
+
+/** The step whose output is the run's result. */
+export function outputStepId(spec: PipelineSpec): string {
+  return spec.output ?? spec.steps[spec.steps.length - 1]?.id ?? '';
+}

@@ -1,0 +1,123 @@
+import type { RunState, StepCommand } from '@pipewright/contracts';
+import { describe, expect, it } from 'vitest';
+import { decide, type Transition } from '../src/index.js';
+import { completed, dagRequest, failed, later, T0 } from './fixtures.js';
+
+function changed(t: Transition): Extract<Transition, { kind: 'changed' }> {
+  if (t.kind !== 'changed') throw new Error(`expected a change, got: ${t.reason}`);
+  return t;
+}
+const commands = (t: Extract<Transition, { kind: 'changed' }>) =>
+  t.messages.filter((m) => m.subject.startsWith('pw.steps.')).map((m) => m.payload as StepCommand);
+const eventTypes = (t: Extract<Transition, { kind: 'changed' }>) =>
+  t.messages.filter((m) => m.subject.startsWith('pw.events.')).map((m) => (m.payload as { type: string }).type);
+
+function started(): RunState {
+  return changed(decide(undefined, { type: 'run.submitted', runId: 'run-1', request: dagRequest() }, T0)).state;
+}
+
+describe('decide', () => {
+  it('starts a run by dispatching only the steps with no needs, with rendered prompts', () => {
+    const t = changed(decide(undefined, { type: 'run.submitted', runId: 'run-1', request: dagRequest() }, T0));
+    expect(t.state.status).toBe('running');
+    const cmds = commands(t);
+    expect(cmds.map((c) => c.stepId)).toEqual(['a']);
+    expect(cmds[0]!.call.messages).toEqual([{ role: 'user', content: 'Outline tides' }]);
+    expect(cmds[0]!.call.model).toEqual({ provider: 'default', model: 'sim-small' });
+    expect(cmds[0]!.retry.maxAttempts).toBe(3);
+    expect(t.messages.find((m) => m.subject === 'pw.steps.default.dispatch')?.msgId).toBe('run-1:a:1');
+    expect(eventTypes(t)).toEqual(['run.started', 'step.dispatched']);
+    expect(t.decisions.map((d) => [d.seq, d.action])).toEqual([[0, 'start'], [1, 'dispatch']]);
+    expect(t.state.outbox?.transition).toBe(1);
+  });
+
+  it('fans out after a step completes and fans in when all needs are done', () => {
+    let s = started();
+    const t1 = changed(decide(s, completed(s, 'a', { title: 'Tides' }), later(10)));
+    expect(commands(t1).map((c) => c.stepId)).toEqual(['b', 'c']);
+    expect(commands(t1)[0]!.call.messages[0]!.content).toBe('Facts for Tides');
+    expect(commands(t1)[1]!.call.messages[0]!.content).toBe('Tone for {"title":"Tides"}');
+    s = t1.state;
+    const t2 = changed(decide(s, completed(s, 'b', 'B'), later(20)));
+    expect(commands(t2)).toEqual([]); // d still waits for c
+    s = t2.state;
+    const t3 = changed(decide(s, completed(s, 'c', 'C'), later(30)));
+    expect(commands(t3).map((c) => c.stepId)).toEqual(['d']);
+    expect(commands(t3)[0]!.call.messages[0]!.content).toBe('Combine B and C');
+    s = t3.state;
+    const t4 = changed(decide(s, completed(s, 'd', 'final'), later(40)));
+    expect(t4.state.status).toBe('succeeded');
+    expect(t4.state.output).toBe('final');
+    expect(t4.state.usage.totalTokens).toBe(60);
+    const fin = t4.messages.find((m) => m.subject === 'pw.events.run-1.run.finished');
+    expect(fin?.payload).toMatchObject({ status: 'succeeded', output: 'final', durationMs: 40 });
+    expect(t4.state.decisionSeq).toBe(t4.decisions.at(-1)!.seq + 1);
+  });
+
+  it('ignores a duplicate submission and a duplicate step result', () => {
+    const s = started();
+    expect(decide(s, { type: 'run.submitted', runId: 'run-1', request: dagRequest() }, T0).kind).toBe('unchanged');
+    const after = changed(decide(s, completed(s, 'a', { title: 'x' }), later(1))).state;
+    const dup = decide(after, completed(after, 'a', { title: 'other' }), later(2));
+    expect(dup).toMatchObject({ kind: 'unchanged' });
+  });
+
+  it('fails the run with the step error and a partial result when a step fails', () => {
+    let s = started();
+    s = changed(decide(s, completed(s, 'a', { title: 'T' }), later(1))).state;
+    const t = changed(decide(s, failed(s, 'b'), later(2)));
+    expect(t.state.status).toBe('failed');
+    expect(t.state.reason).toContain('step b failed: provider_5xx');
+    const fin = t.messages.find((m) => m.subject.endsWith('run.finished'))!.payload as { partial: unknown };
+    expect(fin.partial).toEqual({ a: { title: 'T' } });
+    // a late result for c after the failure changes nothing
+    expect(decide(t.state, completed(t.state, 'c', 'C'), later(3)).kind).toBe('unchanged');
+  });
+
+  it('cancels a running run once', () => {
+    const s = started();
+    const t = changed(decide(s, { type: 'run.cancel', runId: 'run-1', reason: 'user' }, later(5)));
+    expect(t.state.status).toBe('cancelled');
+    expect(decide(t.state, { type: 'run.cancel', runId: 'run-1', reason: 'again' }, later(6)).kind).toBe('unchanged');
+  });
+
+  it('ends the run when the step limit would be passed (guard: limits.maxSteps)', () => {
+    const req = dagRequest();
+    req.pipeline.limits.maxSteps = 2;
+    let s = changed(decide(undefined, { type: 'run.submitted', runId: 'run-1', request: req }, T0)).state;
+    const t = changed(decide(s, completed(s, 'a', { title: 'T' }), later(1)));
+    s = t.state;
+    expect(s.status).toBe('failed');
+    expect(s.reason).toContain('limits.maxSteps');
+    expect(commands(t)).toEqual([]);
+  });
+
+  it('times the run out on the first event after its deadline (guard: limits.deadlineMs)', () => {
+    const req = dagRequest();
+    req.pipeline.limits.deadlineMs = 100;
+    const s = changed(decide(undefined, { type: 'run.submitted', runId: 'run-1', request: req }, T0)).state;
+    const t = changed(decide(s, completed(s, 'a', { title: 'T' }), later(101)));
+    expect(t.state.status).toBe('timed_out');
+  });
+
+  it('fails the run, naming the path, when a template value is missing at dispatch', () => {
+    let s = started();
+    s = changed(decide(s, completed(s, 'a', { notTitle: 1 }), later(1))).state;
+    expect(s.status).toBe('failed');
+    expect(s.reason).toContain('steps.a.output.title');
+  });
+
+  it('numbers outbox transitions so a stale outbox can be told from a published one', () => {
+    const s = started();
+    const t = changed(decide(s, completed(s, 'a', { title: 'T' }), later(1)));
+    expect(t.state.outbox?.transition).toBe(2);
+    expect(t.state.outbox?.messages.length).toBe(t.messages.length);
+  });
+
+  it('does not mutate the state it was given', () => {
+    const s = started();
+    const before = JSON.stringify(s);
+    decide(s, completed(s, 'a', { title: 'T' }), later(1));
+    expect(JSON.stringify(s)).toBe(before);
+  });
+});

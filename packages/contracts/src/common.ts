@@ -37,6 +37,12 @@ export type Usage = z.infer<typeof Usage>;
 
 export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
 
+/** Sum of two usages (cached input tokens kept when either has them). */
+export function addUsage(a: Usage, b: Usage): Usage {
+  const cached = a.cachedInputTokens !== undefined || b.cachedInputTokens !== undefined ? { cachedInputTokens: (a.cachedInputTokens ?? 0) + (b.cachedInputTokens ?? 0) } : {};
+  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, totalTokens: a.totalTokens + b.totalTokens, ...cached };
+}
+
 /**
  * A model on a provider. `provider` names an OpenAI-compatible endpoint configured in the executor
  * (`PW_PROVIDERS`); `default` is the one every executor has.

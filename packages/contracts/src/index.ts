@@ -9,6 +9,7 @@ export {
   Timestamp,
   Usage,
   ZERO_USAGE,
+  addUsage,
   ModelTarget,
   ModelRef,
   JsonSchemaDoc,

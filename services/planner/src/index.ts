@@ -1,5 +1,5 @@
 // The planner's pure core, exported for tests and tools (the service itself starts from main.ts).
-export { decide, addUsage } from './core/decide.js';
+export { decide } from './core/decide.js';
 export type { Transition } from './core/decide.js';
 export { admit } from './core/admit.js';
 export { buildCommand, readySteps, templateContext, outputStepId, primaryModel } from './core/dispatch.js';

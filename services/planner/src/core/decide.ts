@@ -1,4 +1,5 @@
 import {
+  addUsage,
   msgIds,
   SCHEMA_VERSION,
   subjects,
@@ -10,7 +11,6 @@ import {
   type RunState,
   type RunStatus,
   type Step,
-  type Usage,
 } from '@pipewright/contracts';
 import { buildCommand, outputStepId, readySteps } from './dispatch.js';
 import type { DecisionDraft, Outgoing, PlannerEvent } from './events.js';
@@ -214,15 +214,4 @@ function partialOutputs(s: RunState): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [id, st] of Object.entries(s.steps)) if (st.status === 'succeeded') out[id] = st.output;
   return out;
-}
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    totalTokens: a.totalTokens + b.totalTokens,
-    ...(a.cachedInputTokens !== undefined || b.cachedInputTokens !== undefined
-      ? { cachedInputTokens: (a.cachedInputTokens ?? 0) + (b.cachedInputTokens ?? 0) }
-      : {}),
-  };
 }

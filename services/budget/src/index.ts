@@ -1,0 +1,1 @@
+export { serveBudget } from './endpoints.js';

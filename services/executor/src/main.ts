@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { consumers, StepCommand, streams, subjects } from '@pipewright/contracts';
+import { ensurePullConsumer, runService, startConsumer } from '@pipewright/kit';
+import { loadConfig } from './config.js';
+import { createMetrics } from './metrics.js';
+import { ProviderRegistry } from './providers.js';
+import { createStepHandler } from './step-handler.js';
+
+const config = loadConfig();
+await runService('executor', config, async (rt) => {
+  const pool = config.PW_EXECUTOR_POOL;
+  const durable = consumers.executor(pool);
+  await ensurePullConsumer(rt.jsm, {
+    stream: streams.steps.name,
+    durable,
+    filterSubjects: [subjects.stepDispatch(pool)],
+    ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS,
+    maxDeliver: config.PW_EXECUTOR_MAX_DELIVER,
+  });
+  const handler = createStepHandler({
+    js: rt.js,
+    stores: await rt.stores(),
+    providers: new ProviderRegistry(config),
+    tracer: rt.tracer,
+    log: rt.log,
+    metrics: createMetrics(rt.registry),
+    logContent: config.PW_LOG_CONTENT,
+  });
+  const consumer = await startConsumer({
+    js: rt.js,
+    service: 'executor',
+    stream: streams.steps.name,
+    durable,
+    schema: StepCommand,
+    handler,
+    log: rt.log.child({ pool }),
+    concurrency: config.PW_EXECUTOR_CONCURRENCY,
+    ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS,
+    maxDeliver: config.PW_EXECUTOR_MAX_DELIVER,
+    spanName: subjects.stepDispatch(pool),
+  });
+  rt.shutdown.add('consumer', (graceMs) => consumer.stop(graceMs));
+  rt.log.info({ pool, baseURL: config.OPENAI_BASE_URL }, 'executor serving pool');
+  return {};
+});

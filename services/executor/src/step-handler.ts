@@ -1,0 +1,61 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Tracer } from '@opentelemetry/api';
+import { msgIds, SCHEMA_VERSION, subjects, type StepCommand, type StepCompleted, type StepFailed } from '@pipewright/contracts';
+import { ACK, publishJson, type Logger, type MessageContext, type Outcome, type Stores } from '@pipewright/kit';
+import { runStep } from './llm/attempts.js';
+import type { ExecutorMetrics } from './metrics.js';
+import type { ProviderRegistry } from './providers.js';
+
+export interface StepHandlerDeps {
+  js: JetStreamClient;
+  stores: Stores;
+  providers: ProviderRegistry;
+  tracer: Tracer;
+  log: Logger;
+  metrics: ExecutorMetrics;
+  logContent: boolean;
+}
+
+/** The result of a completed step is published once per step, whatever the attempt. */
+const completedMsgId = (c: { runId: string; stepId: string }) => msgIds.event(c.runId, 'step.completed', c.stepId);
+
+/**
+ * Handles one step command. Effects once: a step whose completion is checkpointed is never sent to a
+ * model again; its stored result is republished. The checkpoint is written before the result is
+ * published, so a crash in between is repaired by the redelivery.
+ */
+export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx: MessageContext) => Promise<Outcome> {
+  return async (cmd, ctx) => {
+    ctx.span.setAttributes({ 'pw.run.id': cmd.runId, 'pw.step.id': cmd.stepId, 'pw.step.attempt': cmd.attempt });
+    const log = ctx.log.child({ runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt });
+    const stored = await deps.stores.steps.get(cmd.runId, cmd.stepId);
+    if (stored) {
+      await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.completed'), stored, { msgId: completedMsgId(stored) });
+      deps.metrics.replayed.inc();
+      log.info('step already completed: republished its checkpointed result, no model call');
+      return ACK;
+    }
+    const started = performance.now();
+    const outcome = await runStep(cmd, { providers: deps.providers, tracer: deps.tracer, log, signal: ctx.signal, logContent: deps.logContent });
+    const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    const at = new Date().toISOString();
+    const base = { schemaVersion: SCHEMA_VERSION, runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt, latencyMs, at } as const;
+
+    if (outcome.kind === 'interrupted') return { kind: 'retry', delayMs: 0, reason: 'executor shutting down' };
+    deps.metrics.stepDuration.observe({ outcome: outcome.kind }, latencyMs / 1000);
+    deps.metrics.calls.inc({ model: outcome.model.model }, outcome.calls);
+    if (outcome.kind === 'succeeded') {
+      const result: StepCompleted = { ...base, type: 'step.completed', model: outcome.model, output: outcome.output, rung: outcome.rung, usage: outcome.usage, calls: outcome.calls };
+      // First write wins: if another replica finished the same step meanwhile, publish its result.
+      const written = await deps.stores.steps.put(result);
+      const winner = written === 'created' ? result : ((await deps.stores.steps.get(cmd.runId, cmd.stepId)) ?? result);
+      await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.completed'), winner, { msgId: completedMsgId(winner) });
+      log.info({ calls: outcome.calls, rung: outcome.rung, latencyMs, tokens: outcome.usage.totalTokens }, 'step completed');
+      return ACK;
+    }
+    const failed: StepFailed = { ...base, type: 'step.failed', model: outcome.model, error: outcome.error, usage: outcome.usage, calls: outcome.calls };
+    await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.failed'), failed, { msgId: msgIds.event(cmd.runId, 'step.failed', `${cmd.stepId}:${cmd.attempt}`) });
+    log.warn({ error: outcome.error, calls: outcome.calls }, 'step failed');
+    return ACK;
+  };
+}

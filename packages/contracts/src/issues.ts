@@ -13,7 +13,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** zod issues → our issues, each with the path of the offending field. */
 export function fromZodError(error: z.ZodError, prefix: readonly PropertyKey[] = []): ValidationIssue[] {
-  return error.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message }));
+  return error.issues.flatMap((i) =>
+    // An unknown key is about the key itself: name it in the path (`steps[0].modle`).
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: formatPath([...prefix, ...i.path, k]), message: 'unknown field' }))
+      : [{ path: formatPath([...prefix, ...i.path]), message: i.message }],
+  );
 }
 
 /** One line per issue, for errors and logs. */

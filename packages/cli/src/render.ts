@@ -1,0 +1,29 @@
+import type { RunEvent } from '@pipewright/contracts';
+
+const STATUS_MARK: Record<string, string> = { succeeded: 'OK', failed: 'FAILED', cancelled: 'CANCELLED', budget_exhausted: 'BUDGET', timed_out: 'TIMEOUT' };
+
+/** One line per event, for people watching a run. */
+export function renderEvent(e: RunEvent): string {
+  const t = e.at.slice(11, 23);
+  switch (e.type) {
+    case 'run.started':
+      return `${t}  run ${e.runId} started: ${e.pipeline} (${e.steps.length} steps: ${e.steps.join(', ')})`;
+    case 'run.rejected':
+      return `${t}  run ${e.runId} REJECTED: ${e.reason}\n${e.issues.map((i) => `           ${i.path}: ${i.message}`).join('\n')}`;
+    case 'step.dispatched':
+      return `${t}  step ${e.stepId.padEnd(14)} dispatched   attempt ${e.attempt}  model ${e.model.model}  pool ${e.pool}`;
+    case 'step.completed':
+      return `${t}  step ${e.stepId.padEnd(14)} completed    model ${e.model.model}  calls ${e.calls}  tokens ${e.usage.inputTokens}+${e.usage.outputTokens}  ${Math.round(e.latencyMs)} ms  (${e.rung})`;
+    case 'step.failed':
+      return `${t}  step ${e.stepId.padEnd(14)} FAILED       ${e.error.code}: ${e.error.message}  calls ${e.calls}`;
+    case 'run.finished':
+      return [
+        `${t}  run ${e.runId} ${STATUS_MARK[e.status] ?? e.status} in ${Math.round(e.durationMs)} ms: ${e.reason ?? ''}`,
+        `           tokens ${e.usage.inputTokens} in + ${e.usage.outputTokens} out = ${e.usage.totalTokens}`,
+        e.output !== undefined ? `           output: ${JSON.stringify(e.output, null, 2).replace(/\n/g, '\n           ')}` : '',
+        e.partial !== undefined ? `           partial: ${JSON.stringify(e.partial)}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+  }
+}

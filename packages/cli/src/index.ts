@@ -1,1 +1,11 @@
-export {};
+// @pipewright/cli as a library: what tests, benchmarks and scripts use to drive a stack.
+export { LocalStack, ALL_SERVICES, REPO_ROOT } from './stack/local-stack.js';
+export type { LocalStackOptions, ServiceName } from './stack/local-stack.js';
+export { SimClient } from './stack/sim-client.js';
+export { submitRun, newRunId, SpecError } from './commands/submit.js';
+export { watchRun } from './commands/watch.js';
+export type { RunEnd } from './commands/watch.js';
+export { renderEvent } from './render.js';
+export { openBus } from './connect.js';
+export type { Bus } from './connect.js';
+export { readPipelineFile, readInput } from './pipeline-file.js';

@@ -1,0 +1,134 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort, startNatsServer, startProcess, Stack, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
+import type { SimConfig } from '@pipewright/llm-sim';
+import { SimClient } from './sim-client.js';
+
+export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver';
+export const ALL_SERVICES: readonly ServiceName[] = ['planner', 'executor', 'budget', 'approver'];
+
+/** Root of the repository, from this file's place in packages/cli/dist/stack/. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface LocalStackOptions {
+  /** Services to start, one process each (executor: `executors` processes). @default all four */
+  services?: readonly ServiceName[];
+  /** Executor replicas sharing the default pool. @default 1 */
+  executors?: number;
+  /** Initial simulator configuration (faults, latency, scripts). */
+  sim?: SimConfig;
+  /** Extra environment for every service. */
+  env?: Readonly<Record<string, string>>;
+  /** Print every service log line, prefixed with its name. */
+  echo?: boolean;
+  /** Append service logs to files in this folder. */
+  logDir?: string;
+  /** Start nats-server with `sync_interval: always` (the strict durability profile). */
+  syncAlways?: boolean;
+}
+
+/**
+ * The whole local stack as separate processes: nats-server (JetStream, temp storage, free port), the
+ * model simulator, and the services. Used by the demo, the end-to-end tests and the benchmarks.
+ */
+export class LocalStack {
+  private readonly cleanup = new Stack();
+  private readonly procs = new Map<string, ProcessHandle>();
+  private seq = 0;
+
+  private constructor(
+    readonly nats: NatsServerHandle,
+    readonly sim: SimClient,
+    private readonly opts: LocalStackOptions,
+  ) {}
+
+  static async start(opts: LocalStackOptions = {}): Promise<LocalStack> {
+    if (opts.logDir) mkdirSync(opts.logDir, { recursive: true });
+    const nats = await startNatsServer(opts.syncAlways ? { syncAlways: true } : {});
+    let stack: LocalStack | undefined;
+    try {
+      const simPort = await freePort();
+      const simProc = await startProcess({
+        name: 'llm-sim',
+        command: process.execPath,
+        args: [`${REPO_ROOT}packages/llm-sim/dist/bin/llm-sim.js`, '--port', String(simPort)],
+        readyPattern: /llm-sim listening/,
+        ...(opts.echo ? { echo: true } : {}),
+        ...(opts.logDir ? { logFile: `${opts.logDir}/llm-sim.log` } : {}),
+      });
+      const sim = new SimClient(`http://127.0.0.1:${simPort}`);
+      stack = new LocalStack(nats, sim, opts);
+      stack.cleanup.add('nats-server', () => nats.stop());
+      stack.cleanup.add('llm-sim', () => simProc.stop(2_000));
+      if (opts.sim) await sim.setConfig(opts.sim);
+      const services = opts.services ?? ALL_SERVICES;
+      await Promise.all(
+        services.flatMap((name) =>
+          name === 'executor' ? Array.from({ length: opts.executors ?? 1 }, () => stack!.startService('executor')) : [stack!.startService(name)],
+        ),
+      );
+      return stack;
+    } catch (err) {
+      if (stack) await stack.stop();
+      else await nats.stop();
+      throw err;
+    }
+  }
+
+  get natsUrl(): string {
+    return this.nats.url;
+  }
+
+  /** Environment a service (or a client) needs to reach this stack. */
+  serviceEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+    return {
+      NATS_URL: this.nats.url,
+      OPENAI_BASE_URL: this.sim.openaiBaseUrl,
+      PW_LOG_LEVEL: 'info',
+      PW_SHUTDOWN_GRACE_MS: '5000',
+      ...this.opts.env,
+      ...extra,
+    };
+  }
+
+  /** Starts one more process of a service; resolves when it logs that it is ready. */
+  async startService(name: ServiceName, extraEnv: Readonly<Record<string, string>> = {}): Promise<ProcessHandle> {
+    const id = `${name}-${++this.seq}`;
+    const proc = await startProcess({
+      name: id,
+      command: process.execPath,
+      args: [`${REPO_ROOT}services/${name}/dist/main.js`],
+      env: { ...inheritedEnv(), ...this.serviceEnv(extraEnv) },
+      readyPattern: /"msg":"ready"/,
+      readyTimeoutMs: 20_000,
+      ...(this.opts.echo ? { echo: true } : {}),
+      ...(this.opts.logDir ? { logFile: `${this.opts.logDir}/${id}.log` } : {}),
+    });
+    this.procs.set(id, proc);
+    this.cleanup.add(id, async () => {
+      this.procs.delete(id);
+      await proc.stop(8_000);
+    });
+    return proc;
+  }
+
+  /** Live processes of a service, oldest first. */
+  processes(name: ServiceName): ProcessHandle[] {
+    return [...this.procs.entries()].filter(([id]) => id.startsWith(`${name}-`)).map(([, p]) => p);
+  }
+
+  /** Stops everything, services first, then the simulator and nats-server. */
+  async stop(): Promise<void> {
+    await this.cleanup.stopAll();
+  }
+}
+
+/** What a child inherits: PATH and HOME, not the caller's whole environment (no stray NATS_URL). */
+function inheritedEnv(): Record<string, string> {
+  const keep: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    const v = process.env[k];
+    if (v !== undefined) keep[k] = v;
+  }
+  return keep;
+}

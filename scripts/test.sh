@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test run, as CI runs it: set-up, type check and build, lint, JSON Schema freshness, unit
+# tests, then integration and end-to-end tests against real servers (nats-server, FerretDB, Jaeger,
+# the model simulator, Chromium) started on free ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PW_BIN_DIR="${PW_BIN_DIR:-$HOME/.cache/pipewright/bin}"
+
+bash scripts/bootstrap.sh nats-server nats ferretdb jaeger
+
+step() { printf '\n=== %s\n' "$*"; }
+step "lint"
+pnpm exec eslint --max-warnings 0 .
+step "JSON Schemas are up to date"
+node packages/contracts/dist/bin/export-schemas.js --check
+step "unit tests"
+pnpm exec vitest run --config vitest.unit.config.ts
+step "integration and end-to-end tests"
+pnpm exec vitest run --config vitest.integration.config.ts

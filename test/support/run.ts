@@ -1,0 +1,28 @@
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { submitRun, watchRun, type RunEnd } from '@pipewright/cli';
+import type { RunEvent } from '@pipewright/contracts';
+
+/** A client connection for a test, closed by the returned function. */
+export async function client(url: string): Promise<{ nc: NatsConnection; js: ReturnType<typeof jetstream>; close: () => Promise<void> }> {
+  const nc = await connect({ servers: url });
+  return { nc, js: jetstream(nc), close: () => nc.drain() };
+}
+
+/** Submits a run and waits (bounded) for its final event; returns every event seen. */
+export async function runToEnd(js: ReturnType<typeof jetstream>, pipeline: unknown, input: Record<string, unknown>, opts: { runId?: string; timeoutMs?: number } = {}): Promise<{ runId: string; end: RunEnd; events: RunEvent[] }> {
+  const runId = await submitRun(js, pipeline, input, opts.runId ? { runId: opts.runId } : {});
+  const events: RunEvent[] = [];
+  const end = await watchRun(js, runId, (e) => events.push(e), { timeoutMs: opts.timeoutMs ?? 30_000 });
+  return { runId, end, events };
+}
+
+/** Whether a process is alive (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

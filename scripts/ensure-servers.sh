@@ -9,7 +9,8 @@
 #   2. the binary already in the binaries folder;
 #   3. nats-server only: one on PATH whose version is >= 2.10 (Debian's 2.9 lacks sync_interval,
 #      multiple filter subjects, per-message TTL, ... so it is rejected);
-#   4. otherwise build it with `GOBIN=<bindir> go install <module>@<version>`.
+#   4. otherwise build it with `GOBIN=<bindir> go install <module>@<version>` (FerretDB is built from
+#      its downloaded module instead; see build_ferretdb for why).
 # A missing Go toolchain or a failed build is fatal for nats-server and nats (exit 1); for ferretdb and
 # jaeger it is a warning (exit 0): the tests that need them report them as unavailable and skip.
 # Idempotent and non-interactive; everything it does is printed to stderr.

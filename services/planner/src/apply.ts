@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { context, trace } from '@opentelemetry/api';
-import type { RunState } from '@pipewright/contracts';
+import { TERMINAL_STATUSES, type RunState } from '@pipewright/contracts';
 import { contextFromTraceparent, publishJson, RetryableError, type Logger, type Stores } from '@pipewright/kit';
 import { decide } from './core/decide.js';
 import type { PlannerEvent } from './core/events.js';
@@ -8,6 +8,8 @@ import { LruSet } from './lru.js';
 
 /** Concurrent writers of one run retry this many times before handing the event back to the stream. */
 const MAX_CAS_ATTEMPTS = 16;
+/** Runs whose last written state is kept in memory. */
+const WRITTEN_CACHE_SIZE = 10_000;
 
 export type ApplyResult = { kind: 'applied'; state: RunState } | { kind: 'unchanged'; reason: string };
 
@@ -19,6 +21,11 @@ export type ApplyResult = { kind: 'applied'; state: RunState } | { kind: 'unchan
 export class RunApplier {
   /** Outboxes this process published, so it does not republish its own. */
   private readonly flushed = new LruSet(50_000);
+  /**
+   * The last state this process wrote for each recent run. Applying the next event to it skips a read;
+   * compare-and-set keeps that safe: if another replica wrote since, the update loses and we reload.
+   */
+  private readonly written = new Map<string, { state: RunState; version: number }>();
 
   constructor(
     private readonly stores: Stores,
@@ -28,21 +35,39 @@ export class RunApplier {
 
   async apply(runId: string, event: PlannerEvent): Promise<ApplyResult> {
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      const current = await this.stores.runs.get(runId);
-      if (current) await this.flushIfStale(current.value);
+      // First try: what this process last wrote. After a lost race, or for a redelivered event (which
+      // must see the stored truth to be recognised as a duplicate), read the store.
+      const cached = attempt === 1 ? this.written.get(runId) : undefined;
+      const current = cached ? { value: cached.state, version: cached.version } : await this.stores.runs.get(runId);
+      if (current && !cached) await this.flushIfStale(current.value);
       const t = decide(current?.value, event, new Date());
-      if (t.kind === 'unchanged') return t;
+      if (t.kind === 'unchanged') {
+        if (cached) continue; // the cache may be behind: confirm against the store before ignoring the event
+        return t;
+      }
       const written = current ? await this.stores.runs.update(t.state, current.version) : await this.stores.runs.create(t.state);
       if (!written.ok) {
+        this.written.delete(runId);
         this.log.debug({ runId, attempt, reason: written.reason }, 'lost a compare-and-set race; deciding again');
         continue;
       }
+      this.remember(runId, t.state, written.version);
       const span = trace.getActiveSpan();
       for (const d of t.decisions) span?.addEvent(`decision ${d.action}`, { 'pw.decision.reason': d.reason, 'pw.decision.steps': d.stepIds.join(','), 'pw.decision.seq': d.seq });
       await this.flush(t.state);
       return { kind: 'applied', state: t.state };
     }
     throw new RetryableError(`run ${runId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 50);
+  }
+
+  private remember(runId: string, state: RunState, version: number): void {
+    this.written.delete(runId);
+    if (TERMINAL_STATUSES.has(state.status)) return;
+    this.written.set(runId, { state, version });
+    if (this.written.size > WRITTEN_CACHE_SIZE) {
+      const oldest = this.written.keys().next().value;
+      if (oldest !== undefined) this.written.delete(oldest);
+    }
   }
 
   /** Republishes the outbox of a transition another process (or a crashed one) may not have published. */
@@ -56,8 +81,10 @@ export class RunApplier {
   private async flush(state: RunState): Promise<void> {
     const ob = state.outbox;
     if (!ob) return;
-    await Promise.all(ob.messages.map((m) => publishJson(this.js, m.subject, m.payload, { msgId: m.msgId })));
-    if (ob.decisions.length > 0) await this.stores.decisions.append(ob.decisions);
+    await Promise.all([
+      ...ob.messages.map((m) => publishJson(this.js, m.subject, m.payload, { msgId: m.msgId })),
+      ob.decisions.length > 0 ? this.stores.decisions.append(ob.decisions) : Promise.resolve(),
+    ]);
     this.flushed.add(`${state.runId}:${ob.transition}`);
   }
 }

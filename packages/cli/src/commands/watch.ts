@@ -11,9 +11,7 @@ export async function watchRun(js: JetStreamClient, runId: string, onEvent: (e: 
   const consumer = await js.consumers.get(streams.events.name, { filter_subjects: [subjects.runEvents(runId)], deliver_policy: DeliverPolicy.All });
   const messages = await consumer.consume();
   const timer = opts.timeoutMs
-    ? setTimeout(() => {
-        void messages.close();
-      }, opts.timeoutMs)
+    ? setTimeout(() => messages.stop(), opts.timeoutMs)
     : undefined;
   try {
     for await (const m of messages) {
@@ -25,6 +23,6 @@ export async function watchRun(js: JetStreamClient, runId: string, onEvent: (e: 
     throw new Error(`stopped watching run ${runId} after ${opts.timeoutMs ?? 0} ms without a final event`);
   } finally {
     if (timer) clearTimeout(timer);
-    await messages.close();
+    messages.stop(); // not close(): it waits for a drain that an abandoned iterator never does
   }
 }

@@ -34,6 +34,8 @@ export interface LocalStackOptions {
 export class LocalStack {
   private readonly cleanup = new Stack();
   private readonly procs = new Map<string, ProcessHandle>();
+  /** Ops server port (/healthz, /readyz, /metrics) of each process. */
+  readonly opsPorts = new Map<string, number>();
   private seq = 0;
 
   private constructor(
@@ -94,17 +96,20 @@ export class LocalStack {
   /** Starts one more process of a service; resolves when it logs that it is ready. */
   async startService(name: ServiceName, extraEnv: Readonly<Record<string, string>> = {}): Promise<ProcessHandle> {
     const id = `${name}-${++this.seq}`;
+    const opsPort = await freePort();
     const proc = await startProcess({
       name: id,
       command: process.execPath,
       args: [`${REPO_ROOT}services/${name}/dist/main.js`],
-      env: { ...inheritedEnv(), ...this.serviceEnv(extraEnv) },
-      readyPattern: /"msg":"ready"/,
+      env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...extraEnv }) },
+      // Ready the way Kubernetes sees it: /readyz answers 200 (whatever the log level).
+      readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
       readyTimeoutMs: 20_000,
       ...(this.opts.echo ? { echo: true } : {}),
       ...(this.opts.logDir ? { logFile: `${this.opts.logDir}/${id}.log` } : {}),
     });
     this.procs.set(id, proc);
+    this.opsPorts.set(id, opsPort);
     this.cleanup.add(id, async () => {
       this.procs.delete(id);
       await proc.stop(8_000);

@@ -147,7 +147,8 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
     done,
     async stop(graceMs: number) {
       stopping = true;
-      await messages.close().catch(() => undefined);
+      // stop(), not close(): close() waits for the iterator to drain and can hang on an idle pull.
+      messages.stop();
       const all = Promise.allSettled([...inFlight.values()]);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([all, timer])) === 'timeout') {

@@ -1,0 +1,22 @@
+// @pipewright/devstack: real servers and processes for tests, the demo and benchmarks, on free
+// ports with temporary storage. See README.md.
+export { findBinary, requireBinary, MIN_NATS_SERVER_VERSION } from './binaries.js';
+export type { BinaryName } from './binaries.js';
+export { killAllChildren, liveChildCount } from './children.js';
+export { binDir } from './config.js';
+export { BinaryNotFoundError, ProcessExitedError, WaitTimeoutError } from './errors.js';
+export { ferretDbAvailable, startFerretDb } from './ferretdb.js';
+export type { FerretDbOptions, FerretHandle } from './ferretdb.js';
+export { jaegerAvailable, jaegerConfig, startJaeger } from './jaeger.js';
+export type { JaegerHandle, JaegerOptions, JaegerPorts } from './jaeger.js';
+export { startNatsServer } from './nats-server.js';
+export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
+export { freePort } from './ports.js';
+export { canConnect, httpGet } from './probes.js';
+export type { HttpResponse } from './probes.js';
+export { startProcess } from './process.js';
+export type { ProcessHandle, StartProcessOptions } from './process.js';
+export { Stack } from './stack.js';
+export type { StackOptions } from './stack.js';
+export { sleep, waitFor } from './wait.js';
+export type { WaitForOptions } from './wait.js';

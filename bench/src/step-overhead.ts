@@ -15,7 +15,7 @@ const STEPS_PER_RUN = 10;
  */
 export async function stepOverhead(args: { steps: number }): Promise<Record<string, unknown>> {
   const runs = Math.max(1, Math.ceil(args.steps / STEPS_PER_RUN));
-  const stack = await LocalStack.start({ services: ['planner', 'executor'], env: { PW_LOG_LEVEL: 'warn' } });
+  const stack = await LocalStack.start({ services: ['planner', 'executor'], env: { PW_LOG_LEVEL: 'warn' }, ...(process.env['PW_BENCH_PROFILE_DIR'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env['PW_BENCH_PROFILE_DIR']}`] } : {}) });
   try {
     const nc = await connect({ servers: stack.natsUrl });
     const js = jetstream(nc);

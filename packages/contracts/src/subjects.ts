@@ -72,6 +72,8 @@ export const headers = {
   dlqSubject: 'Pw-Dlq-Subject',
   dlqStream: 'Pw-Dlq-Stream',
   dlqSeq: 'Pw-Dlq-Seq',
+  /** On a message republished from a stale outbox: the receiver must check for earlier handling. */
+  replay: 'Pw-Replay',
   /** HTTP header the executor sends with every model call: `<runId>:<stepId>`, for provider-side dedupe and tests. */
   idempotencyKey: 'Idempotency-Key',
   /** HTTP header: the call number within one step dispatch (1 = first try). */

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Tracer } from '@opentelemetry/api';
-import { msgIds, SCHEMA_VERSION, subjects, type StepCommand, type StepCompleted, type StepFailed } from '@pipewright/contracts';
+import { headers as H, msgIds, SCHEMA_VERSION, subjects, type StepCommand, type StepCompleted, type StepFailed } from '@pipewright/contracts';
 import { ACK, publishJson, type Logger, type MessageContext, type Outcome, type Stores } from '@pipewright/kit';
 import { runStep } from './llm/attempts.js';
 import type { ExecutorMetrics } from './metrics.js';
@@ -28,7 +28,11 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
   return async (cmd, ctx) => {
     ctx.span.setAttributes({ 'pw.run.id': cmd.runId, 'pw.step.id': cmd.stepId, 'pw.step.attempt': cmd.attempt });
     const log = ctx.log.child({ runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt });
-    const stored = await deps.stores.steps.get(cmd.runId, cmd.stepId);
+    // Only a command that may have been handled before needs the checkpoint read: a redelivery, or one
+    // the planner replayed from its outbox. A fresh first delivery cannot have a completion (JetStream
+    // drops a repeated msg id inside the dedupe window; outside it, only a replay repeats a command).
+    const mayBeDone = ctx.deliveryCount > 1 || ctx.header(H.replay) !== undefined;
+    const stored = mayBeDone ? await deps.stores.steps.get(cmd.runId, cmd.stepId) : undefined;
     if (stored) {
       await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.completed'), stored, { msgId: completedMsgId(stored) });
       deps.metrics.replayed.inc();

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { context, trace } from '@opentelemetry/api';
-import { TERMINAL_STATUSES, type RunState } from '@pipewright/contracts';
+import { headers, TERMINAL_STATUSES, type RunState } from '@pipewright/contracts';
 import { contextFromTraceparent, publishJson, RetryableError, type Logger, type Stores } from '@pipewright/kit';
 import { decide } from './core/decide.js';
 import type { PlannerEvent } from './core/events.js';
@@ -75,14 +75,17 @@ export class RunApplier {
     const ob = state.outbox;
     if (!ob || this.flushed.has(`${state.runId}:${ob.transition}`)) return;
     this.log.debug({ runId: state.runId, transition: ob.transition }, 'republishing an outbox this process did not publish');
-    await context.with(contextFromTraceparent(state.traceparent), () => this.flush(state));
+    await context.with(contextFromTraceparent(state.traceparent), () => this.flush(state, true));
   }
 
-  private async flush(state: RunState): Promise<void> {
+  private async flush(state: RunState, replay = false): Promise<void> {
     const ob = state.outbox;
     if (!ob) return;
+    // A replayed command may reach an executor after the dedupe window: mark it so the executor checks
+    // its checkpoints before calling a model.
+    const opts = replay ? { headers: { [headers.replay]: '1' } } : {};
     await Promise.all([
-      ...ob.messages.map((m) => publishJson(this.js, m.subject, m.payload, { msgId: m.msgId })),
+      ...ob.messages.map((m) => publishJson(this.js, m.subject, m.payload, { msgId: m.msgId, ...opts })),
       ob.decisions.length > 0 ? this.stores.decisions.append(ob.decisions) : Promise.resolve(),
     ]);
     this.flushed.add(`${state.runId}:${ob.transition}`);

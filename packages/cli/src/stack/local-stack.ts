@@ -23,6 +23,8 @@ export interface LocalStackOptions {
   echo?: boolean;
   /** Append service logs to files in this folder. */
   logDir?: string;
+  /** Extra flags for every service's node process (e.g. `--cpu-prof` for profiling). */
+  nodeArgs?: readonly string[];
   /** Start nats-server with `sync_interval: always` (the strict durability profile). */
   syncAlways?: boolean;
 }
@@ -100,7 +102,8 @@ export class LocalStack {
     const proc = await startProcess({
       name: id,
       command: process.execPath,
-      args: [`${REPO_ROOT}services/${name}/dist/main.js`],
+      args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}services/${name}/dist/main.js`],
+      inheritEnv: false,
       env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...extraEnv }) },
       // Ready the way Kubernetes sees it: /readyz answers 200 (whatever the log level).
       readyUrl: `http://127.0.0.1:${opsPort}/readyz`,

@@ -33,12 +33,18 @@ export function connectionOptions(cfg: ConnectConfig, name: string): NodeConnect
   return opts;
 }
 
-/** Connects and logs connection status changes (disconnect, reconnect, errors) for operators. */
-export async function connectNats(cfg: ConnectConfig, name: string, log: Logger): Promise<NatsConnection> {
+/**
+ * Connects and logs connection status changes (disconnect, reconnect, errors) for operators;
+ * `onConnected` follows the connection (false while disconnected), for readiness.
+ */
+export async function connectNats(cfg: ConnectConfig, name: string, log: Logger, onConnected?: (up: boolean) => void): Promise<NatsConnection> {
   const nc = await connect(connectionOptions(cfg, name));
   log.info({ server: nc.getServer() }, 'connected to NATS');
+  onConnected?.(true);
   void (async () => {
     for await (const s of nc.status()) {
+      if (s.type === 'disconnect') onConnected?.(false);
+      if (s.type === 'reconnect') onConnected?.(true);
       if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error')
         log.warn({ status: s.type, detail: 'server' in s ? s.server : undefined }, 'NATS connection status');
     }

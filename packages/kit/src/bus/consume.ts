@@ -12,6 +12,8 @@ export interface MessageContext {
   readonly subject: string;
   readonly seq: number;
   readonly deliveryCount: number;
+  /** A header of the message, if present. */
+  header(name: string): string | undefined;
   /** True on the last delivery the consumer allows: a retry now would end in the DLQ. */
   readonly lastDelivery: boolean;
   /** Aborted when shutdown's grace runs out: hand the message back instead of finishing it. */
@@ -98,6 +100,7 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           seq: msg.seq,
           deliveryCount: msg.info.deliveryCount,
           lastDelivery: msg.info.deliveryCount >= o.maxDeliver,
+          header: (name) => msg.headers?.get(name) || undefined,
           signal: abort.signal,
           span,
           log,

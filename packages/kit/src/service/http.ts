@@ -12,14 +12,14 @@ export interface OpsServer {
 /**
  * The operations endpoints every service serves: `/healthz` (the process is alive), `/readyz` (it is
  * connected and taking work; 503 while starting or draining) and `/metrics` (Prometheus text).
- * `extra` adds service routes by exact path.
+ * `routes` returns the service's own routes by exact path (read per request, so they may be added after start).
  */
 export async function startOpsServer(opts: {
   host: string;
   port: number;
   ready: () => boolean;
   registry: Registry;
-  extra?: Readonly<Record<string, RouteHandler>>;
+  routes?: () => Readonly<Record<string, RouteHandler>>;
 }): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -31,7 +31,7 @@ export async function startOpsServer(opts: {
           res.setHeader('content-type', opts.registry.contentType);
           return send(res, 200, await opts.registry.metrics());
         }
-        const route = opts.extra?.[path];
+        const route = opts.routes?.()[path];
         if (route) return await route(req, res);
         send(res, 404, 'not found\n');
       } catch (err) {

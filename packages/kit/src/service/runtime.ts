@@ -48,17 +48,35 @@ export async function runService(name: string, config: CommonConfig, setup: (rt:
   shutdown.add('tracing', () => tracing.shutdown());
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
-  const nc = await connectNats(config, `pipewright-${name}`, log);
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: name });
+  collectDefaultMetrics({ register: registry });
+
+  // The ops server starts first and stops last: /healthz answers while the service connects, and
+  // /readyz says 503 while it starts, while NATS is disconnected, and while it drains.
+  let started = false;
+  let connected = false;
+  let extraReady: (() => boolean) | undefined = undefined;
+  let routes: Readonly<Record<string, RouteHandler>> = {};
+  if (config.PW_HTTP_PORT !== undefined) {
+    const ops = await startOpsServer({
+      host: config.PW_HTTP_HOST,
+      port: config.PW_HTTP_PORT,
+      registry,
+      ready: () => started && connected && shutdown.state === 'running' && (extraReady?.() ?? true),
+      routes: () => routes,
+    });
+    shutdown.add('http', () => ops.close());
+    log.info({ port: ops.port }, 'ops server listening');
+  }
+
+  const nc = await connectNats(config, `pipewright-${name}`, log, (up) => (connected = up));
   shutdown.add('nats', async () => {
     await nc.drain();
   });
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   for (const def of Object.values(streams)) await ensureStream(jsm, def, config.PW_REPLICAS);
-
-  const registry = new Registry();
-  registry.setDefaultLabels({ service: name });
-  collectDefaultMetrics({ register: registry });
 
   let storesP: Promise<Stores> | undefined;
   const rt: ServiceRuntime = {
@@ -81,17 +99,9 @@ export async function runService(name: string, config: CommonConfig, setup: (rt:
   };
 
   const parts = await setup(rt);
-  if (config.PW_HTTP_PORT !== undefined) {
-    const ops = await startOpsServer({
-      host: config.PW_HTTP_HOST,
-      port: config.PW_HTTP_PORT,
-      registry,
-      ready: () => shutdown.state === 'running' && !nc.isClosed() && (parts.ready?.() ?? true),
-      ...(parts.routes ? { extra: parts.routes } : {}),
-    });
-    shutdown.add('http', () => ops.close());
-    log.info({ port: ops.port }, 'ops server listening');
-  }
+  extraReady = parts.ready;
+  routes = parts.routes ?? {};
+  started = true;
   shutdown.installSignalHandlers();
   log.info('ready');
   return rt;

@@ -24,7 +24,7 @@ export function classify(err: unknown, timedOut: boolean): CallFailure {
     return { code: 'connection', message: `connection error: ${err.message}`, retryable: true, providerFault: true };
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
-    const retryAfterMs = parseRetryAfter(err.headers);
+    const retryAfterMs = parseRetryAfter(err.headers as Headers | undefined);
     const base = { status, message: `${status} ${err.message}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     if (status === 429) return { ...base, code: 'rate_limited', retryable: true, providerFault: false };
     if (status === 408 || status === 409) return { ...base, code: `http_${status}`, retryable: true, providerFault: false };

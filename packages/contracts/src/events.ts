@@ -32,6 +32,20 @@ export const StepDispatched = z.object({
   pool: PoolName,
 });
 
+/**
+ * The executor parked a step: every model it may use is unavailable (breakers open). The command is
+ * handed back with a delay and retried; the planner marks the run `paused` until the step finishes.
+ */
+export const StepParked = z.object({
+  ...Base,
+  type: z.literal('step.parked'),
+  stepId: StepId,
+  attempt: z.number().int().min(1),
+  reason: z.string(),
+  /** When the executor will try again. */
+  retryAt: Timestamp,
+});
+
 export const RunFinished = z.object({
   ...Base,
   type: z.literal('run.finished'),
@@ -45,10 +59,11 @@ export const RunFinished = z.object({
 });
 
 /** Everything published on `pw.events.<runId>.<type>`. */
-export const RunEvent = z.discriminatedUnion('type', [RunStarted, RunRejected, StepDispatched, StepCompleted, StepFailed, RunFinished]);
+export const RunEvent = z.discriminatedUnion('type', [RunStarted, RunRejected, StepDispatched, StepParked, StepCompleted, StepFailed, RunFinished]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type RunEventType = RunEvent['type'];
 export type RunStarted = z.infer<typeof RunStarted>;
 export type RunRejected = z.infer<typeof RunRejected>;
 export type StepDispatched = z.infer<typeof StepDispatched>;
+export type StepParked = z.infer<typeof StepParked>;
 export type RunFinished = z.infer<typeof RunFinished>;

@@ -30,7 +30,7 @@ export { RunRequest, CancelRequest } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
 export { ChatMessage, LlmCall, StepCommand, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
 export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision } from './run-state.js';
-export { RunStarted, RunRejected, StepDispatched, RunFinished, RunEvent } from './events.js';
+export { RunStarted, RunRejected, StepDispatched, StepParked, RunFinished, RunEvent } from './events.js';
 export type { RunEventType } from './events.js';
 export {
   BudgetReserveRequest,

@@ -30,14 +30,15 @@ export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: Re
         if (req.url === '/v1/traces') {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: { resource?: { attributes?: OtlpAttr[] }; scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] };
           for (const rs of body.resourceSpans ?? []) {
-            const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
+            const serviceName = attrs(rs.resource?.attributes)['service.name'];
+            const service = typeof serviceName === 'string' ? serviceName : '';
             for (const ss of rs.scopeSpans ?? [])
               for (const s of ss.spans ?? [])
                 spans.push({
                   service,
                   traceId: String(s['traceId']),
                   spanId: String(s['spanId']),
-                  parentSpanId: String(s['parentSpanId'] ?? ''),
+                  parentSpanId: typeof s['parentSpanId'] === 'string' ? s['parentSpanId'] : '',
                   name: String(s['name']),
                   kind: Number(s['kind']),
                   attributes: attrs(s['attributes'] as OtlpAttr[]),

@@ -14,12 +14,14 @@ export function renderEvent(e: RunEvent): string {
       return `${t}  step ${e.stepId.padEnd(14)} dispatched   attempt ${e.attempt}  model ${e.model.model}  pool ${e.pool}`;
     case 'step.completed':
       return `${t}  step ${e.stepId.padEnd(14)} completed    model ${e.model.model}  calls ${e.calls}  tokens ${e.usage.inputTokens}+${e.usage.outputTokens}  ${Math.round(e.latencyMs)} ms  (${e.rung})`;
+    case 'step.parked':
+      return `${t}  step ${e.stepId.padEnd(14)} PARKED       ${e.reason}; retrying at ${e.retryAt.slice(11, 19)} (run paused)`;
     case 'step.failed':
       return `${t}  step ${e.stepId.padEnd(14)} FAILED       ${e.error.code}: ${e.error.message}  calls ${e.calls}`;
     case 'run.finished':
       return [
         `${t}  run ${e.runId} ${STATUS_MARK[e.status] ?? e.status} in ${Math.round(e.durationMs)} ms: ${e.reason ?? ''}`,
-        `           tokens ${e.usage.inputTokens} in + ${e.usage.outputTokens} out = ${e.usage.totalTokens}`,
+        `           tokens ${e.usage.inputTokens} in + ${e.usage.outputTokens} out = ${e.usage.totalTokens}${e.costUsd > 0 ? `, cost $${e.costUsd.toFixed(6)}` : ''}`,
         e.output !== undefined ? `           output: ${JSON.stringify(e.output, null, 2).replace(/\n/g, '\n           ')}` : '',
         e.partial !== undefined ? `           partial: ${JSON.stringify(e.partial)}` : '',
       ]

@@ -55,6 +55,7 @@ export const RunFinished = z.object({
   partial: z.record(z.string(), z.unknown()).optional(),
   reason: z.string().optional(),
   usage: Usage,
+  costUsd: z.number().nonnegative().default(0),
   durationMs: z.number().nonnegative(),
 });
 

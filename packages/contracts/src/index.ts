@@ -18,7 +18,7 @@ export {
 } from './common.js';
 export { RetryPolicy, DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUT_MS } from './retry-policy.js';
 export type { RetryPolicyInput } from './retry-policy.js';
-export { LlmStep, Step, PipelineDefaults, RunLimits, PipelineSpec } from './pipeline.js';
+export { LlmStep, Step, PipelineDefaults, RunLimits, PipelineSpec, RunBudget, BudgetPolicy } from './pipeline.js';
 export type { PipelineSpecInput } from './pipeline.js';
 export { checkPipeline, checkRunInput, findCycle, ancestorSets } from './pipeline-check.js';
 export type { PipelineCheck } from './pipeline-check.js';

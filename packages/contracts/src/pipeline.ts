@@ -57,6 +57,23 @@ export const RunLimits = z
   .strict();
 export type RunLimits = z.infer<typeof RunLimits>;
 
+/** Spending limits of one run; the budget service enforces them before every model call. */
+export const RunBudget = z
+  .object({
+    maxUsd: z.number().positive().optional(),
+    maxTokens: z.number().int().positive().optional(),
+  })
+  .strict();
+export type RunBudget = z.infer<typeof RunBudget>;
+
+export const BudgetPolicy = RunBudget.extend({
+  /** When a reservation is denied: fail the run as `budget_exhausted`, or ask a person for more (approver). @default "fail" */
+  onExceeded: z.enum(['fail', 'ask']).default('fail'),
+  /** With the budget service unreachable: make no model call (true) or proceed unmetered (false). @default true */
+  failClosed: z.boolean().default(true),
+}).strict();
+export type BudgetPolicy = z.infer<typeof BudgetPolicy>;
+
 export const PipelineSpec = z
   .object({
     /** Identifies the pipeline in listings and metrics. */
@@ -67,6 +84,7 @@ export const PipelineSpec = z
     input: JsonSchemaDoc.optional(),
     defaults: PipelineDefaults.default({}),
     limits: RunLimits.default({ maxSteps: 100, deadlineMs: 3_600_000 }),
+    budget: BudgetPolicy.default({ onExceeded: 'fail', failClosed: true }),
     /** The step whose output is the run's result. @default the last step in `steps` */
     output: StepId.optional(),
     steps: z.array(Step).min(1).max(1000),

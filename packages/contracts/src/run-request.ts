@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RunId, SchemaVersion, TenantId } from './common.js';
-import { PipelineSpec } from './pipeline.js';
+import { PipelineSpec, RunBudget } from './pipeline.js';
 
 /**
  * A request to run a pipeline, published to `pw.runs.submit` by anyone (the CLI, any NATS client, the
@@ -15,6 +15,8 @@ export const RunRequest = z
     pipeline: PipelineSpec,
     input: z.record(z.string(), z.unknown()).default({}),
     tenant: TenantId.default('default'),
+    /** Limits for this run; each overrides the pipeline's `budget` field of the same name. */
+    budget: RunBudget.optional(),
     /** Free-form labels, copied onto run events. */
     labels: z.record(z.string().max(64), z.string().max(256)).optional(),
   })

@@ -28,7 +28,10 @@ export const StepState = z.object({
   model: ModelTarget.optional(),
   output: z.unknown().optional(),
   usage: Usage.optional(),
+  costUsd: z.number().nonnegative().optional(),
   calls: z.number().int().nonnegative().optional(),
+  /** Set while the executor has parked the step (every model down); cleared when it finishes. */
+  parkedAt: Timestamp.optional(),
   rung: RepairRung.optional(),
   latencyMs: z.number().nonnegative().optional(),
   error: ErrorInfo.optional(),
@@ -51,6 +54,10 @@ export const RunState = z.object({
   /** Decisions so far; the next decision gets this number. */
   decisionSeq: z.number().int().nonnegative(),
   usage: Usage,
+  /** Total cost of the run's model calls so far. */
+  costUsd: z.number().nonnegative().default(0),
+  /** Effective limits: the pipeline's budget with the run request's overrides. */
+  budget: z.object({ maxUsd: z.number().optional(), maxTokens: z.number().optional() }).default({}),
   output: z.unknown().optional(),
   reason: z.string().optional(),
   createdAt: Timestamp,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorInfo, JsonSchemaDoc, ModelTarget, PoolName, RunId, SchemaVersion, StepId, Timestamp, Usage } from './common.js';
+import { ErrorInfo, JsonSchemaDoc, ModelTarget, PoolName, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage } from './common.js';
 import { RetryPolicy } from './retry-policy.js';
 
 export const ChatMessage = z.object({
@@ -38,6 +38,16 @@ export const StepCommand = z
     retry: RetryPolicy,
     /** The run's deadline; the executor gives up at this instant. */
     deadlineAt: Timestamp.optional(),
+    /** What the executor needs to reserve budget before each model call. */
+    budget: z
+      .object({
+        tenant: TenantId,
+        pipeline: z.string(),
+        maxUsd: z.number().positive().optional(),
+        maxTokens: z.number().int().positive().optional(),
+        failClosed: z.boolean(),
+      })
+      .optional(),
   })
   .strict();
 export type StepCommand = z.infer<typeof StepCommand>;
@@ -54,6 +64,8 @@ const StepResultBase = {
   /** Model calls made for this dispatch, including retries. */
   calls: z.number().int().nonnegative(),
   usage: Usage,
+  /** What the calls cost, from the budget service's price table (absent when unmetered). */
+  costUsd: z.number().nonnegative().optional(),
   latencyMs: z.number().nonnegative(),
   at: Timestamp,
 };

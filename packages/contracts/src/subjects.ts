@@ -60,7 +60,7 @@ export const consumers = {
 } as const;
 
 /** Event types the planner consumes from PW_EVENTS (its own events it does not need back). */
-export const PLANNER_EVENT_TYPES = ['step.completed', 'step.failed', 'approval.decided'] as const;
+export const PLANNER_EVENT_TYPES = ['step.completed', 'step.failed', 'step.parked', 'approval.decided'] as const;
 
 /** Header names. */
 export const headers = {

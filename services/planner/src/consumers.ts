@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { CancelRequest, consumers, msgIds, RunId, RunRequest, SCHEMA_VERSION, StepResult, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
+import { CancelRequest, consumers, msgIds, PLANNER_EVENT_TYPES, RunId, RunRequest, SCHEMA_VERSION, StepCompleted, StepFailed, StepParked, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
+import { z } from 'zod';
+
+/** What the planner consumes from PW_EVENTS. */
+const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked]);
 import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type ServiceRuntime } from '@pipewright/kit';
 import type { RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
@@ -17,7 +21,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   await ensurePullConsumer(rt.jsm, {
     stream: streams.events.name,
     durable: consumers.plannerEvents,
-    filterSubjects: [subjects.runEvent('*', 'step.completed'), subjects.runEvent('*', 'step.failed')],
+    filterSubjects: PLANNER_EVENT_TYPES.filter((t) => t !== 'approval.decided').map((t) => subjects.runEvent('*', t)),
     ...common,
   });
 
@@ -68,7 +72,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     ...base,
     stream: streams.events.name,
     durable: consumers.plannerEvents,
-    schema: StepResult,
+    schema: StepEvent,
     spanName: 'pw.events.step',
     handler: async (result, ctx) => {
       ctx.span.setAttributes({ 'pw.run.id': result.runId, 'pw.step.id': result.stepId });

@@ -121,3 +121,42 @@ describe('decide', () => {
     expect(JSON.stringify(s)).toBe(before);
   });
 });
+
+describe('decide: pauses, budgets and costs', () => {
+  const parked = (s: RunState, stepId: string) => ({
+    schemaVersion: 1 as const, type: 'step.parked' as const, runId: s.runId, stepId, attempt: 1, at: later(1).toISOString(), retryAt: later(5_000).toISOString(), reason: 'breakers open for sim-small',
+  });
+
+  it('pauses the run while a step is parked and resumes it when the step completes', () => {
+    const s = started();
+    const p = changed(decide(s, parked(s, 'a'), later(1)));
+    expect(p.state.status).toBe('paused');
+    expect(p.decisions.map((d) => d.action)).toEqual(['pause']);
+    expect(decide(p.state, parked(p.state, 'a'), later(2)).kind).toBe('unchanged');
+    const r = changed(decide(p.state, completed(p.state, 'a', { title: 'T' }), later(3)));
+    expect(r.state.status).toBe('running');
+    expect(r.decisions.map((d) => d.action)).toEqual(['complete-step', 'resume', 'dispatch']);
+  });
+
+  it('ends the run as budget_exhausted with its partial result when a reservation is denied', () => {
+    let s = started();
+    s = changed(decide(s, completed(s, 'a', { title: 'T' }), later(1))).state;
+    const f = failed(s, 'b');
+    f.error = { code: 'budget_exceeded', message: 'run.maxUsd 0.01 reached', retryable: false };
+    const t = changed(decide(s, f, later(2)));
+    expect(t.state.status).toBe('budget_exhausted');
+    expect(t.state.reason).toContain('guard: budget');
+    expect(t.messages.find((m) => m.subject.endsWith('run.finished'))?.payload).toMatchObject({ status: 'budget_exhausted', partial: { a: { title: 'T' } } });
+  });
+
+  it('passes the effective run limits to every command and rolls up cost', () => {
+    const req = dagRequest({ budget: { maxUsd: 0.5 } });
+    req.pipeline.budget = { maxTokens: 1000, onExceeded: 'fail', failClosed: true };
+    const t = changed(decide(undefined, { type: 'run.submitted', runId: 'run-1', request: req }, T0));
+    expect(commands(t)[0]!.budget).toEqual({ tenant: 'default', pipeline: 'dag', maxUsd: 0.5, maxTokens: 1000, failClosed: true });
+    const c = completed(t.state, 'a', { title: 'T' });
+    c.costUsd = 0.000123;
+    const t2 = changed(decide(t.state, c, later(1)));
+    expect(t2.state.costUsd).toBeCloseTo(0.000123, 9);
+  });
+});

@@ -53,9 +53,12 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
         rung: event.rung,
         latencyMs: event.latencyMs,
         finishedAt: now.toISOString(),
+        ...(event.costUsd !== undefined ? { costUsd: event.costUsd } : {}),
+        parkedAt: undefined,
       };
-      b.state.usage = addUsage(b.state.usage, event.usage);
+      b.charge(event.usage, event.costUsd);
       b.decide('complete-step', [event.stepId], `step ${event.stepId} succeeded with ${event.model.model} after ${event.calls} call(s) (${event.rung})`);
+      b.resumeIfUnparked();
       b.advance();
       return b.done();
     }
@@ -64,9 +67,21 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
       if (step.status === 'succeeded' || step.status === 'failed')
         return { kind: 'unchanged', reason: `step ${event.stepId} already ${step.status}` };
-      b.state.steps[event.stepId] = { ...step, status: 'failed', error: event.error, calls: event.calls, finishedAt: now.toISOString() };
-      b.state.usage = addUsage(b.state.usage, event.usage);
-      b.finish('failed', `step ${event.stepId} failed: ${event.error.code}: ${event.error.message}`, [event.stepId]);
+      b.state.steps[event.stepId] = { ...step, status: 'failed', error: event.error, calls: event.calls, finishedAt: now.toISOString(), parkedAt: undefined };
+      b.charge(event.usage, event.costUsd);
+      if (event.error.code === 'budget_exceeded')
+        b.finish('budget_exhausted', `step ${event.stepId}: ${event.error.message} (guard: budget)`, [event.stepId]);
+      else b.finish('failed', `step ${event.stepId} failed: ${event.error.code}: ${event.error.message}`, [event.stepId]);
+      return b.done();
+    }
+    case 'step.parked': {
+      const step = b.state.steps[event.stepId];
+      if (!step || step.status !== 'dispatched') return { kind: 'unchanged', reason: `step ${event.stepId} is not in flight` };
+      if (step.parkedAt !== undefined && b.state.status === 'paused') return { kind: 'unchanged', reason: `step ${event.stepId} already parked` };
+      b.state.steps[event.stepId] = { ...step, parkedAt: event.at };
+      b.state.status = 'paused';
+      b.state.reason = `waiting for the provider: ${event.reason}`;
+      b.decide('pause', [event.stepId], `step ${event.stepId} parked until ${event.retryAt}: ${event.reason}`);
       return b.done();
     }
   }
@@ -86,6 +101,11 @@ function start(event: Extract<PlannerEvent, { type: 'run.submitted' }>, now: Dat
     dispatches: 0,
     decisionSeq: 0,
     usage: { ...ZERO_USAGE },
+    costUsd: 0,
+    budget: {
+      ...(request.budget?.maxUsd ?? spec.budget.maxUsd) !== undefined ? { maxUsd: request.budget?.maxUsd ?? spec.budget.maxUsd } : {},
+      ...(request.budget?.maxTokens ?? spec.budget.maxTokens) !== undefined ? { maxTokens: request.budget?.maxTokens ?? spec.budget.maxTokens } : {},
+    },
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     deadlineAt: new Date(now.getTime() + spec.limits.deadlineMs).toISOString(),
@@ -122,6 +142,21 @@ class Builder {
   ) {
     this.state = structuredClone(current);
     this.at = now.toISOString();
+  }
+
+  /** Adds a step's usage and cost to the run's totals. */
+  charge(usage: RunState['usage'], costUsd: number | undefined): void {
+    this.state.usage = addUsage(this.state.usage, usage);
+    if (costUsd !== undefined) this.state.costUsd = roundUsd(this.state.costUsd + costUsd);
+  }
+
+  /** A paused run goes back to running once no step is parked. */
+  resumeIfUnparked(): void {
+    const s = this.state;
+    if (s.status !== 'paused' || Object.values(s.steps).some((st) => st.parkedAt !== undefined)) return;
+    s.status = 'running';
+    delete s.reason;
+    this.decide('resume', [], 'the provider answered again: no step is parked');
   }
 
   decide(action: string, stepIds: string[], reason: string): void {
@@ -194,6 +229,7 @@ class Builder {
         ...(partial ? { partial } : {}),
         reason,
         usage: s.usage,
+        costUsd: s.costUsd,
         durationMs: Math.max(0, this.now.getTime() - Date.parse(s.createdAt)),
       },
       'final',
@@ -208,6 +244,11 @@ class Builder {
     s.outbox = { transition: (s.outbox?.transition ?? 0) + 1, messages: this.messages, decisions };
     return { kind: 'changed', state: s, decisions, messages: this.messages };
   }
+}
+
+/** Costs are kept to 1e-9 USD so that sums of many small charges do not drift. */
+function roundUsd(x: number): number {
+  return Math.round(x * 1e9) / 1e9;
 }
 
 function partialOutputs(s: RunState): Record<string, unknown> {

@@ -59,6 +59,13 @@ export function buildCommand(state: RunState, step: Step, attempt: number): Step
     timeoutMs: step.timeoutMs ?? d.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     retry: { ...DEFAULT_RETRY_POLICY, ...stripUndefined(d.retry ?? {}), ...stripUndefined(step.retry ?? {}) },
     deadlineAt: state.deadlineAt,
+    budget: {
+      tenant: state.tenant,
+      pipeline: spec.name,
+      ...(state.budget.maxUsd !== undefined ? { maxUsd: state.budget.maxUsd } : {}),
+      ...(state.budget.maxTokens !== undefined ? { maxTokens: state.budget.maxTokens } : {}),
+      failClosed: spec.budget.failClosed,
+    },
   };
 }
 

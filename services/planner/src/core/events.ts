@@ -1,11 +1,12 @@
-import type { RunRequest, StepCompleted, StepFailed } from '@pipewright/contracts';
+import type { RunRequest, StepCompleted, StepFailed, StepParked } from '@pipewright/contracts';
 
 /** What the planner reacts to. Each is applied to one run's state by `decide`. */
 export type PlannerEvent =
   | { type: 'run.submitted'; runId: string; request: RunRequest; traceparent?: string }
   | { type: 'run.cancel'; runId: string; reason: string }
   | StepCompleted
-  | StepFailed;
+  | StepFailed
+  | StepParked;
 
 /** A message the planner must publish after its state is stored. */
 export interface Outgoing {

@@ -18,7 +18,7 @@ export {
 } from './common.js';
 export { RetryPolicy, DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUT_MS } from './retry-policy.js';
 export type { RetryPolicyInput } from './retry-policy.js';
-export { LlmStep, Step, PipelineDefaults, RunLimits, PipelineSpec, RunBudget, BudgetPolicy } from './pipeline.js';
+export { LlmStep, AgentStep, ToolDecl, Step, PipelineDefaults, RunLimits, PipelineSpec, RunBudget, BudgetPolicy } from './pipeline.js';
 export type { PipelineSpecInput } from './pipeline.js';
 export { checkPipeline, checkRunInput, findCycle, ancestorSets } from './pipeline-check.js';
 export type { PipelineCheck } from './pipeline-check.js';
@@ -28,7 +28,7 @@ export { SchemaValidator, schemaValidator } from './schema-validator.js';
 export { formatPath, fromZodError, describeIssues } from './issues.js';
 export { RunRequest, CancelRequest } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
-export { ChatMessage, LlmCall, StepCommand, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
+export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
 export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision } from './run-state.js';
 export { RunStarted, RunRejected, StepDispatched, StepParked, RunFinished, RunEvent } from './events.js';
 export type { RunEventType } from './events.js';
@@ -42,7 +42,20 @@ export {
   BudgetStatusRequest,
   BudgetStatusReply,
 } from './budget.js';
-export { ApprovalRequest, ApprovalDecision } from './approval.js';
+export {
+  ApprovalId,
+  ApprovalOnTimeout,
+  ProposedAction,
+  ApprovalEscalation,
+  ApprovalRequest,
+  ApprovalChannel,
+  ApprovalDecision,
+  ApprovalEscalated,
+  approvalMsgIds,
+} from './approval.js';
+export type { ApprovalRequestInput } from './approval.js';
+export { ToolName, ToolCallId, ToolRequest, ToolReply, ToolSuccess, ToolFailure, ToolError, ToolDescription, TOOL_ERROR_CODES, toolIdempotencyKey, toolSubjects } from './tool.js';
+export type { ToolRequestInput } from './tool.js';
 export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_TYPES, SUBJECT_PREFIX } from './subjects.js';
 export type { StreamDef } from './subjects.js';
 export { publishedSchemas, renderJsonSchema } from './json-schemas.js';

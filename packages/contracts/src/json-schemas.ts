@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { ApprovalDecision, ApprovalRequest } from './approval.js';
+import { ApprovalDecision, ApprovalEscalated, ApprovalRequest } from './approval.js';
 import { BudgetAck, BudgetCommitRequest, BudgetReleaseRequest, BudgetReserveReply, BudgetReserveRequest, BudgetStatusReply, BudgetStatusRequest } from './budget.js';
 import { RunEvent } from './events.js';
 import { PipelineSpec } from './pipeline.js';
 import { CancelRequest, RunRequest } from './run-request.js';
-import { StepCommand, StepResult } from './step.js';
+import { StepCommand, StepResult, ToolCommand } from './step.js';
+import { ToolDescription, ToolReply, ToolRequest } from './tool.js';
 
 /**
  * The messages whose JSON Schema is published for publishers in other languages. Schemas describe the
@@ -16,6 +17,7 @@ export const publishedSchemas: Readonly<Record<string, z.ZodType>> = {
   'cancel-request': CancelRequest,
   'run-event': RunEvent,
   'step-command': StepCommand,
+  'tool-command': ToolCommand,
   'step-result': StepResult,
   'budget-reserve-request': BudgetReserveRequest,
   'budget-reserve-reply': BudgetReserveReply,
@@ -26,6 +28,10 @@ export const publishedSchemas: Readonly<Record<string, z.ZodType>> = {
   'budget-status-reply': BudgetStatusReply,
   'approval-request': ApprovalRequest,
   'approval-decision': ApprovalDecision,
+  'approval-escalated': ApprovalEscalated,
+  'tool-request': ToolRequest,
+  'tool-reply': ToolReply,
+  'tool-description': ToolDescription,
 };
 
 /** Renders one published schema as the JSON text that is committed under `schemas/`. */

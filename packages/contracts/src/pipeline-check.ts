@@ -40,6 +40,13 @@ export function checkPipeline(raw: unknown, prefix: readonly PropertyKey[] = [])
     issues.push({ path: at('output'), message: `unknown step "${spec.output}"` });
 
   if (spec.input) checkSchema(spec.input, at('input'), issues);
+  for (const [name, tool] of Object.entries(spec.tools)) checkSchema(tool.input, at('tools', name, 'input'), issues);
+  spec.steps.forEach((s, i) => {
+    if (s.kind !== 'agent') return;
+    s.tools.forEach((t, j) => {
+      if (!Object.hasOwn(spec.tools, t)) issues.push({ path: at('steps', i, 'tools', j), message: `tool "${t}" is not declared in the pipeline's tools` });
+    });
+  });
   spec.steps.forEach((s, i) => {
     if (!s.model && !spec.defaults.model)
       issues.push({ path: at('steps', i, 'model'), message: 'no model: set it on the step or in defaults.model' });

@@ -40,8 +40,52 @@ export const LlmStep = z
   .strict();
 export type LlmStep = z.infer<typeof LlmStep>;
 
-export const Step = LlmStep;
-export type Step = z.infer<typeof Step>;
+/** A tool the pipeline may call: a NATS service answering `pw.tools.<name>`. */
+export const ToolDecl = z
+  .object({
+    description: z.string().min(1).max(2000),
+    /** JSON Schema of the arguments; calls are validated against it before they run. */
+    input: JsonSchemaDoc,
+    /** Per-call timeout. @default 10000 */
+    timeoutMs: z.number().int().min(1).max(600_000).optional(),
+  })
+  .strict();
+export type ToolDecl = z.infer<typeof ToolDecl>;
+
+/**
+ * An `agent` step: each iteration the model returns an action — a call of one of `tools`, or a final
+ * answer. The planner validates the action, dispatches the tool call, and feeds the result back.
+ */
+export const AgentStep = z
+  .object({
+    id: StepId,
+    kind: z.literal('agent'),
+    description: z.string().max(2000).optional(),
+    needs: z.array(StepId).max(64).default([]),
+    system: z.string().max(100_000).optional(),
+    /** The task, a template like an llm step's prompt. */
+    prompt: z.string().min(1).max(100_000),
+    /** Names of tools (declared in the pipeline's `tools`) this agent may call. */
+    tools: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1).max(64),
+    /** JSON Schema of the final answer. Without it the answer is text. */
+    output: JsonSchemaDoc.optional(),
+    /** Model turns before the guard ends the run. @default 10 */
+    maxIterations: z.number().int().min(1).max(1000).default(10),
+    /** The same tool with the same arguments this many times ends the run. @default 3 */
+    repeatLimit: z.number().int().min(2).max(100).default(3),
+    /** Budget of the agent's history (tool calls and results) in tokens; the oldest turns are dropped first. @default 8000 */
+    historyTokens: z.number().int().min(256).max(1_000_000).default(8000),
+    ...StepPolicyFields,
+  })
+  .strict();
+export type AgentStep = z.infer<typeof AgentStep>;
+
+/** A step: `kind` defaults to `llm`. */
+export const Step = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'llm' } : v),
+  z.discriminatedUnion('kind', [LlmStep, AgentStep]),
+);
+export type Step = z.infer<typeof LlmStep> | z.infer<typeof AgentStep>;
 
 export const PipelineDefaults = z.object(StepPolicyFields).strict();
 export type PipelineDefaults = z.infer<typeof PipelineDefaults>;
@@ -85,6 +129,8 @@ export const PipelineSpec = z
     defaults: PipelineDefaults.default({}),
     limits: RunLimits.default({ maxSteps: 100, deadlineMs: 3_600_000 }),
     budget: BudgetPolicy.default({ onExceeded: 'fail', failClosed: true }),
+    /** Tools the pipeline's agent steps may call, by name. */
+    tools: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), ToolDecl).default({}),
     /** The step whose output is the run's result. @default the last step in `steps` */
     output: StepId.optional(),
     steps: z.array(Step).min(1).max(1000),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorInfo, ModelTarget, RunId, TenantId, Timestamp, Usage } from './common.js';
 import { PipelineSpec } from './pipeline.js';
-import { RepairRung } from './step.js';
+import { ChatMessage, RepairRung, ToolCall } from './step.js';
 
 export const RunStatus = z.enum([
   'queued',
@@ -30,6 +30,19 @@ export const StepState = z.object({
   usage: Usage.optional(),
   costUsd: z.number().nonnegative().optional(),
   calls: z.number().int().nonnegative().optional(),
+  /** Agent steps: where the loop is. */
+  agent: z
+    .object({
+      /** The model turn in flight or last finished, from 1. */
+      turn: z.number().int().nonnegative(),
+      /** Tool calls and results so far (trimmed to the step's history budget when sent). */
+      history: z.array(ChatMessage),
+      /** How often each (tool, arguments) was asked for, for the repetition guard. */
+      actionCounts: z.record(z.string(), z.number().int().positive()),
+      /** The validated tool call being executed. */
+      pendingCall: ToolCall.optional(),
+    })
+    .optional(),
   /** Set while the executor has parked the step (every model down); cleared when it finishes. */
   parkedAt: Timestamp.optional(),
   rung: RepairRung.optional(),

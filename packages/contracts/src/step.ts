@@ -2,9 +2,17 @@ import { z } from 'zod';
 import { ErrorInfo, JsonSchemaDoc, ModelTarget, PoolName, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage } from './common.js';
 import { RetryPolicy } from './retry-policy.js';
 
+/** A tool call the model made (OpenAI's function-call shape, arguments as parsed JSON). */
+export const ToolCall = z.object({ id: z.string().min(1), name: z.string().min(1), arguments: z.unknown() });
+export type ToolCall = z.infer<typeof ToolCall>;
+
 export const ChatMessage = z.object({
-  role: z.enum(['system', 'user', 'assistant']),
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
   content: z.string(),
+  /** On an assistant message: the tool calls it made. */
+  toolCalls: z.array(ToolCall).optional(),
+  /** On a tool message: the call it answers. */
+  toolCallId: z.string().optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
@@ -32,8 +40,13 @@ export const StepCommand = z
     /** Dispatch number of this step in this run, from 1. */
     attempt: z.number().int().min(1),
     pool: PoolName,
-    kind: z.literal('llm'),
+    /** `llm`: one answer. `agent-turn`: one turn of an agent step, offered `tools`; its output is an AgentAction. */
+    kind: z.enum(['llm', 'agent-turn']),
     call: LlmCall,
+    /** Agent turns: the iteration, from 1. */
+    turn: z.number().int().min(1).optional(),
+    /** Agent turns: the tools the model may call. */
+    tools: z.array(z.object({ name: z.string(), description: z.string(), input: JsonSchemaDoc })).optional(),
     timeoutMs: z.number().int().positive(),
     retry: RetryPolicy,
     /** The run's deadline; the executor gives up at this instant. */
@@ -52,6 +65,38 @@ export const StepCommand = z
   .strict();
 export type StepCommand = z.infer<typeof StepCommand>;
 
+/**
+ * A tool call for the executor to perform, published by the planner to `pw.steps.<pool>.tool` once it
+ * has validated the call against the declared tool. The tool receives `idempotencyKey`.
+ */
+export const ToolCommand = z
+  .object({
+    schemaVersion: SchemaVersion,
+    runId: RunId,
+    stepId: StepId,
+    turn: z.number().int().min(1),
+    attempt: z.number().int().min(1),
+    pool: PoolName,
+    kind: z.literal('tool'),
+    tool: z.string().min(1),
+    callId: z.string().min(1),
+    arguments: z.unknown(),
+    /** `<runId>:<stepId>:<callId>`: the same for every retry, so the tool can dedupe. */
+    idempotencyKey: z.string().min(1),
+    timeoutMs: z.number().int().positive(),
+    retry: RetryPolicy,
+    deadlineAt: Timestamp.optional(),
+  })
+  .strict();
+export type ToolCommand = z.infer<typeof ToolCommand>;
+
+/** What an agent turn produced: a tool call, or the final answer. */
+export const AgentAction = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('tool'), call: ToolCall, reasoning: z.string().optional() }),
+  z.object({ action: z.literal('final'), output: z.unknown(), reasoning: z.string().optional() }),
+]);
+export type AgentAction = z.infer<typeof AgentAction>;
+
 /** Which rung of the output repair ladder produced an output. */
 export const RepairRung = z.enum(['direct', 'tolerant-parse', 're-ask', 'fallback-model']);
 export type RepairRung = z.infer<typeof RepairRung>;
@@ -61,6 +106,10 @@ const StepResultBase = {
   runId: RunId,
   stepId: StepId,
   attempt: z.number().int().min(1),
+  /** What produced the result: a plain model call (absent), an agent turn (output: AgentAction), or a tool call. */
+  task: z.enum(['llm', 'agent-turn', 'tool']).optional(),
+  /** Agent turns and tool calls: the iteration they belong to. */
+  turn: z.number().int().min(1).optional(),
   /** Model calls made for this dispatch, including retries. */
   calls: z.number().int().nonnegative(),
   usage: Usage,
@@ -75,6 +124,7 @@ export const StepCompleted = z
   .object({
     ...StepResultBase,
     type: z.literal('step.completed'),
+    /** The model that answered; for tool calls, `{ provider: 'tool', model: <tool name> }`. */
     model: ModelTarget,
     output: z.unknown(),
     rung: RepairRung.default('direct'),

@@ -11,6 +11,8 @@ export const subjects = {
   runCancel: 'pw.runs.cancel',
   /** Step commands for one pool (stream PW_STEPS, work queue). */
   stepDispatch: (pool: string) => `pw.steps.${pool}.dispatch`,
+  /** Tool calls for one pool's executors (stream PW_STEPS, work queue, a consumer of its own). */
+  toolDispatch: (pool: string) => `pw.steps.${pool}.tool`,
   /** Every event of one run (stream PW_EVENTS, limits retention). `type` is e.g. `step.completed`. */
   runEvent: (runId: string, type: string) => `pw.events.${runId}.${type}`,
   /** All events of one run, for `watch`. */
@@ -56,6 +58,7 @@ export const consumers = {
   plannerRuns: 'planner-runs',
   plannerEvents: 'planner-events',
   executor: (pool: string) => `executor-${pool}`,
+  executorTools: (pool: string) => `executor-${pool}-tools`,
   approver: 'approver-requests',
 } as const;
 

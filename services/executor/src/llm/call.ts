@@ -1,3 +1,4 @@
+import { toOpenAiMessages } from '../agent/messages.js';
 import type OpenAI from 'openai';
 import { headers as H, type LlmCall, type ModelTarget, type Usage } from '@pipewright/contracts';
 import { classify, type CallFailure } from './errors.js';
@@ -30,7 +31,7 @@ export async function callModel(input: CallInput): Promise<CallOutcome> {
     const res = await input.client.chat.completions.create(
       {
         model: input.model.model,
-        messages: [...call.messages, ...(input.extraMessages ?? [])],
+        messages: toOpenAiMessages([...call.messages, ...(input.extraMessages ?? [])]),
         ...(call.responseSchema
           ? { response_format: { type: 'json_schema' as const, json_schema: { name: 'output', schema: call.responseSchema, strict: false } } }
           : {}),

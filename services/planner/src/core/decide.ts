@@ -1,25 +1,9 @@
-import {
-  addUsage,
-  msgIds,
-  SCHEMA_VERSION,
-  subjects,
-  TemplateError,
-  TERMINAL_STATUSES,
-  ZERO_USAGE,
-  type Decision,
-  type RunEvent,
-  type RunState,
-  type RunStatus,
-  type Step,
-} from '@pipewright/contracts';
-import { buildCommand, outputStepId, readySteps } from './dispatch.js';
-import type { DecisionDraft, Outgoing, PlannerEvent } from './events.js';
+import { SCHEMA_VERSION, TERMINAL_STATUSES, ZERO_USAGE, type RunState } from '@pipewright/contracts';
+import { onAgentTurn, onToolFailed, onToolResult } from './agent.js';
+import { Builder, type Transition } from './builder.js';
+import type { PlannerEvent } from './events.js';
 
-/** The result of applying one event to one run. */
-export type Transition =
-  | { kind: 'changed'; state: RunState; decisions: Decision[]; messages: Outgoing[] }
-  /** Nothing to do: a duplicate, or an event for a finished run. Carries why, for the log. */
-  | { kind: 'unchanged'; reason: string };
+export type { Transition };
 
 /**
  * The planner's decision function: pure, so it is tested without IO and any replica can apply it.
@@ -43,6 +27,8 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       const step = b.state.steps[event.stepId];
       if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
       if (step.status === 'succeeded') return { kind: 'unchanged', reason: `step ${event.stepId} already succeeded (duplicate result)` };
+      if (event.task === 'agent-turn') return onAgentTurn(b, event);
+      if (event.task === 'tool') return onToolResult(b, event);
       b.state.steps[event.stepId] = {
         ...step,
         status: 'succeeded',
@@ -67,6 +53,7 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
       if (step.status === 'succeeded' || step.status === 'failed')
         return { kind: 'unchanged', reason: `step ${event.stepId} already ${step.status}` };
+      if (event.task === 'tool') return onToolFailed(b, event);
       b.state.steps[event.stepId] = { ...step, status: 'failed', error: event.error, calls: event.calls, finishedAt: now.toISOString(), parkedAt: undefined };
       b.charge(event.usage, event.costUsd);
       if (event.error.code === 'budget_exceeded')
@@ -126,133 +113,4 @@ function start(event: Extract<PlannerEvent, { type: 'run.submitted' }>, now: Dat
   b.decide('start', [], `run of ${spec.name} accepted with ${spec.steps.length} step(s)`);
   b.advance();
   return b.done();
-}
-
-/** Accumulates one transition: the next state, its decisions and the messages to publish. */
-class Builder {
-  readonly state: RunState;
-  readonly at: string;
-  private readonly decisions: DecisionDraft[] = [];
-  private readonly messages: Outgoing[] = [];
-
-  constructor(
-    current: RunState,
-    private readonly now: Date,
-    private readonly on: string,
-  ) {
-    this.state = structuredClone(current);
-    this.at = now.toISOString();
-  }
-
-  /** Adds a step's usage and cost to the run's totals. */
-  charge(usage: RunState['usage'], costUsd: number | undefined): void {
-    this.state.usage = addUsage(this.state.usage, usage);
-    if (costUsd !== undefined) this.state.costUsd = roundUsd(this.state.costUsd + costUsd);
-  }
-
-  /** A paused run goes back to running once no step is parked. */
-  resumeIfUnparked(): void {
-    const s = this.state;
-    if (s.status !== 'paused' || Object.values(s.steps).some((st) => st.parkedAt !== undefined)) return;
-    s.status = 'running';
-    delete s.reason;
-    this.decide('resume', [], 'the provider answered again: no step is parked');
-  }
-
-  decide(action: string, stepIds: string[], reason: string): void {
-    this.decisions.push({ action, stepIds, reason });
-  }
-
-  emit(event: RunEvent, key: string): void {
-    this.messages.push({ subject: subjects.runEvent(event.runId, event.type), msgId: msgIds.event(event.runId, event.type, key), payload: event });
-  }
-
-  /** Dispatches every ready step, or finishes the run when nothing is left; applies the run guards. */
-  advance(): void {
-    const s = this.state;
-    if (this.now.getTime() > Date.parse(s.deadlineAt)) {
-      this.finish('timed_out', `run deadline of ${s.pipeline.limits.deadlineMs} ms passed (guard: limits.deadlineMs)`);
-      return;
-    }
-    const outId = outputStepId(s.pipeline);
-    if (s.pipeline.steps.every((st) => s.steps[st.id]?.status === 'succeeded')) {
-      this.finish('succeeded', 'every step succeeded', [], s.steps[outId]?.output);
-      return;
-    }
-    const ready = readySteps(s);
-    if (ready.length === 0) return; // waiting for steps in flight
-    if (s.dispatches + ready.length > s.pipeline.limits.maxSteps) {
-      this.finish('failed', `step limit of ${s.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`);
-      return;
-    }
-    for (const step of ready) if (!this.dispatch(step)) return;
-    this.decide('dispatch', ready.map((r) => r.id), `ready: every need of ${ready.map((r) => r.id).join(', ')} succeeded`);
-  }
-
-  private dispatch(step: Step): boolean {
-    const prev = this.state.steps[step.id] ?? { status: 'pending' as const, attempt: 0 };
-    const attempt = prev.attempt + 1;
-    let command;
-    try {
-      command = buildCommand(this.state, step, attempt);
-    } catch (err) {
-      if (!(err instanceof TemplateError)) throw err;
-      this.finish('failed', `step ${step.id}: ${err.message}`, [step.id]);
-      return false;
-    }
-    this.state.steps[step.id] = { ...prev, status: 'dispatched', attempt, model: command.call.model, dispatchedAt: this.at };
-    this.state.dispatches += 1;
-    this.messages.push({ subject: subjects.stepDispatch(command.pool), msgId: msgIds.command(this.state.runId, step.id, attempt), payload: command });
-    this.emit(
-      { schemaVersion: SCHEMA_VERSION, type: 'step.dispatched', runId: this.state.runId, at: this.at, stepId: step.id, attempt, model: command.call.model, pool: command.pool },
-      `${step.id}:${attempt}`,
-    );
-    return true;
-  }
-
-  finish(status: RunStatus, reason: string, stepIds: string[] = [], output?: unknown): void {
-    const s = this.state;
-    s.status = status;
-    s.reason = reason;
-    s.finishedAt = this.at;
-    if (output !== undefined) s.output = output;
-    const partial = status === 'succeeded' ? undefined : partialOutputs(s);
-    this.decide('finish', stepIds, `${status}: ${reason}`);
-    this.emit(
-      {
-        schemaVersion: SCHEMA_VERSION,
-        type: 'run.finished',
-        runId: s.runId,
-        at: this.at,
-        status,
-        ...(output !== undefined ? { output } : {}),
-        ...(partial ? { partial } : {}),
-        reason,
-        usage: s.usage,
-        costUsd: s.costUsd,
-        durationMs: Math.max(0, this.now.getTime() - Date.parse(s.createdAt)),
-      },
-      'final',
-    );
-  }
-
-  done(): Transition {
-    const s = this.state;
-    const decisions: Decision[] = this.decisions.map((d, i) => ({ runId: s.runId, seq: s.decisionSeq + i, at: this.at, on: this.on, ...d }));
-    s.decisionSeq += decisions.length;
-    s.updatedAt = this.at;
-    s.outbox = { transition: (s.outbox?.transition ?? 0) + 1, messages: this.messages, decisions };
-    return { kind: 'changed', state: s, decisions, messages: this.messages };
-  }
-}
-
-/** Costs are kept to 1e-9 USD so that sums of many small charges do not drift. */
-function roundUsd(x: number): number {
-  return Math.round(x * 1e9) / 1e9;
-}
-
-function partialOutputs(s: RunState): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [id, st] of Object.entries(s.steps)) if (st.status === 'succeeded') out[id] = st.output;
-  return out;
 }

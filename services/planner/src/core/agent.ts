@@ -1,0 +1,167 @@
+import {
+  AgentAction,
+  DEFAULT_RETRY_POLICY,
+  msgIds,
+  renderTemplate,
+  SCHEMA_VERSION,
+  schemaValidator,
+  subjects,
+  type AgentStep,
+  type ChatMessage,
+  type RunState,
+  type StepCommand,
+  type StepCompleted,
+  type StepFailed,
+  type ToolCall,
+  type ToolCommand,
+} from '@pipewright/contracts';
+import type { Builder, Transition } from './builder.js';
+import { buildCommand, templateContext } from './dispatch.js';
+import { trimHistory } from './history.js';
+
+/** Default per-call timeout of a tool. */
+const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
+
+/** The command for one model turn of an agent step: the task, the trimmed history, the tools. */
+export function buildAgentTurn(state: RunState, step: AgentStep, attempt: number, turn: number, history: readonly ChatMessage[]): StepCommand {
+  const base = buildCommand(state, step, attempt);
+  const ctx = templateContext(state);
+  const messages: ChatMessage[] = [];
+  if (step.system !== undefined) messages.push({ role: 'system', content: renderTemplate(step.system, ctx) });
+  messages.push({ role: 'user', content: renderTemplate(step.prompt, ctx) });
+  messages.push(...trimHistory(history, step.historyTokens));
+  const tools = step.tools.map((name) => {
+    const decl = state.pipeline.tools[name]!;
+    return { name, description: decl.description, input: decl.input };
+  });
+  return { ...base, kind: 'agent-turn', turn, tools, call: { ...base.call, messages } };
+}
+
+function agentStep(b: Builder, stepId: string): AgentStep | undefined {
+  const spec = b.state.pipeline.steps.find((s) => s.id === stepId);
+  return spec?.kind === 'agent' ? spec : undefined;
+}
+
+/** Canonical JSON (sorted keys), so the same arguments in another order count as the same action. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** A model turn finished: the action is a final answer, a refused tool call, or a tool call to run. */
+export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
+  const step = agentStep(b, event.stepId);
+  const st = b.state.steps[event.stepId]!;
+  const agent = st.agent;
+  if (!step || !agent) return { kind: 'unchanged', reason: `step ${event.stepId} is not an agent step` };
+  if (event.turn !== agent.turn || agent.pendingCall) return { kind: 'unchanged', reason: `stale agent turn ${event.turn ?? '?'} (at ${agent.turn})` };
+  b.charge(event.usage, event.costUsd);
+  const parsed = AgentAction.safeParse(event.output);
+  if (!parsed.success) {
+    b.finish('failed', `step ${event.stepId}: the executor returned an invalid agent action`, [event.stepId]);
+    return b.done();
+  }
+  const action = parsed.data;
+  if (action.action === 'final') {
+    b.state.steps[event.stepId] = { ...st, status: 'succeeded', output: action.output, model: event.model, finishedAt: b.at, parkedAt: undefined };
+    b.decide('complete-step', [event.stepId], `agent ${event.stepId} answered after ${agent.turn} turn(s)`);
+    b.resumeIfUnparked();
+    b.advance();
+    return b.done();
+  }
+  const call = action.call;
+  const assistant: ChatMessage = { role: 'assistant', content: action.reasoning ?? '', toolCalls: [call] };
+  const refusal = refuse(b.state, step, call);
+  if (refusal) {
+    b.decide('refuse-tool', [event.stepId], `turn ${agent.turn}: ${refusal}`);
+    const history = [...agent.history, assistant, { role: 'tool' as const, toolCallId: call.id, content: `error: ${refusal}` }];
+    return nextTurn(b, step, history, agent.actionCounts);
+  }
+  const key = `${call.name}:${canonical(call.arguments)}`;
+  const counts = { ...agent.actionCounts, [key]: (agent.actionCounts[key] ?? 0) + 1 };
+  if (counts[key]! >= step.repeatLimit) {
+    b.state.steps[event.stepId] = { ...st, agent: { ...agent, actionCounts: counts, history: [...agent.history, assistant] } };
+    b.finish('failed', `agent ${event.stepId} asked for ${call.name} with the same arguments ${counts[key]} times (guard: repeatLimit)`, [event.stepId]);
+    return b.done();
+  }
+  if (b.state.dispatches + 1 > b.state.pipeline.limits.maxSteps) {
+    b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [event.stepId]);
+    return b.done();
+  }
+  b.state.steps[event.stepId] = { ...st, agent: { ...agent, actionCounts: counts, history: [...agent.history, assistant], pendingCall: call } };
+  b.state.dispatches += 1;
+  const decl = b.state.pipeline.tools[call.name]!;
+  const cmd: ToolCommand = {
+    schemaVersion: SCHEMA_VERSION,
+    runId: b.state.runId,
+    stepId: event.stepId,
+    turn: agent.turn,
+    attempt: st.attempt,
+    pool: step.pool ?? b.state.pipeline.defaults.pool ?? 'default',
+    kind: 'tool',
+    tool: call.name,
+    callId: call.id,
+    arguments: call.arguments,
+    idempotencyKey: `${b.state.runId}:${event.stepId}:${call.id}`,
+    timeoutMs: decl.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
+    retry: { ...DEFAULT_RETRY_POLICY, ...(step.retry ?? {}) },
+    deadlineAt: b.state.deadlineAt,
+  };
+  b.send(subjects.toolDispatch(cmd.pool), msgIds.command(b.state.runId, `${event.stepId}-t${agent.turn}-tool`, st.attempt), cmd);
+  b.decide('call-tool', [event.stepId], `turn ${agent.turn}: ${call.name} ${canonical(call.arguments).slice(0, 200)}`);
+  return b.done();
+}
+
+/** Why a tool call may not run, or undefined when it may. */
+function refuse(state: RunState, step: AgentStep, call: ToolCall): string | undefined {
+  if (!step.tools.includes(call.name)) return `tool "${call.name}" is not available to this step; available: ${step.tools.join(', ')}`;
+  const decl = state.pipeline.tools[call.name];
+  if (!decl) return `tool "${call.name}" is not declared`;
+  const issues = schemaValidator.validate(decl.input, call.arguments, 'arguments');
+  if (issues.length > 0) return `invalid arguments for ${call.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+  return undefined;
+}
+
+/** A tool call finished: its result goes into the history and the model takes the next turn. */
+export function onToolResult(b: Builder, event: StepCompleted): Transition {
+  return toolDone(b, event, JSON.stringify(event.output ?? null));
+}
+
+/** A tool call failed for good: the model is told, and decides what to do next. */
+export function onToolFailed(b: Builder, event: StepFailed): Transition {
+  return toolDone(b, event, `error: ${event.error.code}: ${event.error.message}`);
+}
+
+function toolDone(b: Builder, event: StepCompleted | StepFailed, content: string): Transition {
+  const step = agentStep(b, event.stepId);
+  const agent = b.state.steps[event.stepId]?.agent;
+  if (!step || !agent?.pendingCall || event.turn !== agent.turn) return { kind: 'unchanged', reason: `no tool call in flight for ${event.stepId} turn ${event.turn ?? '?'}` };
+  const history: ChatMessage[] = [...agent.history, { role: 'tool', toolCallId: agent.pendingCall.id, content: content.slice(0, 100_000) }];
+  b.decide('tool-result', [event.stepId], `turn ${agent.turn}: ${agent.pendingCall.name} ${event.type === 'step.completed' ? 'answered' : 'failed'}`);
+  return nextTurn(b, step, history, agent.actionCounts);
+}
+
+function nextTurn(b: Builder, step: AgentStep, history: ChatMessage[], actionCounts: Record<string, number>): Transition {
+  const st = b.state.steps[step.id]!;
+  const turn = (st.agent?.turn ?? 0) + 1;
+  if (b.timedOut()) return b.done();
+  if (turn > step.maxIterations) {
+    b.state.steps[step.id] = { ...st, agent: { turn: turn - 1, history, actionCounts } };
+    b.finish('failed', `agent ${step.id} used its ${step.maxIterations} turns without a final answer (guard: maxIterations)`, [step.id]);
+    return b.done();
+  }
+  if (b.state.dispatches + 1 > b.state.pipeline.limits.maxSteps) {
+    b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [step.id]);
+    return b.done();
+  }
+  b.state.steps[step.id] = { ...st, agent: { turn, history, actionCounts } };
+  const cmd = buildAgentTurn(b.state, step, st.attempt, turn, history);
+  b.state.dispatches += 1;
+  b.send(subjects.stepDispatch(cmd.pool), msgIds.command(b.state.runId, `${step.id}-t${turn}`, st.attempt), cmd);
+  return b.done();
+}

@@ -51,7 +51,7 @@ describe('agent steps', () => {
     let { state } = start();
     const t1 = changed(decide(state, turnResult(state, 1, call('lookup', { id: 'A-1' })), later(1)));
     const tool = t1.messages.find((m) => m.subject === 'pw.steps.default.tool')!.payload as ToolCommand;
-    expect(tool).toMatchObject({ kind: 'tool', tool: 'lookup', arguments: { id: 'A-1' }, idempotencyKey: 'ag-1:agent:c1', turn: 1 });
+    expect(tool).toMatchObject({ kind: 'tool', tool: 'lookup', arguments: { id: 'A-1' }, idempotencyKey: 'ag-1:agent:t1', callId: 't1', turn: 1 });
     state = t1.state;
     const t2 = changed(decide(state, toolResult(state, 1, { status: 'shipped' }), later(2)));
     const next = t2.messages.find((m) => m.subject === 'pw.steps.default.dispatch')!.payload as StepCommand;

@@ -105,9 +105,10 @@ export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
     pool: step.pool ?? b.state.pipeline.defaults.pool ?? 'default',
     kind: 'tool',
     tool: call.name,
-    callId: call.id,
+    // Deterministic whatever id the model chose, so a retried call has the same idempotency key.
+    callId: `t${agent.turn}`,
     arguments: call.arguments,
-    idempotencyKey: `${b.state.runId}:${event.stepId}:${call.id}`,
+    idempotencyKey: `${b.state.runId}:${event.stepId}:t${agent.turn}`,
     timeoutMs: decl.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
     retry: { ...DEFAULT_RETRY_POLICY, ...(step.retry ?? {}) },
     deadlineAt: b.state.deadlineAt,

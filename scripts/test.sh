@@ -13,7 +13,10 @@ step "lint"
 pnpm exec eslint --max-warnings 0 .
 step "JSON Schemas are up to date"
 node packages/contracts/dist/bin/export-schemas.js --check
+mkdir -p .pw
+rm -f .pw/unit.json .pw/integration.json
 step "unit tests"
-pnpm exec vitest run --config vitest.unit.config.ts
+pnpm exec vitest run --config vitest.unit.config.ts --reporter=default --reporter=json --outputFile.json=.pw/unit.json
 step "integration and end-to-end tests"
-pnpm exec vitest run --config vitest.integration.config.ts
+pnpm exec vitest run --config vitest.integration.config.ts --reporter=default --reporter=json --outputFile.json=.pw/integration.json
+node scripts/test-summary.mjs .pw/unit.json .pw/integration.json

@@ -22,6 +22,7 @@ export type { OpsServer, RouteHandler } from './service/http.js';
 export { Shutdown } from './service/shutdown.js';
 export type { ShutdownState } from './service/shutdown.js';
 export { runService } from './service/runtime.js';
+export { configOrExit, EXIT_CONFIG } from './service/config-or-exit.js';
 export type { ServiceRuntime, ServiceParts } from './service/runtime.js';
 export { openStores } from './store/open.js';
 export { openKvStores, summarize } from './store/kv.js';

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { consumers, StepCommand, streams, subjects } from '@pipewright/contracts';
-import { ensurePullConsumer, runService, startConsumer } from '@pipewright/kit';
+import { configOrExit, ensurePullConsumer, runService, startConsumer } from '@pipewright/kit';
 import { loadConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { ProviderRegistry } from './providers.js';
 import { createStepHandler } from './step-handler.js';
 
-const config = loadConfig();
+const config = configOrExit(loadConfig, 'executor');
 await runService('executor', config, async (rt) => {
   const pool = config.PW_EXECUTOR_POOL;
   const durable = consumers.executor(pool);

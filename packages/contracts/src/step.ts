@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorInfo, JsonSchemaDoc, ModelTarget, PoolName, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage } from './common.js';
 import { RetryPolicy } from './retry-policy.js';
+import { ToolCallId, ToolName } from './tool.js';
 
 /** A tool call the model made (OpenAI's function-call shape, arguments as parsed JSON). */
 export const ToolCall = z.object({ id: z.string().min(1), name: z.string().min(1), arguments: z.unknown() });
@@ -78,8 +79,8 @@ export const ToolCommand = z
     attempt: z.number().int().min(1),
     pool: PoolName,
     kind: z.literal('tool'),
-    tool: z.string().min(1),
-    callId: z.string().min(1),
+    tool: ToolName,
+    callId: ToolCallId,
     arguments: z.unknown(),
     /** `<runId>:<stepId>:<callId>`: the same for every retry, so the tool can dedupe. */
     idempotencyKey: z.string().min(1),

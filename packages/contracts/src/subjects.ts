@@ -30,6 +30,10 @@ export const subjects = {
   },
   /** Tools answer requests here (any language). */
   tool: (name: string) => `pw.tools.${name}`,
+  /** A tool's description (JSON Schema of its input and output). */
+  toolDescribe: (name: string) => `pw.tools.${name}.describe`,
+  /** Queue group of a tool's replicas. */
+  toolQueue: (name: string) => `tool-${name}`,
 } as const;
 
 export interface StreamDef {
@@ -95,4 +99,6 @@ export const buckets = {
   runs: 'pw_runs',
   steps: 'pw_steps',
   decisions: 'pw_decisions',
+  /** Receipts of tool calls by idempotency key (effects once). */
+  toolReceipts: 'pw_tool_receipts',
 } as const;

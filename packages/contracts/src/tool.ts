@@ -74,6 +74,8 @@ export const TOOL_ERROR_CODES = {
   busy: 'busy',
   /** The receipt store could not be reached: effects are not run without a receipt. Retryable. */
   receiptsUnavailable: 'receipts_unavailable',
+  /** The reply would exceed the server's max_payload. Not retryable. */
+  resultTooLarge: 'result_too_large',
   /** The reply could not be decoded (a tool bug). Not retryable. */
   invalidReply: 'invalid_reply',
   /** The handler failed unexpectedly. Retryable (bounded by the caller's retry policy). */

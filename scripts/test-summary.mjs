@@ -1,3 +1,4 @@
+/* global process, console */
 // Prints one closing line over every vitest JSON report given: "all: N passed, N failed, N skipped".
 import { readFileSync } from 'node:fs';
 

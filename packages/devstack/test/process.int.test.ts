@@ -100,11 +100,12 @@ describe('startProcess', () => {
       args: script(`console.log('still thinking'); setInterval(() => {}, 1000);`),
       readyPattern: /ready/,
       readyUrl: `http://127.0.0.1:${port}/`,
-      readyTimeoutMs: 500,
+      // long enough for a child on a loaded machine to print its line before the deadline
+      readyTimeoutMs: 5_000,
     });
     await expect(started).rejects.toThrow(WaitTimeoutError);
     await expect(started).rejects.toThrow(
-      /timed out after 500ms waiting for slow to be ready \(an output line matching \/ready\/ and HTTP 200 from http:\/\/127\.0\.0\.1:\d+\/\)[\s\S]*still thinking/,
+      /timed out after 5000ms waiting for slow to be ready \(an output line matching \/ready\/ and HTTP 200 from http:\/\/127\.0\.0\.1:\d+\/\)[\s\S]*still thinking/,
     );
     expect(liveChildCount()).toBe(0);
   });

@@ -107,7 +107,7 @@ export class LocalStack {
       env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...extraEnv }) },
       // Ready the way Kubernetes sees it: /readyz answers 200 (whatever the log level).
       readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
-      readyTimeoutMs: 20_000,
+      readyTimeoutMs: 60_000, // generous: a loaded 2-core CI machine can take many seconds to load a service
       ...(this.opts.echo ? { echo: true } : {}),
       ...(this.opts.logDir ? { logFile: `${this.opts.logDir}/${id}.log` } : {}),
     });

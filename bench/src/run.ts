@@ -2,19 +2,20 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { checkpointBench } from './checkpoint.js';
 import { stepOverhead } from './step-overhead.js';
 
-type Bench = (args: { steps: number }) => Promise<Record<string, unknown>>;
-const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead };
+type Bench = (args: { steps: number; profile: string }) => Promise<Record<string, unknown>>;
+const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, checkpoint: checkpointBench };
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' }, profile: { type: 'string', default: 'default' } } });
 const name = positionals[0] ?? '';
 const bench = BENCHES[name];
 if (!bench) {
   console.error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
   process.exit(2);
 }
-const result = { ...(await bench({ steps: Number(values.steps) })), at: new Date().toISOString(), node: process.version };
+const result = { ...(await bench({ steps: Number(values.steps), profile: values.profile })), at: new Date().toISOString(), node: process.version };
 const dir = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 appendFileSync(`${dir}${name}.jsonl`, `${JSON.stringify(result)}\n`);

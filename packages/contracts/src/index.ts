@@ -59,3 +59,4 @@ export type { ToolRequestInput } from './tool.js';
 export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_TYPES, SUBJECT_PREFIX } from './subjects.js';
 export type { StreamDef } from './subjects.js';
 export { publishedSchemas, renderJsonSchema } from './json-schemas.js';
+export { ClaimRef, CLAIM_REF_SCHEME, isClaimRef, parseClaimUrl, claimUrl } from './claim-check.js';

@@ -68,5 +68,15 @@ export const commonEnv = z.object({
   PW_MONGODB_DB: z.string().default('pipewright'),
   /** Replicas of the KV buckets and streams this service creates (1 for a single server, 3 for a cluster). */
   PW_REPLICAS: envInt(1, 5).default(1),
+  /**
+   * How hard a checkpoint write is pushed to disk before it counts as written: `default` (MongoDB
+   * w:majority; nats-server's own flush interval) or `strict` (MongoDB w:majority + journal; run
+   * nats-server with `sync_interval: always`). See docs/durability.md.
+   */
+  PW_DURABILITY: z.enum(['default', 'strict']).default('default'),
+  /** Finished runs (with their steps, decisions and blobs) older than this are removed. @default 7 days */
+  PW_RETENTION_MS: envInt(60_000, 3_650 * 86_400_000).default(7 * 86_400_000),
+  /** How often a service sweeps finished runs past retention where the store has no TTL index; 0 disables it. @default 10 minutes */
+  PW_RETENTION_SWEEP_MS: envInt(0, 86_400_000).default(600_000),
 });
 export type CommonConfig = z.infer<typeof commonEnv>;

@@ -48,16 +48,17 @@ program
     }
   });
 
-const runs = program.command('runs').description('list and inspect runs (embedded NATS KV store)');
+const runs = program.command('runs').description('list and inspect runs (in the store PW_STORE names)');
 runs
   .command('list')
   .addOption(new Option('--status <status>').choices(RunStatus.options))
   .option('--pipeline <name>')
   .option('--limit <n>', 'most runs shown', '50')
   .action(async (o: { status?: RunStatus; pipeline?: string; limit: string }) => {
-    const bus = await openBus(loadCliConfig());
+    const cfg = loadCliConfig();
+    const bus = await openBus(cfg);
     try {
-      console.log(await listRuns(bus.nc, { ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}), limit: Number(o.limit) }));
+      console.log(await listRuns(cfg, bus.nc, { ...(o.status ? { status: o.status } : {}), ...(o.pipeline ? { pipeline: o.pipeline } : {}), limit: Number(o.limit) }));
     } finally {
       await bus.close();
     }
@@ -67,9 +68,10 @@ runs
   .argument('<runId>')
   .description('a run with its steps and its decision trail')
   .action(async (runId: string) => {
-    const bus = await openBus(loadCliConfig());
+    const cfg = loadCliConfig();
+    const bus = await openBus(cfg);
     try {
-      console.log(await showRun(bus.nc, runId));
+      console.log(await showRun(cfg, bus.nc, runId));
     } finally {
       await bus.close();
     }

@@ -1,17 +1,18 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { RunStatus } from '@pipewright/contracts';
-import { openKvStores } from '@pipewright/kit';
+import { openStores } from '@pipewright/kit';
+import type { CliConfig } from '../config.js';
 
-/** `pipewright runs list|show`: reads the embedded store (NATS KV) the services write. */
-export async function listRuns(nc: NatsConnection, filter: { status?: RunStatus; pipeline?: string; limit?: number }): Promise<string> {
-  const stores = await openKvStores(nc);
+/** `pipewright runs list|show`: reads the store the services write (`PW_STORE`). */
+export async function listRuns(cfg: CliConfig, nc: NatsConnection, filter: { status?: RunStatus; pipeline?: string; limit?: number }): Promise<string> {
+  const stores = await openStores(cfg, nc);
   const runs = await stores.runs.list(filter);
   if (runs.length === 0) return 'no runs';
   return runs.map((r) => `${r.runId.padEnd(28)} ${r.status.padEnd(17)} ${r.pipeline.padEnd(24)} ${r.createdAt}`).join('\n');
 }
 
-export async function showRun(nc: NatsConnection, runId: string): Promise<string> {
-  const stores = await openKvStores(nc);
+export async function showRun(cfg: CliConfig, nc: NatsConnection, runId: string): Promise<string> {
+  const stores = await openStores(cfg, nc);
   const run = await stores.runs.get(runId);
   if (!run) return `no run ${runId}`;
   const s = run.value;

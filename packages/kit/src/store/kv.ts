@@ -1,21 +1,37 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { buckets, Decision, RunState, StepCompleted, type RunStatus } from '@pipewright/contracts';
-import type { DecisionStore, RunFilter, RunStore, RunSummary, StepCheckpoint, StepStore, Stores, Versioned, WriteResult } from './types.js';
+import { buckets, Decision, RunState, StepCompleted, TERMINAL_STATUSES, type RunStatus } from '@pipewright/contracts';
+import { openObjectStoreBlobs } from './object-store-blobs.js';
+import type { DecisionStore, DurabilityProfile, RunFilter, RunStore, RunSummary, StepCheckpoint, StepStore, Stores, Versioned, WriteResult } from './types.js';
+
+export interface KvStoreOptions {
+  /** Replicas of each bucket (1 for a single server, 3 for a cluster). @default 1 */
+  replicas?: number;
+  /**
+   * Recorded only: on NATS the profile is the server's `sync_interval` (see docs/durability.md), which a
+   * client can neither set nor read. @default 'default'
+   */
+  durability?: DurabilityProfile;
+}
 
 /**
  * The embedded default store: NATS KV buckets on the same JetStream that carries the messages, so a
  * local stack needs nothing but nats-server. The KV revision is the version for compare-and-set.
  */
-export async function openKvStores(nc: NatsConnection, opts: { replicas?: number } = {}): Promise<Stores> {
+export async function openKvStores(nc: NatsConnection, opts: KvStoreOptions = {}): Promise<Stores> {
   const kvm = new Kvm(nc);
-  const open = (name: string) => kvm.create(name, { history: 1, replicas: opts.replicas ?? 1 });
-  const [runs, steps, decisions] = await Promise.all([open(buckets.runs), open(buckets.steps), open(buckets.decisions)]);
+  const replicas = opts.replicas ?? 1;
+  const open = (name: string) => kvm.create(name, { history: 1, replicas });
+  const [runs, steps, decisions, blobs] = await Promise.all([open(buckets.runs), open(buckets.steps), open(buckets.decisions), openObjectStoreBlobs(nc, { replicas })]);
   return {
     kind: 'kv',
     runs: new KvRunStore(runs),
     steps: new KvStepStore(steps),
     decisions: new KvDecisionStore(decisions),
+    blobs,
+    durability: opts.durability ?? 'default',
+    // KV has no per-key TTL before nats-server 2.11, and a bucket's max_age would also expire live runs.
+    retention: 'sweep',
     close: () => Promise.resolve(),
   };
 }
@@ -59,16 +75,32 @@ class KvRunStore implements RunStore {
   /** Scans every run: fine for the embedded store's scale; the MongoDB store uses indexes. */
   async list(filter: RunFilter = {}): Promise<RunSummary[]> {
     const out: RunSummary[] = [];
-    for await (const key of await this.kv.keys()) {
-      const e = await this.kv.get(key);
-      if (!e || e.operation !== 'PUT') continue;
-      const s = e.json<RunState>();
+    for await (const s of this.scan()) {
       if (filter.status && s.status !== filter.status) continue;
       if (filter.pipeline && s.pipeline.name !== filter.pipeline) continue;
       out.push(summarize(s));
     }
-    out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    // Timestamps may carry any zone offset, so compare instants rather than strings.
+    out.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
     return out.slice(0, filter.limit ?? 100);
+  }
+
+  async listFinishedBefore(before: Date, limit: number): Promise<string[]> {
+    const found: { runId: string; at: number }[] = [];
+    for await (const s of this.scan()) {
+      if (!TERMINAL_STATUSES.has(s.status)) continue;
+      const at = Date.parse(s.finishedAt ?? s.updatedAt);
+      if (at < before.getTime()) found.push({ runId: s.runId, at });
+    }
+    found.sort((a, b) => a.at - b.at);
+    return found.slice(0, limit).map((f) => f.runId);
+  }
+
+  private async *scan(): AsyncGenerator<RunState> {
+    for await (const key of await this.kv.keys()) {
+      const e = await this.kv.get(key);
+      if (e && e.operation === 'PUT') yield e.json<RunState>();
+    }
   }
 
   async delete(runId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Decision, RunState, RunStatus, StepCompleted } from '@pipewright/contracts';
+import type { ClaimRef, Decision, RunState, RunStatus, StepCompleted } from '@pipewright/contracts';
 
 /**
  * The checkpoint stores. Every implementation (NATS KV, MongoDB) passes one conformance suite.
@@ -37,6 +37,11 @@ export interface RunStore {
   update(state: RunState, expectedVersion: number): Promise<WriteResult>;
   list(filter?: RunFilter): Promise<RunSummary[]>;
   delete(runId: string): Promise<void>;
+  /**
+   * Ids of runs in a terminal status whose `finishedAt` is before `before`, oldest first, at most
+   * `limit`: what retention removes.
+   */
+  listFinishedBefore(before: Date, limit: number): Promise<string[]>;
 }
 
 /** A step's completion as the executor checkpointed it: the result it published. */
@@ -57,10 +62,39 @@ export interface DecisionStore {
   deleteRun(runId: string): Promise<void>;
 }
 
+/**
+ * Claim check: values too large for a message, stored once per run and content-addressed (the key is
+ * the SHA-256 of the bytes), so writing the same bytes twice is harmless.
+ */
+export interface BlobStore {
+  /** Stores `data` for `runId` (idempotent) and returns the reference a message carries instead. */
+  put(runId: string, data: Uint8Array, contentType?: string): Promise<ClaimRef>;
+  /** The bytes of `ref`; undefined when they are gone (retention). Throws when they fail the digest. */
+  get(ref: ClaimRef): Promise<Uint8Array | undefined>;
+  /** Removes every blob of the run; returns how many. */
+  deleteRun(runId: string): Promise<number>;
+}
+
+/**
+ * `default`: the servers' own flush behaviour and MongoDB w:majority. `strict`: nothing counts as
+ * written until it is on disk (MongoDB journaled w:majority; nats-server `sync_interval: always`).
+ */
+export type DurabilityProfile = 'default' | 'strict';
+
+/**
+ * How finished runs leave the store: `ttl` when the server expires them itself (MongoDB TTL indexes),
+ * `sweep` when a service must run the retention sweeper (NATS KV, FerretDB).
+ */
+export type RetentionMode = 'ttl' | 'sweep';
+
 export interface Stores {
   readonly kind: 'kv' | 'mongo';
   readonly runs: RunStore;
   readonly steps: StepStore;
   readonly decisions: DecisionStore;
+  readonly blobs: BlobStore;
+  /** The profile the store was opened with (for KV, the server's setting decides; this records it). */
+  readonly durability: DurabilityProfile;
+  readonly retention: RetentionMode;
   close(): Promise<void>;
 }

@@ -8,6 +8,13 @@ export PW_BIN_DIR="${PW_BIN_DIR:-$HOME/.cache/pipewright/bin}"
 
 bash scripts/bootstrap.sh nats-server nats ferretdb jaeger
 
+# The approver's inbox test drives a real browser: Debian's Chromium (Playwright's own download cannot
+# work here). Installed when missing and possible; the test says why it skips otherwise.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[test] installing chromium from Debian" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "[test] chromium could not be installed; the browser test will skip" >&2
+fi
+
 step() { printf '\n=== %s\n' "$*"; }
 step "lint"
 pnpm exec eslint --max-warnings 0 .

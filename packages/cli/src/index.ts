@@ -9,3 +9,5 @@ export { renderEvent } from './render.js';
 export { openBus } from './connect.js';
 export type { Bus } from './connect.js';
 export { readPipelineFile, readInput } from './pipeline-file.js';
+export { registerApprovalCommands, runApprovalsCommand } from './commands/approvals.js';
+export type { ApproverSettings } from './commands/approvals.js';

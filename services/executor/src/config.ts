@@ -7,6 +7,10 @@ export const ProviderConfig = z
     baseURL: z.url(),
     /** Name of the environment variable that holds the API key (never the key itself). */
     apiKeyEnv: z.string().optional(),
+    /** Requests per minute this executor process sends to the endpoint; wins over PW_RATE_LIMIT_RPM. */
+    rpm: z.number().int().positive().optional(),
+    /** Tokens (prompt estimate + output cap) per minute; wins over PW_RATE_LIMIT_TPM. */
+    tpm: z.number().int().positive().optional(),
   })
   .strict();
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
@@ -15,7 +19,7 @@ const providersJson = z.string().transform((s, ctx) => {
   try {
     return z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/), ProviderConfig).parse(JSON.parse(s));
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `expected JSON {"name": {"baseURL": "...", "apiKeyEnv": "..."}}: ${String(err)}` });
+    ctx.addIssue({ code: 'custom', message: `expected JSON {"name": {"baseURL": "...", "apiKeyEnv": "...", "rpm": 600, "tpm": 200000}}: ${String(err)}` });
     return z.NEVER;
   }
 });
@@ -32,8 +36,20 @@ const executorEnv = commonEnv.extend({
   /** Base URL of the `default` provider. */
   OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
   OPENAI_API_KEY: z.string().optional(),
-  /** More providers as JSON, e.g. {"azure":{"baseURL":"https://…/openai/v1","apiKeyEnv":"AZURE_KEY"}}. */
+  /** More providers as JSON, e.g. {"azure":{"baseURL":"https://…/openai/v1","apiKeyEnv":"AZURE_KEY","rpm":600}}. */
   PW_PROVIDERS: providersJson.optional(),
+  /** A (provider, model) breaker opens when more than this share of its calls in the window failed. */
+  PW_BREAKER_ERROR_THRESHOLD_PCT: envInt(1, 100).default(50),
+  /** Calls in the window before the breaker may open at all (a cold model is not judged on one call). */
+  PW_BREAKER_VOLUME_THRESHOLD: envInt(1, 1_000_000).default(10),
+  /** How long an open breaker refuses calls before one probe call may test the model again. */
+  PW_BREAKER_RESET_TIMEOUT_MS: envInt(100, 3_600_000).default(30_000),
+  /** Rolling window over which the error share is measured (10 buckets). */
+  PW_BREAKER_WINDOW_MS: envInt(1_000, 3_600_000).default(10_000),
+  /** Requests per minute per provider, for providers that set no `rpm` of their own; unset = unlimited. */
+  PW_RATE_LIMIT_RPM: envInt(1, 100_000_000).optional(),
+  /** Tokens per minute per provider, for providers that set no `tpm` of their own; unset = unlimited. */
+  PW_RATE_LIMIT_TPM: envInt(1, 1_000_000_000).optional(),
 });
 
 export type ExecutorConfig = ReturnType<typeof loadConfig> & { providerKeys: Record<string, string | undefined> };

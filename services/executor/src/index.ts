@@ -1,6 +1,28 @@
-// The executor's pure parts, exported for tests and benchmarks (the service starts from main.ts).
-export { backoffDelayMs, canRetry } from './llm/backoff.js';
+// The executor's parts, exported for tests and benchmarks (the service starts from main.ts).
+export { backoffCapMs, backoffDelayMs, canRetry } from './llm/backoff.js';
 export { parseOutput, extractJson } from './llm/output.js';
 export type { ParsedOutput } from './llm/output.js';
 export { classify } from './llm/errors.js';
 export type { CallFailure } from './llm/errors.js';
+export { BreakerRegistry, ModelBreaker, DEFAULT_BREAKER_OPTIONS } from './llm/breakers.js';
+export type { BreakerOptions, BreakerState, BreakerChange, GuardedOutcome } from './llm/breakers.js';
+export { TokenBucket, ProviderLimiter, estimateTokens } from './llm/rate-limit.js';
+export type { Admission, LimitSpec } from './llm/rate-limit.js';
+export { parkDelayMs, clampToDeadline, PARK_JITTER_SHARE, PARK_MIN_DELAY_MS } from './llm/park.js';
+export { PARK_GENERATION_HEADER } from './llm/parking.js';
+export { runStep } from './llm/chain.js';
+export { createStepRunner } from './llm/runner.js';
+export type { StepRunner, StepRunnerOptions } from './llm/runner.js';
+export type { StepOutcome, StepDeps, BreakerReport } from './llm/chain.js';
+export type { AttemptDeps } from './llm/attempts.js';
+export type { CallGate, GatedCall, GateDecision } from './llm/gate.js';
+export { callModel } from './llm/call.js';
+export type { CallOutcome } from './llm/call.js';
+export { ProviderRegistry } from './providers.js';
+export type { Provider } from './providers.js';
+export { loadConfig } from './config.js';
+export type { ExecutorConfig } from './config.js';
+export { createMetrics } from './metrics.js';
+export type { ExecutorMetrics } from './metrics.js';
+export { createStepHandler } from './step-handler.js';
+export type { StepHandlerDeps } from './step-handler.js';

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { consumers, StepCommand, streams, subjects } from '@pipewright/contracts';
+import { consumers, StepCommand, streams, subjects, ToolCommand } from '@pipewright/contracts';
 import { configOrExit, ensurePullConsumer, runService, startConsumer } from '@pipewright/kit';
 import { loadConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { ProviderRegistry } from './providers.js';
 import { createStepHandler } from './step-handler.js';
+import { createToolHandler } from './tools/tool-handler.js';
 
 const config = configOrExit(loadConfig, 'executor');
 await runService('executor', config, async (rt) => {
@@ -40,6 +41,30 @@ await runService('executor', config, async (rt) => {
     spanName: subjects.stepDispatch(pool),
   });
   rt.shutdown.add('consumer', (graceMs) => consumer.stop(graceMs));
+
+  // Tool calls of agent steps: their own consumer, so tools never wait behind model calls.
+  const toolDurable = consumers.executorTools(pool);
+  await ensurePullConsumer(rt.jsm, {
+    stream: streams.steps.name,
+    durable: toolDurable,
+    filterSubjects: [subjects.toolDispatch(pool)],
+    ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS,
+    maxDeliver: config.PW_EXECUTOR_MAX_DELIVER,
+  });
+  const tools = await startConsumer({
+    js: rt.js,
+    service: 'executor',
+    stream: streams.steps.name,
+    durable: toolDurable,
+    schema: ToolCommand,
+    handler: createToolHandler({ nc: rt.nc, js: rt.js, log: rt.log }),
+    log: rt.log.child({ pool, consumer: 'tools' }),
+    concurrency: config.PW_EXECUTOR_CONCURRENCY,
+    ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS,
+    maxDeliver: config.PW_EXECUTOR_MAX_DELIVER,
+    spanName: subjects.toolDispatch(pool),
+  });
+  rt.shutdown.add('tool-consumer', (graceMs) => tools.stop(graceMs));
   rt.log.info({ pool, baseURL: config.OPENAI_BASE_URL }, 'executor serving pool');
   return {};
 });

@@ -1,15 +1,34 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { BreakerState } from './llm/breakers.js';
 
 export interface ExecutorMetrics {
   stepDuration: Histogram<'outcome'>;
   calls: Counter<'model'>;
   replayed: Counter;
+  /** Retries after a failed call, by the failure's code (timeout, rate_limited, provider_5xx, …). */
+  retries: Counter<'model' | 'code'>;
+  /** 0 closed, 1 half-open, 2 open: one series per (provider, model) breaker of this process. */
+  breakerState: Gauge<'provider' | 'model'>;
+  breakerTransitions: Counter<'provider' | 'model' | 'state'>;
+  fallbacks: Counter<'from' | 'to' | 'why'>;
+  parked: Counter;
+  /** Time a call waited for its provider's client-side rate limit. */
+  rateLimitWait: Histogram<'provider'>;
 }
 
+export const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
+
 export function createMetrics(registry: Registry): ExecutorMetrics {
+  const registers = [registry];
   return {
-    stepDuration: new Histogram({ name: 'pw_step_duration_seconds', help: 'Time to run one step command, all attempts included', labelNames: ['outcome'], registers: [registry], buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60] }),
-    calls: new Counter({ name: 'pw_model_calls_total', help: 'Model calls made, retries included', labelNames: ['model'], registers: [registry] }),
-    replayed: new Counter({ name: 'pw_steps_replayed_total', help: 'Step commands answered from a checkpoint without a model call', registers: [registry] }),
+    stepDuration: new Histogram({ name: 'pw_step_duration_seconds', help: 'Time to run one step command, all attempts included', labelNames: ['outcome'], registers, buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60] }),
+    calls: new Counter({ name: 'pw_model_calls_total', help: 'Model calls made, retries included', labelNames: ['model'], registers }),
+    replayed: new Counter({ name: 'pw_steps_replayed_total', help: 'Step commands answered from a checkpoint without a model call', registers }),
+    retries: new Counter({ name: 'pw_model_call_retries_total', help: 'Model calls retried after a transient failure, by failure code', labelNames: ['model', 'code'], registers }),
+    breakerState: new Gauge({ name: 'pw_breaker_state', help: 'Circuit breaker state per (provider, model): 0 closed, 1 half-open, 2 open', labelNames: ['provider', 'model'], registers }),
+    breakerTransitions: new Counter({ name: 'pw_breaker_transitions_total', help: 'Circuit breaker state changes, by the state entered', labelNames: ['provider', 'model', 'state'], registers }),
+    fallbacks: new Counter({ name: 'pw_model_fallbacks_total', help: 'Steps that moved on to their next fallback model, and why', labelNames: ['from', 'to', 'why'], registers }),
+    parked: new Counter({ name: 'pw_steps_parked_total', help: 'Step commands handed back because no model was available', registers }),
+    rateLimitWait: new Histogram({ name: 'pw_rate_limit_wait_seconds', help: 'Time a model call waited for client-side rate-limit capacity', labelNames: ['provider'], registers, buckets: [0.01, 0.05, 0.25, 1, 3, 10, 30, 60] }),
   };
 }

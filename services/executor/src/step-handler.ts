@@ -2,8 +2,11 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Tracer } from '@opentelemetry/api';
 import { headers as H, msgIds, SCHEMA_VERSION, subjects, type StepCommand, type StepCompleted, type StepFailed } from '@pipewright/contracts';
 import { ACK, publishJson, type Logger, type MessageContext, type Outcome, type Stores } from '@pipewright/kit';
-import { runStep } from './llm/attempts.js';
-import type { ExecutorMetrics } from './metrics.js';
+import { BreakerRegistry, type BreakerChange } from './llm/breakers.js';
+import { runStep } from './llm/chain.js';
+import type { CallGate } from './llm/gate.js';
+import { parkStep } from './llm/parking.js';
+import { BREAKER_STATE_VALUE, type ExecutorMetrics } from './metrics.js';
 import type { ProviderRegistry } from './providers.js';
 
 export interface StepHandlerDeps {
@@ -14,6 +17,10 @@ export interface StepHandlerDeps {
   log: Logger;
   metrics: ExecutorMetrics;
   logContent: boolean;
+  /** Checked before every model call (the budget). */
+  gate?: CallGate;
+  /** This process's breakers; made from the providers' breaker options when not given. */
+  breakers?: BreakerRegistry;
 }
 
 /** The result of a completed step is published once per step, whatever the attempt. */
@@ -25,6 +32,7 @@ const completedMsgId = (c: { runId: string; stepId: string }) => msgIds.event(c.
  * published, so a crash in between is repaired by the redelivery.
  */
 export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx: MessageContext) => Promise<Outcome> {
+  const breakers = deps.breakers ?? new BreakerRegistry(deps.providers.breakerOptions, (c) => onBreakerChange(deps, c));
   return async (cmd, ctx) => {
     ctx.span.setAttributes({ 'pw.run.id': cmd.runId, 'pw.step.id': cmd.stepId, 'pw.step.attempt': cmd.attempt });
     const log = ctx.log.child({ runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt });
@@ -40,26 +48,49 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
       return ACK;
     }
     const started = performance.now();
-    const outcome = await runStep(cmd, { providers: deps.providers, tracer: deps.tracer, log, signal: ctx.signal, logContent: deps.logContent });
+    const outcome = await runStep(cmd, {
+      providers: deps.providers,
+      breakers,
+      tracer: deps.tracer,
+      log,
+      metrics: deps.metrics,
+      signal: ctx.signal,
+      logContent: deps.logContent,
+      ...(deps.gate ? { gate: deps.gate } : {}),
+    });
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     const at = new Date().toISOString();
     const base = { schemaVersion: SCHEMA_VERSION, runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt, latencyMs, at } as const;
 
     if (outcome.kind === 'interrupted') return { kind: 'retry', delayMs: 0, reason: 'executor shutting down' };
+    ctx.span.setAttributes({ 'pw.step.outcome': outcome.kind, 'pw.step.calls': outcome.calls, 'pw.step.model': `${outcome.model.provider}/${outcome.model.model}`, 'pw.breaker.state': outcome.breakers.state, 'pw.breaker.chain': outcome.breakers.chain });
     deps.metrics.stepDuration.observe({ outcome: outcome.kind }, latencyMs / 1000);
-    deps.metrics.calls.inc({ model: outcome.model.model }, outcome.calls);
+    if (outcome.kind === 'parked') {
+      deps.metrics.parked.inc();
+      return parkStep({ js: deps.js, log }, cmd, ctx, outcome);
+    }
+    if (outcome.kind === 'deferred') return { kind: 'retry', delayMs: outcome.delayMs, reason: outcome.reason };
     if (outcome.kind === 'succeeded') {
+      ctx.span.setAttribute('pw.step.rung', outcome.rung);
       const result: StepCompleted = { ...base, type: 'step.completed', model: outcome.model, output: outcome.output, rung: outcome.rung, usage: outcome.usage, calls: outcome.calls };
       // First write wins: if another replica finished the same step meanwhile, publish its result.
       const written = await deps.stores.steps.put(result);
       const winner = written === 'created' ? result : ((await deps.stores.steps.get(cmd.runId, cmd.stepId)) ?? result);
       await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.completed'), winner, { msgId: completedMsgId(winner) });
-      log.info({ calls: outcome.calls, rung: outcome.rung, latencyMs, tokens: outcome.usage.totalTokens }, 'step completed');
+      log.info({ calls: outcome.calls, rung: outcome.rung, model: outcome.model.model, latencyMs, tokens: outcome.usage.totalTokens }, 'step completed');
       return ACK;
     }
     const failed: StepFailed = { ...base, type: 'step.failed', model: outcome.model, error: outcome.error, usage: outcome.usage, calls: outcome.calls };
     await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.failed'), failed, { msgId: msgIds.event(cmd.runId, 'step.failed', `${cmd.stepId}:${cmd.attempt}`) });
-    log.warn({ error: outcome.error, calls: outcome.calls }, 'step failed');
+    log.warn({ error: outcome.error, calls: outcome.calls, breakers: outcome.breakers.chain }, 'step failed');
     return ACK;
   };
+}
+
+function onBreakerChange(deps: StepHandlerDeps, c: BreakerChange): void {
+  deps.metrics.breakerState.set({ provider: c.provider, model: c.model }, BREAKER_STATE_VALUE[c.state]);
+  deps.metrics.breakerTransitions.inc({ provider: c.provider, model: c.model, state: c.state });
+  const line = { provider: c.provider, model: c.model, endpoint: c.endpoint, breaker: c.state };
+  if (c.state === 'open') deps.log.warn({ ...line, resetTimeoutMs: deps.providers.breakerOptions.resetTimeoutMs }, 'breaker opened: model considered down');
+  else deps.log.info(line, c.state === 'closed' ? 'breaker closed: model answering again' : 'breaker half-open: next call is a probe');
 }

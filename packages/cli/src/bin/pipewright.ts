@@ -9,6 +9,7 @@ import { watchRun } from '../commands/watch.js';
 import { readInput, readPipelineFile } from '../pipeline-file.js';
 import { renderEvent } from '../render.js';
 import { registerStackCommands } from './stack-commands.js';
+import { registerApprovalCommands } from '../commands/approvals.js';
 
 const program = new Command('pipewright').description('Run and watch AI-agent pipelines on NATS JetStream').showHelpAfterError();
 
@@ -78,6 +79,10 @@ runs
   });
 
 registerStackCommands(program);
+registerApprovalCommands(program, () => {
+  const c = loadCliConfig();
+  return { url: c.PW_APPROVER_URL, token: c.PW_APPROVER_TOKEN };
+});
 
 program.parseAsync().catch((err: unknown) => {
   console.error(`pipewright: ${err instanceof Error ? err.message : String(err)}`);

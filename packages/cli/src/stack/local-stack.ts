@@ -36,6 +36,8 @@ export interface LocalStackOptions {
 export class LocalStack {
   private readonly cleanup = new Stack();
   private readonly procs = new Map<string, ProcessHandle>();
+  /** Port of the (last started) approver's API and web inbox. */
+  approverPort: number | undefined;
   /** Ops server port (/healthz, /readyz, /metrics) of each process. */
   readonly opsPorts = new Map<string, number>();
   private seq = 0;
@@ -99,12 +101,14 @@ export class LocalStack {
   async startService(name: ServiceName, extraEnv: Readonly<Record<string, string>> = {}): Promise<ProcessHandle> {
     const id = `${name}-${++this.seq}`;
     const opsPort = await freePort();
+    // The approver's API and inbox get a free port too, so stacks can run side by side.
+    const approverEnv: Record<string, string> = name === 'approver' ? { PW_APPROVER_PORT: String((this.approverPort = await freePort())), PW_APPROVER_HOST: '127.0.0.1' } : {};
     const proc = await startProcess({
       name: id,
       command: process.execPath,
       args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}services/${name}/dist/main.js`],
       inheritEnv: false,
-      env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...extraEnv }) },
+      env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...approverEnv, ...extraEnv }) },
       // Ready the way Kubernetes sees it: /readyz answers 200 (whatever the log level).
       readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
       readyTimeoutMs: 60_000, // generous: a loaded 2-core CI machine can take many seconds to load a service

@@ -1,143 +1,144 @@
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
-import { addUsage, ZERO_USAGE, type ErrorInfo, type ModelTarget, type RepairRung, type StepCommand, type Usage } from '@pipewright/contracts';
+import type { Tracer } from '@opentelemetry/api';
+import { addUsage, type ChatMessage, type ErrorInfo, type ModelTarget, type StepCommand, type Usage } from '@pipewright/contracts';
 import type { Logger } from '@pipewright/kit';
-import type { ProviderRegistry } from '../providers.js';
-import { backoffDelayMs, canRetry } from './backoff.js';
-import { callModel, type CallOutcome } from './call.js';
+import type { ExecutorMetrics } from '../metrics.js';
+import type { Provider } from '../providers.js';
+import { backoffCapMs, backoffDelayMs, canRetry } from './backoff.js';
+import type { BreakerRegistry, ModelBreaker } from './breakers.js';
+import { callModel } from './call.js';
+import type { CallFailure } from './errors.js';
+import type { CallGate } from './gate.js';
 import { parseOutput } from './output.js';
-
-export type StepOutcome =
-  | { kind: 'succeeded'; output: unknown; rung: RepairRung; usage: Usage; calls: number; model: ModelTarget }
-  | { kind: 'failed'; error: ErrorInfo; usage: Usage; calls: number; model: ModelTarget }
-  /** Shutdown interrupted the step: hand the command back to the stream. */
-  | { kind: 'interrupted' };
+import { estimateTokens } from './rate-limit.js';
+import { abortableSleep } from './sleep.js';
+import { tracedCall } from './span.js';
 
 export interface AttemptDeps {
-  providers: ProviderRegistry;
+  breakers: BreakerRegistry;
   tracer: Tracer;
   log: Logger;
+  metrics: ExecutorMetrics;
+  /** Aborted on shutdown: the step is handed back instead of finished. */
   signal: AbortSignal;
   logContent: boolean;
+  /** Checked before every call (the budget); none = every call may go. */
+  gate?: CallGate;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+/** One dispatch of a step, shared by every model of its chain. */
+export interface DispatchState {
+  cmd: StepCommand;
+  startedAt: number;
+  /** The run's deadline (epoch ms), if it has one. */
+  hardDeadline: number | undefined;
+  calls: number;
+  usage: Usage;
+}
+
+/** What one model of the chain came to. */
+export type ModelOutcome =
+  | { kind: 'ok'; output: unknown; rung: 'direct' | 'tolerant-parse' | 're-ask' }
+  /** The output could not be repaired: tolerant parse and the one re-ask failed (or no attempt was left). */
+  | { kind: 'invalid'; reason: string }
+  /** The breaker refused the call: the model is considered down. */
+  | { kind: 'unavailable'; reason: string; retryInMs: number }
+  /** Retryable failures until the attempts or the retry deadline ran out. */
+  | { kind: 'exhausted'; failure: CallFailure; retryInMs: number }
+  | { kind: 'terminal'; failure: CallFailure }
+  | { kind: 'refused'; error: ErrorInfo }
+  | { kind: 'deferred'; delayMs: number; reason: string }
+  | { kind: 'interrupted' };
+
+export interface Route {
+  model: ModelTarget;
+  provider: Provider;
+  breaker: ModelBreaker;
+  /** 0 = the step's own model. */
+  index: number;
 }
 
 /**
- * Runs one step command to an outcome: model calls with the step's timeout, retries with full jitter
- * within the retry policy and the run deadline, and the output repair ladder (tolerant parse, then one
- * re-ask with the validation error).
+ * Calls one model until it gives an output valid against the step's schema: retries with full jitter
+ * within the retry policy (every call counts against `maxAttempts`, the re-ask included), the breaker
+ * in front of every call, the provider's rate limit before it, and the repair ladder after it
+ * (tolerant parse, then one re-ask with the validation error).
  */
-export async function runStep(cmd: StepCommand, deps: AttemptDeps): Promise<StepOutcome> {
-  const startedAt = Date.now();
-  const hardDeadline = cmd.deadlineAt ? Date.parse(cmd.deadlineAt) : undefined;
-  const model = cmd.call.model;
-  const { client, baseURL } = deps.providers.get(model.provider);
+export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): Promise<ModelOutcome> {
+  const { cmd } = d;
+  const policy = cmd.retry;
   const sleep = deps.sleep ?? abortableSleep;
-  let usage: Usage = { ...ZERO_USAGE };
-  let calls = 0;
-  let reask: { text: string; reason: string } | undefined;
-  let reasked = false;
+  const retryDeadline = Math.min(d.startedAt + policy.deadlineMs, d.hardDeadline ?? Number.POSITIVE_INFINITY);
+  let attempts = 0;
+  let reask: ChatMessage[] | undefined;
+  // false when shutdown cut the wait short
+  const pause = (ms: number): Promise<boolean> => sleep(ms, deps.signal).then(() => true, () => false);
 
   for (;;) {
     if (deps.signal.aborted) return { kind: 'interrupted' };
-    calls += 1;
-    const outcome = await tracedCall(deps, cmd, model, baseURL, calls, () =>
-      callModel({
-        client,
-        model,
-        call: cmd.call,
-        timeoutMs: cmd.timeoutMs,
-        idempotencyKey: `${cmd.runId}:${cmd.stepId}`,
-        callAttempt: calls,
-        signal: deps.signal,
-        ...(reask
-          ? {
-              extraMessages: [
-                { role: 'assistant' as const, content: reask.text },
-                { role: 'user' as const, content: `Your answer was not valid: ${reask.reason}. Reply again with only JSON that satisfies the schema.` },
-              ],
-            }
-          : {}),
-      }),
+    if (r.breaker.refusing()) return unavailable(r);
+    const messages = reask ? [...cmd.call.messages, ...reask] : cmd.call.messages;
+    const estimate = estimateTokens(messages, cmd.call.maxOutputTokens);
+    const admission = r.provider.limiter.reserve(estimate, retryDeadline - Date.now());
+    if (admission.kind === 'too-late') {
+      const failure: CallFailure = { code: 'rate_limited_locally', message: `provider "${r.provider.name}" has no capacity for ${admission.waitMs} ms (client-side rate limit)`, retryable: true, providerFault: false };
+      return { kind: 'exhausted', failure, retryInMs: admission.waitMs };
+    }
+    if (admission.waitMs > 0) {
+      deps.metrics.rateLimitWait.observe({ provider: r.provider.name }, admission.waitMs / 1000);
+      if (!(await pause(admission.waitMs))) return { kind: 'interrupted' };
+    }
+    const gate = await deps.gate?.admit({ cmd, model: r.model, call: d.calls + 1, messages, maxOutputTokens: cmd.call.maxOutputTokens });
+    if (gate && gate.kind !== 'admitted') {
+      r.provider.limiter.release(estimate);
+      return gate.kind === 'refused' ? { kind: 'refused', error: gate.error } : gate;
+    }
+
+    attempts += 1;
+    d.calls += 1;
+    const call = d.calls;
+    const state = r.breaker.state();
+    const out = await r.breaker.run(() =>
+      tracedCall(deps, cmd, { model: r.model, baseURL: r.provider.baseURL, call, fallbackIndex: r.index, breaker: state }, () =>
+        callModel({ client: r.provider.client, model: r.model, call: { ...cmd.call, messages }, timeoutMs: cmd.timeoutMs, idempotencyKey: `${cmd.runId}:${cmd.stepId}`, callAttempt: call, signal: deps.signal }),
+      ),
     );
-    if (outcome.ok) {
-      usage = addUsage(usage, outcome.usage);
-      const parsed = parseOutput(outcome.text, cmd.call.responseSchema);
-      if (parsed.ok) return { kind: 'succeeded', output: parsed.value, rung: reask ? 're-ask' : parsed.rung, usage, calls, model };
-      if (!reasked) {
-        reasked = true;
-        reask = { text: outcome.text.slice(0, 20_000), reason: parsed.reason };
-        deps.log.info({ stepId: cmd.stepId, reason: parsed.reason }, 'output invalid; re-asking once with the validation error');
-        continue;
-      }
-      return { kind: 'failed', error: { code: 'output_invalid', message: parsed.reason, retryable: false }, usage, calls, model };
+    if ('rejected' in out) {
+      // The breaker opened between the check and the call: no request was sent.
+      attempts -= 1;
+      d.calls -= 1;
+      r.provider.limiter.release(estimate);
+      await gate?.settle(undefined);
+      return unavailable(r);
+    }
+    deps.metrics.calls.inc({ model: r.model.model });
+    await gate?.settle(out.ok ? out.usage : undefined);
+    if (out.ok) {
+      r.provider.limiter.settle(estimate, out.usage.totalTokens);
+      d.usage = addUsage(d.usage, out.usage);
+      const parsed = parseOutput(out.text, cmd.call.responseSchema);
+      if (parsed.ok) return { kind: 'ok', output: parsed.value, rung: reask ? 're-ask' : parsed.rung };
+      if (reask || attempts >= policy.maxAttempts || Date.now() >= retryDeadline) return { kind: 'invalid', reason: parsed.reason };
+      reask = [
+        { role: 'assistant', content: out.text.slice(0, 20_000) },
+        { role: 'user', content: `Your answer was not valid: ${parsed.reason}. Reply again with only JSON that satisfies the schema.` },
+      ];
+      deps.log.info({ stepId: cmd.stepId, model: r.model.model, reason: parsed.reason }, 'output invalid; re-asking once with the validation error');
+      continue;
     }
     if (deps.signal.aborted) return { kind: 'interrupted' };
-    const f = outcome.failure;
-    const delay = backoffDelayMs(cmd.retry, calls, f.retryAfterMs);
-    if (!f.retryable || !canRetry(cmd.retry, calls, startedAt, delay, Date.now(), hardDeadline)) {
-      const why = f.retryable ? ` (gave up after ${calls} call(s): retry policy or deadline)` : '';
-      return { kind: 'failed', error: { code: f.code, message: f.message + why, retryable: f.retryable }, usage, calls, model };
-    }
-    deps.log.info({ stepId: cmd.stepId, call: calls, code: f.code, delayMs: delay }, 'model call failed; retrying');
-    try {
-      await sleep(delay, deps.signal);
-    } catch {
-      return { kind: 'interrupted' };
-    }
+    const f = out.failure;
+    if (!f.retryable) return { kind: 'terminal', failure: f };
+    const delayMs = backoffDelayMs(policy, attempts, f.retryAfterMs, deps.random);
+    if (!canRetry(policy, attempts, d.startedAt, delayMs, Date.now(), d.hardDeadline))
+      return { kind: 'exhausted', failure: f, retryInMs: f.retryAfterMs ?? r.breaker.resetTimeoutMs };
+    deps.metrics.retries.inc({ model: r.model.model, code: f.code });
+    deps.log.info({ stepId: cmd.stepId, model: r.model.model, call, code: f.code, delayMs, capMs: backoffCapMs(policy, attempts), retryAfterMs: f.retryAfterMs }, 'model call failed; retrying');
+    if (!(await pause(delayMs))) return { kind: 'interrupted' };
   }
 }
 
-async function tracedCall(deps: AttemptDeps, cmd: StepCommand, model: ModelTarget, baseURL: string, n: number, fn: () => Promise<CallOutcome>): Promise<CallOutcome> {
-  const span = deps.tracer.startSpan(`chat ${model.model}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.provider.name': model.provider === 'default' ? 'openai' : model.provider,
-      'gen_ai.request.model': model.model,
-      'server.address': hostOf(baseURL),
-      'pw.run.id': cmd.runId,
-      'pw.step.id': cmd.stepId,
-      'pw.call.attempt': n,
-      ...(cmd.call.maxOutputTokens !== undefined ? { 'gen_ai.request.max_tokens': cmd.call.maxOutputTokens } : {}),
-    },
-  });
-  const out = await context.with(trace.setSpan(context.active(), span), fn);
-  if (out.ok) {
-    span.setAttributes({
-      'gen_ai.response.model': out.responseModel,
-      'gen_ai.response.id': out.responseId,
-      'gen_ai.response.finish_reasons': [out.finishReason],
-      'gen_ai.usage.input_tokens': out.usage.inputTokens,
-      'gen_ai.usage.output_tokens': out.usage.outputTokens,
-    });
-    if (deps.logContent) deps.log.debug({ stepId: cmd.stepId, completion: out.text }, 'model completion');
-  } else {
-    span.setAttributes({ 'error.type': out.failure.code, ...(out.failure.status ? { 'http.response.status_code': out.failure.status } : {}) });
-    span.setStatus({ code: SpanStatusCode.ERROR, message: out.failure.message });
-  }
-  span.end();
-  return out;
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return url;
-  }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('aborted'));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new Error('aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+function unavailable(r: Route): ModelOutcome {
+  return { kind: 'unavailable', reason: `breaker of ${r.model.provider}/${r.model.model} is ${r.breaker.state()}`, retryInMs: r.breaker.reopensInMs() };
 }

@@ -58,6 +58,8 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       b.charge(event.usage, event.costUsd);
       if (event.error.code === 'budget_exceeded')
         b.finish('budget_exhausted', `step ${event.stepId}: ${event.error.message} (guard: budget)`, [event.stepId]);
+      else if (event.error.code === 'deadline_exceeded')
+        b.finish('timed_out', `step ${event.stepId} ran out of time: ${event.error.message} (guard: limits.deadlineMs)`, [event.stepId]);
       else b.finish('failed', `step ${event.stepId} failed: ${event.error.code}: ${event.error.message}`, [event.stepId]);
       return b.done();
     }

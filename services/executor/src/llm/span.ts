@@ -1,0 +1,64 @@
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import type { ModelTarget, StepCommand } from '@pipewright/contracts';
+import type { Logger } from '@pipewright/kit';
+import type { BreakerState } from './breakers.js';
+import type { CallOutcome } from './call.js';
+
+export interface SpanDeps {
+  tracer: Tracer;
+  log: Logger;
+  logContent: boolean;
+}
+
+export interface CallLabels {
+  model: ModelTarget;
+  baseURL: string;
+  /** Call number within this dispatch of the step, over every model of the chain. */
+  call: number;
+  /** 0 for the step's own model, n for its n-th fallback. */
+  fallbackIndex: number;
+  breaker: BreakerState;
+}
+
+/** One `chat {model}` CLIENT span around a model call, with OTel GenAI attributes. */
+export async function tracedCall(deps: SpanDeps, cmd: StepCommand, l: CallLabels, fn: () => Promise<CallOutcome>): Promise<CallOutcome> {
+  const span = deps.tracer.startSpan(`chat ${l.model.model}`, {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': l.model.provider === 'default' ? 'openai' : l.model.provider,
+      'gen_ai.request.model': l.model.model,
+      'server.address': hostOf(l.baseURL),
+      'pw.run.id': cmd.runId,
+      'pw.step.id': cmd.stepId,
+      'pw.call.attempt': l.call,
+      'pw.fallback.index': l.fallbackIndex,
+      'pw.breaker.state': l.breaker,
+      ...(cmd.call.maxOutputTokens !== undefined ? { 'gen_ai.request.max_tokens': cmd.call.maxOutputTokens } : {}),
+    },
+  });
+  const out = await context.with(trace.setSpan(context.active(), span), fn);
+  if (out.ok) {
+    span.setAttributes({
+      'gen_ai.response.model': out.responseModel,
+      'gen_ai.response.id': out.responseId,
+      'gen_ai.response.finish_reasons': [out.finishReason],
+      'gen_ai.usage.input_tokens': out.usage.inputTokens,
+      'gen_ai.usage.output_tokens': out.usage.outputTokens,
+    });
+    if (deps.logContent) deps.log.debug({ stepId: cmd.stepId, completion: out.text }, 'model completion');
+  } else {
+    span.setAttributes({ 'error.type': out.failure.code, ...(out.failure.status ? { 'http.response.status_code': out.failure.status } : {}) });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: out.failure.message });
+  }
+  span.end();
+  return out;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
+}

@@ -66,7 +66,8 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
   let wake: (() => void) | undefined;
   const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.max(1, o.concurrency) });
 
-  const handleOne = async (msg: JsMsg): Promise<void> => {
+  const heartbeatEveryMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
+  const handleOne = async (msg: JsMsg, heartbeat: NodeJS.Timeout): Promise<void> => {
     const parent = extractTrace(msg.headers);
     const span = tracer.startSpan(
       `process ${o.spanName}`,
@@ -83,7 +84,6 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
       },
       parent,
     );
-    const heartbeat = setInterval(() => msg.working(), Math.max(250, Math.floor(o.ackWaitMs / 3)));
     const log = o.log.child({ subject: msg.subject, seq: msg.seq });
     try {
       await context.with(trace.setSpan(parent, span), async () => {
@@ -133,8 +133,11 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           msg.nak(); // buffered but not started: hand back now rather than after AckWait
           continue;
         }
+        // Heartbeat from receipt, not from the handler's start: a message waiting for a free slot must
+        // not reach AckWait and be redelivered to another replica while it sits in this buffer.
+        const heartbeat = setInterval(() => msg.working(), heartbeatEveryMs);
         while (inFlight.size >= o.concurrency) await new Promise<void>((r) => (wake = r));
-        const p = handleOne(msg).finally(() => {
+        const p = handleOne(msg, heartbeat).finally(() => {
           inFlight.delete(msg);
           wake?.();
         });

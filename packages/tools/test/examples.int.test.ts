@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startProcess, type ProcessHandle } from '@pipewright/devstack';
+import { startProcess, waitFor, type ProcessHandle } from '@pipewright/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callTool, describeTool } from '../src/index.js';
 import { natsFixture, request } from './support.js';
@@ -60,8 +60,10 @@ describe('example tools', () => {
       expect(r1).toMatchObject({ ok: true, result: { orderId: 'o-1002', cents: 10_000 } });
       for (let i = 0; i < 4; i++) expect(await callTool(nc, first, { timeoutMs: 5_000 })).toEqual({ ...r1, cached: true });
       // the refund really happened once: one "refund recorded" line in the logs of both replicas together
-      const recorded = procs.flatMap((p) => p.output().split('\n')).filter((l) => l.includes('refund recorded') && l.includes('run-ex:agent:t1'));
-      expect(recorded).toHaveLength(1);
+      const recordedLines = () => procs.flatMap((p) => p.output().split('\n')).filter((l) => l.includes('refund recorded') && l.includes('run-ex:agent:t1'));
+      // the child's log line reaches us through a pipe: wait for it (bounded) before counting
+      await waitFor('the refund log line', () => (recordedLines().length > 0 ? true : undefined), { timeoutMs: 5_000 });
+      expect(recordedLines()).toHaveLength(1);
       expect(await callTool(nc, request('refund', { orderId: 'o-1002', cents: 999_999, reason: 'too much' }, { runId: 'run-ex', callId: 't2' }), { timeoutMs: 5_000 })).toMatchObject({
         ok: false,
         error: { code: 'refund_exceeds_total', path: 'cents' },

@@ -1,4 +1,5 @@
 import { ApprovalDecision } from '@pipewright/contracts';
+import { waitFor } from '@pipewright/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApproverHarness, approvalRequest, TOKENS } from './support/harness.js';
 
@@ -23,8 +24,10 @@ describe.each(['kv', 'mongo'] as const)('approver decisions (%s store)', (store)
 
   it.skipIf(mongoMissing)('approve: one approval.decided event, valid against the contract, with who and how', async () => {
     const req = await h.publishAndWait(approvalRequest());
-    const pending = await h.api('GET', '/api/approvals?status=pending');
-    expect((pending.json['approvals'] as { approvalId: string }[]).map((a) => a.approvalId)).toContain(req.approvalId);
+    // the pending index may trail the record by a moment on a loaded machine: wait for it (bounded)
+    const pendingIds = async () => ((await h.api('GET', '/api/approvals?status=pending')).json['approvals'] as { approvalId: string }[]).map((a) => a.approvalId);
+    await waitFor('the request in the pending list', async () => ((await pendingIds()).includes(req.approvalId) ? true : undefined), { timeoutMs: 5_000 });
+    expect(await pendingIds()).toContain(req.approvalId);
 
     const r = await h.api('POST', `${id(req.approvalId)}/approve`, { body: { comment: 'looks right' } });
     expect(r.status).toBe(200);

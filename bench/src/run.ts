@@ -5,10 +5,11 @@ import { parseArgs } from 'node:util';
 import { approvalResume } from './approval-resume.js';
 import { checkpointBench } from './checkpoint.js';
 import { resilienceOverhead } from './resilience-overhead.js';
+import { budgetBench } from './budget.js';
 import { stepOverhead } from './step-overhead.js';
 
 type Bench = (args: { steps: number; profile: string }) => Promise<Record<string, unknown>>;
-const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead };
+const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' }, profile: { type: 'string', default: 'default' } } });
 const name = positionals[0] ?? '';

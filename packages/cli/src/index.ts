@@ -1,5 +1,5 @@
 // @pipewright/cli as a library: what tests, benchmarks and scripts use to drive a stack.
-export { LocalStack, ALL_SERVICES, REPO_ROOT } from './stack/local-stack.js';
+export { LocalStack, ALL_SERVICES, REPO_ROOT, SIM_PRICES } from './stack/local-stack.js';
 export type { LocalStackOptions, ServiceName } from './stack/local-stack.js';
 export { SimClient } from './stack/sim-client.js';
 export { submitRun, newRunId, SpecError } from './commands/submit.js';

@@ -33,15 +33,28 @@ export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision
 export { RunStarted, RunRejected, StepDispatched, StepParked, RunFinished, RunEvent } from './events.js';
 export type { RunEventType } from './events.js';
 export {
+  ReservationId,
+  BudgetRunLimits,
   BudgetReserveRequest,
+  BudgetErrorReply,
+  BudgetLimitName,
+  BudgetGranted,
+  BudgetDenied,
   BudgetReserveReply,
   BudgetCommitRequest,
   BudgetReleaseRequest,
+  ReservationState,
+  BudgetCommitted,
+  BudgetReleased,
+  BudgetCommitReply,
+  BudgetReleaseReply,
   BudgetAck,
   BudgetScope,
   BudgetStatusRequest,
+  BudgetStatus,
   BudgetStatusReply,
 } from './budget.js';
+export type { BudgetReserveRequestInput } from './budget.js';
 export {
   ApprovalId,
   ApprovalOnTimeout,

@@ -26,6 +26,7 @@ export { configOrExit, EXIT_CONFIG } from './service/config-or-exit.js';
 export type { ServiceRuntime, ServiceParts } from './service/runtime.js';
 export { openStores } from './store/open.js';
 export { openKvStores, summarize } from './store/kv.js';
+export { checkpointPart } from './store/types.js';
 export type { Stores, RunStore, StepStore, DecisionStore, StepCheckpoint, RunSummary, RunFilter, Versioned, WriteResult, BlobStore, DurabilityProfile, RetentionMode } from './store/types.js';
 export type { StoreConfig } from './store/open.js';
 export type { KvStoreOptions } from './store/kv.js';

@@ -1,33 +1,139 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { BudgetStatusRequest, describeIssues, fromZodError, SCHEMA_VERSION, subjects, type BudgetStatusReply } from '@pipewright/contracts';
-import type { Logger } from '@pipewright/kit';
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import {
+  BudgetCommitRequest,
+  BudgetReleaseRequest,
+  BudgetReserveRequest,
+  BudgetStatusRequest,
+  describeIssues,
+  fromZodError,
+  SCHEMA_VERSION,
+  subjects,
+  type BudgetErrorReply,
+} from '@pipewright/contracts';
+import { errorMessage, extractTrace, RetryableError, TerminalError } from '@pipewright/kit';
+import type { z } from 'zod';
+import type { BudgetMetrics } from './metrics.js';
+import type { LedgerContext } from './service/context.js';
+import { reserve } from './service/reserve.js';
+import { commit, release } from './service/settle.js';
+import { status } from './service/status.js';
 
-/**
- * The budget service's request-reply endpoints on core NATS (a queue group, so replicas share the load).
- * This first version answers `status` with an empty ledger; limits and reservations come with the
- * budget issue. A malformed request gets an error reply, never a crash.
- */
-export function serveBudget(nc: NatsConnection, log: Logger): Subscription[] {
-  const status = nc.subscribe(subjects.budget.status, {
-    queue: 'budget',
-    callback: (err, msg) => {
-      if (err) return log.error({ err }, 'budget status subscription failed');
-      reply(msg, log, () => {
-        const parsed = BudgetStatusRequest.safeParse(msg.json());
-        if (!parsed.success) return { schemaVersion: SCHEMA_VERSION, error: describeIssues(fromZodError(parsed.error)) };
-        const r: BudgetStatusReply = { schemaVersion: SCHEMA_VERSION, scope: parsed.data.scope, id: parsed.data.id, committedUsd: 0, reservedUsd: 0, committedTokens: 0, reservedTokens: 0 };
-        return r;
-      });
-    },
-  });
-  return [status];
+/** Replicas answer in one queue group: each request is served by exactly one of them. */
+export const BUDGET_QUEUE_GROUP = 'budget';
+
+interface Endpoint<S extends z.ZodType> {
+  op: string;
+  subject: string;
+  schema: S;
+  handle: (ctx: LedgerContext, req: z.infer<S>) => Promise<{ outcome: string }>;
 }
 
-function reply(msg: Msg, log: Logger, build: () => unknown): void {
+const endpoint = <S extends z.ZodType>(e: Endpoint<S>) => e as unknown as Endpoint<z.ZodType>;
+const ENDPOINTS = [
+  endpoint({ op: 'reserve', subject: subjects.budget.reserve, schema: BudgetReserveRequest, handle: reserve }),
+  endpoint({ op: 'commit', subject: subjects.budget.commit, schema: BudgetCommitRequest, handle: commit }),
+  endpoint({ op: 'release', subject: subjects.budget.release, schema: BudgetReleaseRequest, handle: release }),
+  endpoint({ op: 'status', subject: subjects.budget.status, schema: BudgetStatusRequest, handle: status }),
+];
+
+export interface ServeOptions {
+  tracer: Tracer;
+  metrics: BudgetMetrics;
+  maxInFlight: number;
+}
+
+export interface BudgetEndpoints {
+  readonly subscriptions: readonly Subscription[];
+  /** Stops taking requests and waits (up to `graceMs`) for those in flight to be answered. */
+  stop(graceMs: number): Promise<void>;
+}
+
+const STOP_POLL_MS = 10;
+
+/**
+ * The request-reply endpoints on core NATS. Every request gets exactly one reply: a malformed one an
+ * `invalid_request` error naming the field, a failure an error that says whether a retry can help.
+ * Nothing a client sends can crash the service.
+ */
+export function serveBudget(nc: NatsConnection, ctx: LedgerContext, opts: ServeOptions): BudgetEndpoints {
+  let inFlight = 0;
+  const handle = async (ep: Endpoint<z.ZodType>, msg: Msg): Promise<void> => {
+    const started = performance.now();
+    if (inFlight >= opts.maxInFlight) return respond(msg, errorReply('overloaded', 'the budget service is at capacity; retry', true));
+    inFlight += 1;
+    opts.metrics.inFlight.set(inFlight);
+    const span = opts.tracer.startSpan(
+      `process ${msg.subject}`,
+      { kind: SpanKind.SERVER, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': msg.subject } },
+      extractTrace(msg.headers),
+    );
+    let reply: { outcome: string };
+    try {
+      const parsed = decode(ep.schema, msg.data);
+      reply = parsed.ok ? await context.with(trace.setSpan(context.active(), span), () => ep.handle(ctx, parsed.value)) : parsed.reply;
+    } catch (err) {
+      reply = failureReply(err);
+      ctx.log.error({ err, op: ep.op }, 'budget request failed');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
+    } finally {
+      inFlight -= 1;
+      opts.metrics.inFlight.set(inFlight);
+    }
+    respond(msg, reply);
+    span.setAttribute('pw.budget.outcome', reply.outcome);
+    span.end();
+    opts.metrics.requests.inc({ op: ep.op, outcome: reply.outcome });
+    opts.metrics.duration.observe({ op: ep.op }, (performance.now() - started) / 1000);
+    if ('chargedUsd' in reply && 'repeated' in reply && reply.repeated === false) opts.metrics.chargedUsd.inc(Number(reply.chargedUsd));
+  };
+  const subscriptions = ENDPOINTS.map((ep) =>
+    nc.subscribe(ep.subject, {
+      queue: BUDGET_QUEUE_GROUP,
+      callback: (err, msg) => {
+        if (err) return ctx.log.error({ err, subject: ep.subject }, 'budget subscription failed');
+        void handle(ep, msg).catch((e: unknown) => ctx.log.error({ err: e, op: ep.op }, 'budget request could not be answered'));
+      },
+    }),
+  );
+  return {
+    subscriptions,
+    async stop(graceMs) {
+      await Promise.all(subscriptions.map((s) => s.drain()));
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+      if (inFlight > 0) ctx.log.warn({ inFlight }, 'stopping with budget requests unanswered; clients will retry');
+    },
+  };
+}
+
+type Decoded = { ok: true; value: unknown } | { ok: false; reply: BudgetErrorReply };
+
+function decode(schema: z.ZodType, data: Uint8Array): Decoded {
+  let raw: unknown;
   try {
-    msg.respond(JSON.stringify(build()));
-  } catch (err) {
-    log.warn({ err }, 'bad budget request');
-    msg.respond(JSON.stringify({ schemaVersion: SCHEMA_VERSION, error: err instanceof Error ? err.message : String(err) }));
+    raw = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return { ok: false, reply: errorReply('invalid_request', 'the request is not JSON', false, '(root)') };
   }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issues = fromZodError(parsed.error);
+  return { ok: false, reply: errorReply('invalid_request', describeIssues(issues), false, issues[0]?.path) };
+}
+
+function failureReply(err: unknown): BudgetErrorReply {
+  if (err instanceof RetryableError) return errorReply('unavailable', err.message, true);
+  if (err instanceof TerminalError) return errorReply(err.code, err.message, false);
+  return errorReply('internal', 'internal error in the budget service', false);
+}
+
+function errorReply(code: string, message: string, retryable: boolean, path?: string): BudgetErrorReply {
+  return { schemaVersion: SCHEMA_VERSION, outcome: 'error', error: { code, message, retryable, ...(path !== undefined ? { path } : {}) } };
+}
+
+function respond(msg: Msg, reply: unknown): void {
+  // A request published without a reply subject cannot be answered; respond() then does nothing. On a
+  // closed connection it throws: the client's timeout and retry cover that.
+  msg.respond(JSON.stringify(reply));
 }

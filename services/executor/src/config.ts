@@ -33,6 +33,21 @@ const executorEnv = commonEnv.extend({
   PW_EXECUTOR_ACK_WAIT_MS: envInt(1_000, 600_000).default(30_000),
   /** Deliveries of one step command before it goes to the DLQ. */
   PW_EXECUTOR_MAX_DELIVER: envInt(1, 1_000).default(10),
+  /**
+   * `enforce`: reserve with the budget service before every model call (what the pipeline's
+   * `budget.failClosed` says happens when it cannot be reached). `off`: no budget at all (development
+   * stacks without a budget service).
+   */
+  PW_EXECUTOR_BUDGET: z.enum(['enforce', 'off']).default('enforce'),
+  /** How long one budget request waits for a reply. */
+  PW_BUDGET_TIMEOUT_MS: envInt(10, 60_000).default(1_000),
+  /** How long a budget operation keeps retrying before the service counts as unreachable. */
+  PW_BUDGET_DEADLINE_MS: envInt(10, 600_000).default(5_000),
+  /**
+   * How long a budget reservation outlives its call's timeout (time to read the answer and commit).
+   * An executor that dies holding one gives the budget back this long after the call's timeout.
+   */
+  PW_BUDGET_LEASE_MARGIN_MS: envInt(100, 3_600_000).default(30_000),
   /** Base URL of the `default` provider. */
   OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
   OPENAI_API_KEY: z.string().optional(),

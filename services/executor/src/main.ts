@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { consumers, StepCommand, streams, subjects, ToolCommand } from '@pipewright/contracts';
 import { configOrExit, ensurePullConsumer, runService, startConsumer } from '@pipewright/kit';
+import { BudgetClient, createBudgetGate } from './budget/index.js';
 import { loadConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { ProviderRegistry } from './providers.js';
@@ -18,14 +19,26 @@ await runService('executor', config, async (rt) => {
     ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS,
     maxDeliver: config.PW_EXECUTOR_MAX_DELIVER,
   });
+  const metrics = createMetrics(rt.registry);
+  const enforce = config.PW_EXECUTOR_BUDGET === 'enforce';
+  if (!enforce) rt.log.warn('PW_EXECUTOR_BUDGET=off: model calls are not metered and no budget limit is enforced');
+  const gate = enforce
+    ? createBudgetGate({
+        client: new BudgetClient(rt.nc, { timeoutMs: config.PW_BUDGET_TIMEOUT_MS, deadlineMs: config.PW_BUDGET_DEADLINE_MS }),
+        log: rt.log,
+        leaseMarginMs: config.PW_BUDGET_LEASE_MARGIN_MS,
+        onUnmetered: (why) => metrics.unmetered.inc({ why }),
+      })
+    : undefined;
   const handler = createStepHandler({
     js: rt.js,
     stores: await rt.stores(),
     providers: new ProviderRegistry(config),
     tracer: rt.tracer,
     log: rt.log,
-    metrics: createMetrics(rt.registry),
+    metrics,
     logContent: config.PW_LOG_CONTENT,
+    ...(gate ? { gate } : {}),
   });
   const consumer = await startConsumer({
     js: rt.js,

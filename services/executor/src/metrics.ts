@@ -14,6 +14,8 @@ export interface ExecutorMetrics {
   parked: Counter;
   /** Time a call waited for its provider's client-side rate limit. */
   rateLimitWait: Histogram<'provider'>;
+  /** Model calls the budget did not count: the service unreachable with a fail-open pipeline, or a commit lost. */
+  unmetered: Counter<'why'>;
 }
 
 export const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
@@ -28,7 +30,8 @@ export function createMetrics(registry: Registry): ExecutorMetrics {
     breakerState: new Gauge({ name: 'pw_breaker_state', help: 'Circuit breaker state per (provider, model): 0 closed, 1 half-open, 2 open', labelNames: ['provider', 'model'], registers }),
     breakerTransitions: new Counter({ name: 'pw_breaker_transitions_total', help: 'Circuit breaker state changes, by the state entered', labelNames: ['provider', 'model', 'state'], registers }),
     fallbacks: new Counter({ name: 'pw_model_fallbacks_total', help: 'Steps that moved on to their next fallback model, and why', labelNames: ['from', 'to', 'why'], registers }),
-    parked: new Counter({ name: 'pw_steps_parked_total', help: 'Step commands handed back because no model was available', registers }),
+    parked: new Counter({ name: 'pw_steps_parked_total', help: 'Step commands handed back for later: no model available, or the budget service unreachable (fail closed)', registers }),
+    unmetered: new Counter({ name: 'pw_budget_unmetered_calls_total', help: 'Model calls the budget did not count (fail-open while unreachable, or a lost commit)', labelNames: ['why'], registers }),
     rateLimitWait: new Histogram({ name: 'pw_rate_limit_wait_seconds', help: 'Time a model call waited for client-side rate-limit capacity', labelNames: ['provider'], registers, buckets: [0.01, 0.05, 0.25, 1, 3, 10, 30, 60] }),
   };
 }

@@ -23,8 +23,14 @@ export interface StepHandlerDeps {
   breakers?: BreakerRegistry;
 }
 
-/** The result of a completed step is published once per step, whatever the attempt. */
-const completedMsgId = (c: { runId: string; stepId: string }) => msgIds.event(c.runId, 'step.completed', c.stepId);
+/** The turn of an agent-turn command or result; undefined for a plain step. */
+const turnOf = (c: { task?: string; kind?: string; turn?: number | undefined }) => (c.kind === 'agent-turn' || c.task === 'agent-turn' ? c.turn : undefined);
+
+/** The result of a completed step (or agent turn) is published once, whatever the attempt. */
+const completedMsgId = (c: StepCompleted) => {
+  const turn = turnOf(c);
+  return msgIds.event(c.runId, 'step.completed', turn === undefined ? c.stepId : `${c.stepId}:t${turn}`);
+};
 
 /**
  * Handles one step command. Effects once: a step whose completion is checkpointed is never sent to a
@@ -40,7 +46,8 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
     // the planner replayed from its outbox. A fresh first delivery cannot have a completion (JetStream
     // drops a repeated msg id inside the dedupe window; outside it, only a replay repeats a command).
     const mayBeDone = ctx.deliveryCount > 1 || ctx.header(H.replay) !== undefined;
-    const stored = mayBeDone ? await deps.stores.steps.get(cmd.runId, cmd.stepId) : undefined;
+    const turn = turnOf(cmd);
+    const stored = mayBeDone ? await deps.stores.steps.get(cmd.runId, cmd.stepId, turn) : undefined;
     if (stored) {
       await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.completed'), stored, { msgId: completedMsgId(stored) });
       deps.metrics.replayed.inc();
@@ -56,11 +63,21 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
       metrics: deps.metrics,
       signal: ctx.signal,
       logContent: deps.logContent,
+      delivery: ctx.deliveryCount,
       ...(deps.gate ? { gate: deps.gate } : {}),
     });
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     const at = new Date().toISOString();
-    const base = { schemaVersion: SCHEMA_VERSION, runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt, latencyMs, at } as const;
+    const base = {
+      schemaVersion: SCHEMA_VERSION,
+      runId: cmd.runId,
+      stepId: cmd.stepId,
+      attempt: cmd.attempt,
+      task: cmd.kind,
+      ...(turn !== undefined ? { turn } : {}),
+      latencyMs,
+      at,
+    } as const;
 
     if (outcome.kind === 'interrupted') return { kind: 'retry', delayMs: 0, reason: 'executor shutting down' };
     ctx.span.setAttributes({ 'pw.step.outcome': outcome.kind, 'pw.step.calls': outcome.calls, 'pw.step.model': `${outcome.model.provider}/${outcome.model.model}`, 'pw.breaker.state': outcome.breakers.state, 'pw.breaker.chain': outcome.breakers.chain });
@@ -69,23 +86,28 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
       deps.metrics.parked.inc();
       return parkStep({ js: deps.js, log }, cmd, ctx, outcome);
     }
-    if (outcome.kind === 'deferred') return { kind: 'retry', delayMs: outcome.delayMs, reason: outcome.reason };
+    // A gate's "not now" (the budget service unreachable, failing closed) pauses the run the same way,
+    // with the gate's reason on it; the step is tried again after the delay.
+    if (outcome.kind === 'deferred') return parkStep({ js: deps.js, log }, cmd, ctx, { ...outcome, kind: 'parked' });
     if (outcome.kind === 'succeeded') {
       ctx.span.setAttribute('pw.step.rung', outcome.rung);
-      const result: StepCompleted = { ...base, type: 'step.completed', model: outcome.model, output: outcome.output, rung: outcome.rung, usage: outcome.usage, calls: outcome.calls };
+      const result: StepCompleted = { ...base, type: 'step.completed', model: outcome.model, output: outcome.output, rung: outcome.rung, usage: outcome.usage, ...cost(outcome.costUsd), calls: outcome.calls };
       // First write wins: if another replica finished the same step meanwhile, publish its result.
       const written = await deps.stores.steps.put(result);
-      const winner = written === 'created' ? result : ((await deps.stores.steps.get(cmd.runId, cmd.stepId)) ?? result);
+      const winner = written === 'created' ? result : ((await deps.stores.steps.get(cmd.runId, cmd.stepId, turn)) ?? result);
       await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.completed'), winner, { msgId: completedMsgId(winner) });
       log.info({ calls: outcome.calls, rung: outcome.rung, model: outcome.model.model, latencyMs, tokens: outcome.usage.totalTokens }, 'step completed');
       return ACK;
     }
-    const failed: StepFailed = { ...base, type: 'step.failed', model: outcome.model, error: outcome.error, usage: outcome.usage, calls: outcome.calls };
-    await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.failed'), failed, { msgId: msgIds.event(cmd.runId, 'step.failed', `${cmd.stepId}:${cmd.attempt}`) });
+    const failed: StepFailed = { ...base, type: 'step.failed', model: outcome.model, error: outcome.error, usage: outcome.usage, ...cost(outcome.costUsd), calls: outcome.calls };
+    const failedKey = turn === undefined ? `${cmd.stepId}:${cmd.attempt}` : `${cmd.stepId}:t${turn}:${cmd.attempt}`;
+    await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.failed'), failed, { msgId: msgIds.event(cmd.runId, 'step.failed', failedKey) });
     log.warn({ error: outcome.error, calls: outcome.calls, breakers: outcome.breakers.chain }, 'step failed');
     return ACK;
   };
 }
+
+const cost = (usd: number | undefined) => (usd === undefined ? {} : { costUsd: Math.round(usd * 1e9) / 1e9 });
 
 function onBreakerChange(deps: StepHandlerDeps, c: BreakerChange): void {
   deps.metrics.breakerState.set({ provider: c.provider, model: c.model }, BREAKER_STATE_VALUE[c.state]);

@@ -55,7 +55,7 @@ describe('retries and terminal errors', () => {
       admit: (c: GatedCall) =>
         Promise.resolve(
           c.call <= 2
-            ? { kind: 'admitted' as const, settle: (usage: Usage | undefined) => (seen.push({ call: c.call, usage }), Promise.resolve()) }
+            ? { kind: 'admitted' as const, settle: (usage: Usage | undefined) => (seen.push({ call: c.call, usage }), Promise.resolve(undefined)) }
             : { kind: 'refused' as const, error: { code: 'budget_exceeded', message: 'run budget of 10 tokens spent', retryable: false } },
         ),
     };

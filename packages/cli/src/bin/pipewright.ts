@@ -10,6 +10,7 @@ import { readInput, readPipelineFile } from '../pipeline-file.js';
 import { renderEvent } from '../render.js';
 import { registerStackCommands } from './stack-commands.js';
 import { registerApprovalCommands } from '../commands/approvals.js';
+import { registerBudgetCommands } from '../commands/budget.js';
 
 const program = new Command('pipewright').description('Run and watch AI-agent pipelines on NATS JetStream').showHelpAfterError();
 
@@ -79,6 +80,7 @@ runs
   });
 
 registerStackCommands(program);
+registerBudgetCommands(program);
 registerApprovalCommands(program, () => {
   const c = loadCliConfig();
   return { url: c.PW_APPROVER_URL, token: c.PW_APPROVER_TOKEN };

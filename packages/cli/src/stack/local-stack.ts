@@ -30,6 +30,16 @@ export interface LocalStackOptions {
 }
 
 /**
+ * USD per million tokens for the simulator's models in a local stack, shaped like real price lists
+ * (sim-small like gpt-4o-mini, sim-large like gpt-4o); every other model is priced by `*`.
+ */
+export const SIM_PRICES = {
+  'sim-small': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  'sim-large': { input: 2.5, cachedInput: 1.25, output: 10 },
+  '*': { input: 1, output: 4 },
+} as const;
+
+/**
  * The whole local stack as separate processes: nats-server (JetStream, temp storage, free port), the
  * model simulator, and the services. Used by the demo, the end-to-end tests and the benchmarks.
  */
@@ -103,12 +113,13 @@ export class LocalStack {
     const opsPort = await freePort();
     // The approver's API and inbox get a free port too, so stacks can run side by side.
     const approverEnv: Record<string, string> = name === 'approver' ? { PW_APPROVER_PORT: String((this.approverPort = await freePort())), PW_APPROVER_HOST: '127.0.0.1' } : {};
+    const budgetEnv = this.budgetEnv(name);
     const proc = await startProcess({
       name: id,
       command: process.execPath,
       args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}services/${name}/dist/main.js`],
       inheritEnv: false,
-      env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...approverEnv, ...extraEnv }) },
+      env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...approverEnv, ...budgetEnv, ...extraEnv }) },
       // Ready the way Kubernetes sees it: /readyz answers 200 (whatever the log level).
       readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
       readyTimeoutMs: 60_000, // generous: a loaded 2-core CI machine can take many seconds to load a service
@@ -122,6 +133,18 @@ export class LocalStack {
       await proc.stop(8_000);
     });
     return proc;
+  }
+
+  /**
+   * The budget service gets the simulator's price table unless the caller brought one; executors of a
+   * stack without a budget service run unmetered (`PW_EXECUTOR_BUDGET=off`) instead of failing closed.
+   */
+  private budgetEnv(name: ServiceName): Record<string, string> {
+    if (name === 'budget' && this.opts.env?.['PW_BUDGET_CONFIG_JSON'] === undefined && this.opts.env?.['PW_BUDGET_CONFIG'] === undefined)
+      return { PW_BUDGET_CONFIG_JSON: JSON.stringify({ prices: SIM_PRICES }) };
+    const withBudget = (this.opts.services ?? ALL_SERVICES).includes('budget');
+    if (name === 'executor' && !withBudget && this.opts.env?.['PW_EXECUTOR_BUDGET'] === undefined) return { PW_EXECUTOR_BUDGET: 'off' };
+    return {};
   }
 
   /** Live processes of a service, oldest first. */

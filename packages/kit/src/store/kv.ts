@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { buckets, Decision, RunState, StepCompleted, TERMINAL_STATUSES, type RunStatus } from '@pipewright/contracts';
 import { openObjectStoreBlobs } from './object-store-blobs.js';
-import type { DecisionStore, DurabilityProfile, RunFilter, RunStore, RunSummary, StepCheckpoint, StepStore, Stores, Versioned, WriteResult } from './types.js';
+import { checkpointPart, partOf, type DecisionStore, type DurabilityProfile, type RunFilter, type RunStore, type RunSummary, type StepCheckpoint, type StepStore, type Stores, type Versioned, type WriteResult } from './types.js';
 
 export interface KvStoreOptions {
   /** Replicas of each bucket (1 for a single server, 3 for a cluster). @default 1 */
@@ -115,15 +115,15 @@ export function summarize(s: { runId: string; status: RunStatus; pipeline: { nam
 class KvStepStore implements StepStore {
   constructor(private readonly kv: KV) {}
 
-  async get(runId: string, stepId: string): Promise<StepCheckpoint | undefined> {
-    const e = await this.kv.get(`${runId}.${stepId}`);
+  async get(runId: string, stepId: string, turn?: number): Promise<StepCheckpoint | undefined> {
+    const e = await this.kv.get(`${runId}.${checkpointPart(stepId, turn)}`);
     if (!e || e.operation !== 'PUT') return undefined;
     return StepCompleted.parse(e.json());
   }
 
   async put(cp: StepCheckpoint): Promise<'created' | 'exists'> {
     try {
-      await this.kv.create(`${cp.runId}.${cp.stepId}`, toBytes(cp));
+      await this.kv.create(`${cp.runId}.${partOf(cp)}`, toBytes(cp));
       return 'created';
     } catch (err) {
       if (isCasFailure(err)) return 'exists';

@@ -47,8 +47,20 @@ export interface RunStore {
 /** A step's completion as the executor checkpointed it: the result it published. */
 export type StepCheckpoint = StepCompleted;
 
+/**
+ * The key of a checkpoint within its run: the step id, or `<stepId>=t<turn>` for one model turn of an
+ * agent step (each turn is checkpointed on its own, so a redelivered turn is never sent again).
+ */
+export function checkpointPart(stepId: string, turn?: number): string {
+  return turn === undefined ? stepId : `${stepId}=t${turn}`;
+}
+
+/** The key part of a checkpoint as stored. */
+export const partOf = (cp: StepCheckpoint): string => checkpointPart(cp.stepId, cp.task === 'agent-turn' ? cp.turn : undefined);
+
 export interface StepStore {
-  get(runId: string, stepId: string): Promise<StepCheckpoint | undefined>;
+  /** The completion of a step, or of turn `turn` of an agent step. */
+  get(runId: string, stepId: string, turn?: number): Promise<StepCheckpoint | undefined>;
   /** First write wins: `exists` when the step already has a completion (which is kept). */
   put(checkpoint: StepCheckpoint): Promise<'created' | 'exists'>;
   deleteRun(runId: string): Promise<void>;

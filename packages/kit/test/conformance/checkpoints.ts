@@ -23,6 +23,22 @@ export function checkpointConformance(get: () => Handles): void {
       expect((await a.steps.get(runId, 'a'))?.output).toEqual({ writer: winner });
     });
 
+    it('keeps each turn of an agent step apart from the others and from the step itself', async () => {
+      const { a, b } = get();
+      const runId = uid();
+      const turn = (n: number, output: unknown) => ({ ...stepDone(runId, 'agent', output), task: 'agent-turn' as const, turn: n });
+      expect(await a.steps.put(turn(1, { action: 'final', output: 1 }))).toBe('created');
+      expect(await b.steps.put(turn(2, { action: 'final', output: 2 }))).toBe('created');
+      expect(await b.steps.put(turn(1, { action: 'final', output: 'again' }))).toBe('exists');
+      expect((await b.steps.get(runId, 'agent', 1))?.output).toEqual({ action: 'final', output: 1 });
+      expect((await a.steps.get(runId, 'agent', 2))?.turn).toBe(2);
+      expect(await a.steps.get(runId, 'agent', 3)).toBeUndefined();
+      expect(await a.steps.get(runId, 'agent')).toBeUndefined();
+      await b.steps.deleteRun(runId);
+      expect(await a.steps.get(runId, 'agent', 1)).toBeUndefined();
+      expect(await a.steps.get(runId, 'agent', 2)).toBeUndefined();
+    });
+
     it('removes a run’s checkpoints and no other run’s (even one whose id extends it)', async () => {
       const { a, b } = get();
       const runId = uid();

@@ -8,6 +8,7 @@ import type { BreakerRegistry, ModelBreaker } from './breakers.js';
 import { callModel } from './call.js';
 import type { CallFailure } from './errors.js';
 import type { CallGate } from './gate.js';
+import { toAgentAction } from '../agent/action.js';
 import { parseOutput } from './output.js';
 import { estimateTokens } from './rate-limit.js';
 import { abortableSleep } from './sleep.js';
@@ -23,6 +24,8 @@ export interface AttemptDeps {
   logContent: boolean;
   /** Checked before every call (the budget); none = every call may go. */
   gate?: CallGate;
+  /** Delivery of the step command being run (1 = first). */
+  delivery?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
 }
@@ -34,7 +37,13 @@ export interface DispatchState {
   /** The run's deadline (epoch ms), if it has one. */
   hardDeadline: number | undefined;
   calls: number;
+  /** Calls the gate was asked about (a call the breaker then refused included): names each reservation. */
+  admissions: number;
   usage: Usage;
+  /** What the calls cost in USD, as the gate reported it; undefined while nothing was priced. */
+  costUsd: number | undefined;
+  /** The output cap sent with every call (the step's, or the budget's default when the budget is enforced). */
+  maxOutputTokens: number | undefined;
 }
 
 /** What one model of the chain came to. */
@@ -79,7 +88,7 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
     if (deps.signal.aborted) return { kind: 'interrupted' };
     if (r.breaker.refusing()) return unavailable(r);
     const messages = reask ? [...cmd.call.messages, ...reask] : cmd.call.messages;
-    const estimate = estimateTokens(messages, cmd.call.maxOutputTokens);
+    const estimate = estimateTokens(messages, d.maxOutputTokens);
     const admission = r.provider.limiter.reserve(estimate, retryDeadline - Date.now());
     if (admission.kind === 'too-late') {
       const failure: CallFailure = { code: 'rate_limited_locally', message: `provider "${r.provider.name}" has no capacity for ${admission.waitMs} ms (client-side rate limit)`, retryable: true, providerFault: false };
@@ -89,7 +98,8 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
       deps.metrics.rateLimitWait.observe({ provider: r.provider.name }, admission.waitMs / 1000);
       if (!(await pause(admission.waitMs))) return { kind: 'interrupted' };
     }
-    const gate = await deps.gate?.admit({ cmd, model: r.model, call: d.calls + 1, messages, maxOutputTokens: cmd.call.maxOutputTokens });
+    d.admissions += 1;
+    const gate = await deps.gate?.admit({ cmd, model: r.model, call: d.admissions, delivery: deps.delivery ?? 1, messages, maxOutputTokens: d.maxOutputTokens });
     if (gate && gate.kind !== 'admitted') {
       r.provider.limiter.release(estimate);
       return gate.kind === 'refused' ? { kind: 'refused', error: gate.error } : gate;
@@ -101,7 +111,16 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
     const state = r.breaker.state();
     const out = await r.breaker.run(() =>
       tracedCall(deps, cmd, { model: r.model, baseURL: r.provider.baseURL, call, fallbackIndex: r.index, breaker: state }, () =>
-        callModel({ client: r.provider.client, model: r.model, call: { ...cmd.call, messages }, timeoutMs: cmd.timeoutMs, idempotencyKey: `${cmd.runId}:${cmd.stepId}`, callAttempt: call, signal: deps.signal }),
+        callModel({
+          client: r.provider.client,
+          model: r.model,
+          call: { ...cmd.call, messages, ...(d.maxOutputTokens !== undefined ? { maxOutputTokens: d.maxOutputTokens } : {}) },
+          timeoutMs: cmd.timeoutMs,
+          idempotencyKey: idempotencyKeyOf(cmd),
+          callAttempt: call,
+          signal: deps.signal,
+          ...(cmd.kind === 'agent-turn' && cmd.tools ? { tools: cmd.tools } : {}),
+        }),
       ),
     );
     if ('rejected' in out) {
@@ -109,15 +128,15 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
       attempts -= 1;
       d.calls -= 1;
       r.provider.limiter.release(estimate);
-      await gate?.settle(undefined);
+      charge(d, await gate?.settle(undefined));
       return unavailable(r);
     }
     deps.metrics.calls.inc({ model: r.model.model });
-    await gate?.settle(out.ok ? out.usage : undefined);
+    charge(d, await gate?.settle(out.ok ? out.usage : undefined));
     if (out.ok) {
       r.provider.limiter.settle(estimate, out.usage.totalTokens);
       d.usage = addUsage(d.usage, out.usage);
-      const parsed = parseOutput(out.text, cmd.call.responseSchema);
+      const parsed = cmd.kind === 'agent-turn' ? toAgentAction(out.text, out.toolCalls, cmd.call.responseSchema) : parseOutput(out.text, cmd.call.responseSchema);
       if (parsed.ok) return { kind: 'ok', output: parsed.value, rung: reask ? 're-ask' : parsed.rung };
       if (reask || attempts >= policy.maxAttempts || Date.now() >= retryDeadline) return { kind: 'invalid', reason: parsed.reason };
       reask = [
@@ -137,6 +156,15 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
     deps.log.info({ stepId: cmd.stepId, model: r.model.model, call, code: f.code, delayMs, capMs: backoffCapMs(policy, attempts), retryAfterMs: f.retryAfterMs }, 'model call failed; retrying');
     if (!(await pause(delayMs))) return { kind: 'interrupted' };
   }
+}
+
+/** `<runId>:<stepId>`, and `:t<turn>` for an agent turn: lets a provider (and the simulator) recognise a repeated call. */
+export function idempotencyKeyOf(cmd: StepCommand): string {
+  return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `${cmd.runId}:${cmd.stepId}:t${cmd.turn}` : `${cmd.runId}:${cmd.stepId}`;
+}
+
+function charge(d: DispatchState, costUsd: number | undefined): void {
+  if (costUsd !== undefined) d.costUsd = (d.costUsd ?? 0) + costUsd;
 }
 
 function unavailable(r: Route): ModelOutcome {

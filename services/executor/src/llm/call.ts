@@ -1,6 +1,6 @@
 import { toOpenAiMessages } from '../agent/messages.js';
 import type OpenAI from 'openai';
-import { headers as H, type LlmCall, type ModelTarget, type Usage } from '@pipewright/contracts';
+import { headers as H, type LlmCall, type ModelTarget, type StepCommand, type ToolCall, type Usage } from '@pipewright/contracts';
 import { classify, type CallFailure } from './errors.js';
 
 export interface CallInput {
@@ -15,10 +15,12 @@ export interface CallInput {
   signal?: AbortSignal;
   /** Extra messages appended after the step's own (the repair re-ask). */
   extraMessages?: LlmCall['messages'];
+  /** Agent turns: the tools the model may call (one call per turn). */
+  tools?: StepCommand['tools'];
 }
 
 export type CallOutcome =
-  | { ok: true; text: string; usage: Usage; finishReason: string; responseModel: string; responseId: string }
+  | { ok: true; text: string; toolCalls: ToolCall[]; usage: Usage; finishReason: string; responseModel: string; responseId: string }
   | { ok: false; failure: CallFailure };
 
 /** One model call with its own timeout (an AbortSignal per call). Never throws. */
@@ -45,6 +47,13 @@ export async function callModel(input: CallInput): Promise<CallOutcome> {
           : {}),
         ...(call.maxOutputTokens !== undefined ? { max_completion_tokens: call.maxOutputTokens } : {}),
         ...(call.temperature !== undefined ? { temperature: call.temperature } : {}),
+        ...(input.tools && input.tools.length > 0
+          ? {
+              tools: input.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.input } })),
+              tool_choice: 'auto' as const,
+              parallel_tool_calls: false,
+            }
+          : {}),
       },
       { signal, headers: { [H.idempotencyKey]: input.idempotencyKey, [H.callAttempt]: String(input.callAttempt) } },
     );
@@ -56,11 +65,21 @@ export async function callModel(input: CallInput): Promise<CallOutcome> {
       totalTokens: u?.total_tokens ?? (u?.prompt_tokens ?? 0) + (u?.completion_tokens ?? 0),
       ...(u?.prompt_tokens_details?.cached_tokens ? { cachedInputTokens: u.prompt_tokens_details.cached_tokens } : {}),
     };
-    return { ok: true, text: choice?.message.content ?? '', usage, finishReason: choice?.finish_reason ?? 'unknown', responseModel: res.model, responseId: res.id };
+    const toolCalls: ToolCall[] = (choice?.message.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: parseArguments(c.function.arguments) }] : []));
+    return { ok: true, text: choice?.message.content ?? '', toolCalls, usage, finishReason: choice?.finish_reason ?? 'unknown', responseModel: res.model, responseId: res.id };
   } catch (err) {
     return { ok: false, failure: classify(err, timeout.signal.aborted) };
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/** Tool-call arguments as JSON; text that is not JSON is kept as it is, for the planner to refuse with a reason. */
+function parseArguments(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
   }
 }

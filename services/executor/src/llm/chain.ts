@@ -3,6 +3,7 @@ import { TerminalError } from '@pipewright/kit';
 import type { ProviderRegistry } from '../providers.js';
 import { runModel, type AttemptDeps, type DispatchState, type ModelOutcome, type Route } from './attempts.js';
 import type { BreakerState } from './breakers.js';
+import { DEFAULT_MAX_OUTPUT_TOKENS } from '../budget/reservation.js';
 import { clampToDeadline, parkDelayMs } from './park.js';
 
 /** The breakers of a step's chain when its outcome was reached (for the step's span). */
@@ -15,6 +16,8 @@ export interface BreakerReport {
 
 interface Tally {
   usage: Usage;
+  /** What the calls cost (USD), when the budget priced them. */
+  costUsd: number | undefined;
   calls: number;
   /** The model that produced the outcome, or the last one tried. */
   model: ModelTarget;
@@ -44,10 +47,20 @@ export interface StepDeps extends AttemptDeps {
  */
 export async function runStep(cmd: StepCommand, deps: StepDeps): Promise<StepOutcome> {
   const now = Date.now();
-  const d: DispatchState = { cmd, startedAt: now, hardDeadline: cmd.deadlineAt ? Date.parse(cmd.deadlineAt) : undefined, calls: 0, usage: { ...ZERO_USAGE } };
+  const d: DispatchState = {
+    cmd,
+    startedAt: now,
+    hardDeadline: cmd.deadlineAt ? Date.parse(cmd.deadlineAt) : undefined,
+    calls: 0,
+    admissions: 0,
+    usage: { ...ZERO_USAGE },
+    costUsd: undefined,
+    // A metered call always carries an output cap, so it cannot spend more than was reserved.
+    maxOutputTokens: cmd.call.maxOutputTokens ?? (deps.gate && cmd.budget ? DEFAULT_MAX_OUTPUT_TOKENS : undefined),
+  };
   const chain = [cmd.call.model, ...cmd.call.fallbacks];
   const reached: Route[] = [];
-  const tally = (): Tally => ({ usage: d.usage, calls: d.calls, model: reached.at(-1)?.model ?? cmd.call.model, breakers: report(reached) });
+  const tally = (): Tally => ({ usage: d.usage, costUsd: d.costUsd, calls: d.calls, model: reached.at(-1)?.model ?? cmd.call.model, breakers: report(reached) });
   const pastDeadline = () => d.hardDeadline !== undefined && Date.now() >= d.hardDeadline;
   let invalid: string | undefined;
   const down: { why: string; retryInMs: number; resetMs: number }[] = [];

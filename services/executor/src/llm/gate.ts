@@ -6,14 +6,19 @@ export interface GatedCall {
   model: ModelTarget;
   /** Call number within this dispatch of the step (1 = first), fallbacks and re-asks included. */
   call: number;
+  /** Delivery of the step command (1 = first): a redelivered command makes (and pays for) its calls anew. */
+  delivery: number;
   messages: readonly ChatMessage[];
   maxOutputTokens: number | undefined;
 }
 
 /** A gate's answer before a call. */
 export type GateDecision =
-  /** Go ahead; `settle` is called once after the call with its usage, or `undefined` if it failed. */
-  | { kind: 'admitted'; settle(usage: Usage | undefined): Promise<void> }
+  /**
+   * Go ahead; `settle` is called once after the call with its usage and the model that answered, or
+   * `undefined` when no answer came. It resolves to what the call cost in USD, when that is known.
+   */
+  | { kind: 'admitted'; settle(usage: Usage | undefined): Promise<number | undefined> }
   /** The step fails with this error (e.g. `budget_exceeded`); no retry, no fallback. */
   | { kind: 'refused'; error: ErrorInfo }
   /** Not now: the command is handed back to the stream and tried again after `delayMs`. */

@@ -33,7 +33,7 @@ export async function parkStep(deps: { js: JetStreamClient; log: Logger }, cmd: 
     at: new Date(now).toISOString(),
   };
   await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.parked'), event, { msgId: msgIds.event(cmd.runId, 'step.parked', `${cmd.stepId}:${cmd.attempt}:${n}`) });
-  deps.log.warn({ delayMs: parked.delayMs, reason: parked.reason, breakers: parked.breakers.chain, park: n }, 'step parked: no model available; handed back to the stream');
+  deps.log.warn({ delayMs: parked.delayMs, reason: parked.reason, breakers: parked.breakers.chain, park: n }, 'step parked; handed back to the stream');
   if (!ctx.lastDelivery) return { kind: 'retry', delayMs: parked.delayMs, reason: parked.reason };
   await publishJson(deps.js, subjects.stepDispatch(cmd.pool), cmd, {
     msgId: `${msgIds.command(cmd.runId, cmd.stepId, cmd.attempt)}:park${generation + 1}`,

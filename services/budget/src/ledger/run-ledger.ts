@@ -1,0 +1,153 @@
+import { BudgetLimitName, BudgetRunLimits, ReservationState } from '@pipewright/contracts';
+import { z } from 'zod';
+import { addAmount, nanoToUsd, usdToNano, type Amount } from '../money.js';
+import { changed, unchanged, type Codec, type LedgerOp } from './op.js';
+
+/**
+ * One document per run: its limits, what it spent, and a record per reservation. The record is the
+ * single point that decides what happens to a reservation (claim, grant, commit, release, expiry), so
+ * a retried request finds it and is never counted twice. Records of finished reservations are kept for
+ * the retention window, then pruned; the run's totals stay.
+ */
+const Int = z.number().int().nonnegative();
+const StoredState = ReservationState.exclude(['unknown']);
+export const ReservationRecord = z.object({
+  state: StoredState,
+  /** Held amount (nano-USD, tokens) while `reserving` or `held`. */
+  nano: Int,
+  tokens: Int,
+  createdAt: Int,
+  expiresAt: Int,
+  endedAt: Int.optional(),
+  chargedNano: Int.optional(),
+  chargedTokens: Int.optional(),
+  late: z.boolean().optional(),
+  limit: BudgetLimitName.optional(),
+  remaining: z.number().optional(),
+  reason: z.string().optional(),
+});
+export type ReservationRecord = z.infer<typeof ReservationRecord>;
+
+export const RunLedgerDoc = z.object({
+  kind: z.literal('run'),
+  runId: z.string(),
+  pipeline: z.string(),
+  tenant: z.string(),
+  limits: BudgetRunLimits,
+  spent: z.object({ nano: Int, tokens: Int, calls: Int }),
+  records: z.record(z.string(), ReservationRecord),
+  updatedAt: Int,
+});
+export type RunLedgerDoc = z.infer<typeof RunLedgerDoc>;
+export const runCodec: Codec<RunLedgerDoc> = { decode: (v) => RunLedgerDoc.parse(v) };
+
+export const isOpen = (r: ReservationRecord) => r.state === 'reserving' || r.state === 'held';
+export const isLive = (r: ReservationRecord, now: number) => isOpen(r) && r.expiresAt > now;
+
+/** Committed and live reserved amounts of a run, and how many reservations are live. */
+export function runUsage(doc: RunLedgerDoc, now: number): { committed: Amount; reserved: Amount; live: number } {
+  let reserved: Amount = { nano: 0, tokens: 0 };
+  let live = 0;
+  for (const r of Object.values(doc.records))
+    if (isLive(r, now)) {
+      reserved = addAmount(reserved, r);
+      live += 1;
+    }
+  return { committed: { nano: doc.spent.nano, tokens: doc.spent.tokens }, reserved, live };
+}
+
+export interface RunIdentity {
+  runId: string;
+  pipeline: string;
+  tenant: string;
+}
+
+const emptyRun = (id: RunIdentity, now: number): RunLedgerDoc => ({ kind: 'run', ...id, limits: {}, spent: { nano: 0, tokens: 0, calls: 0 }, records: {}, updatedAt: now });
+
+/** Drops finished records older than the retention, and open ones whose lease ended longer ago than that. */
+export function pruneRecords(doc: RunLedgerDoc, now: number, retentionMs: number): void {
+  for (const [id, r] of Object.entries(doc.records)) {
+    const end = isOpen(r) ? r.expiresAt : (r.endedAt ?? r.expiresAt);
+    if (end + retentionMs < now) delete doc.records[id];
+  }
+}
+
+export type ClaimResult =
+  | { kind: 'claimed' }
+  | { kind: 'denied'; limit: BudgetLimitName; remaining: number; reason: string }
+  | { kind: 'existing'; record: ReservationRecord };
+
+export interface ClaimInput extends RunIdentity {
+  reservationId: string;
+  limits: BudgetRunLimits;
+  amount: Amount;
+  expiresAt: number;
+  retentionMs: number;
+  /** Whether a pipeline or tenant limit applies; when none does, the claim is the whole decision. */
+  windowsMayDeny: boolean;
+}
+
+/**
+ * Claims a reservation for this run: checks the run's own limits against what it committed plus what
+ * live leases hold, and records the reservation as `denied`, as `held` when no window limit applies,
+ * or as `reserving` until the pipeline and tenant checks (made at the same time, elsewhere) are in. An
+ * existing record is returned untouched.
+ */
+export function claimOp(input: ClaimInput): LedgerOp<RunLedgerDoc, ClaimResult> {
+  return (current, now) => {
+    const existing = current?.records[input.reservationId];
+    if (existing) return unchanged(current, { kind: 'existing', record: existing });
+    const doc = current ?? emptyRun(input, now);
+    pruneRecords(doc, now, input.retentionMs);
+    // The latest request's limits apply: a budget raised by an approval reaches the run this way.
+    doc.limits = input.limits;
+    doc.updatedAt = now;
+    const { committed, reserved } = runUsage(doc, now);
+    const base = { nano: input.amount.nano, tokens: input.amount.tokens, createdAt: now, expiresAt: input.expiresAt };
+    const denial = checkRunLimits(input.limits, committed, reserved, input.amount);
+    if (denial) {
+      doc.records[input.reservationId] = { ...base, state: 'denied', endedAt: now, ...denial };
+      return changed(doc, { kind: 'denied', ...denial });
+    }
+    doc.records[input.reservationId] = { ...base, state: input.windowsMayDeny ? 'reserving' : 'held' };
+    return changed(doc, { kind: 'claimed' });
+  };
+}
+
+function checkRunLimits(limits: BudgetRunLimits, committed: Amount, reserved: Amount, want: Amount): { limit: BudgetLimitName; remaining: number; reason: string } | undefined {
+  if (limits.maxUsd !== undefined) {
+    const left = usdToNano(limits.maxUsd) - committed.nano - reserved.nano;
+    if (want.nano > left) return { limit: 'run.maxUsd', remaining: nanoToUsd(Math.max(0, left)), reason: `the run's budget of $${limits.maxUsd} would be exceeded` };
+  }
+  if (limits.maxTokens !== undefined) {
+    const left = limits.maxTokens - committed.tokens - reserved.tokens;
+    if (want.tokens > left) return { limit: 'run.maxTokens', remaining: Math.max(0, left), reason: `the run's budget of ${limits.maxTokens} tokens would be exceeded` };
+  }
+  return undefined;
+}
+
+export type Finalize = { granted: true } | { granted: false; limit: BudgetLimitName; remaining: number; reason: string };
+
+/** Ends the `reserving` phase with the outcome of the window checks; a record past it is left as it is. */
+export function finalizeOp(reservationId: string, outcome: Finalize): LedgerOp<RunLedgerDoc, ReservationRecord | undefined> {
+  return (doc, now) => {
+    const r = doc?.records[reservationId];
+    if (!doc || !r || r.state !== 'reserving') return unchanged(doc, r);
+    const next: ReservationRecord = outcome.granted
+      ? { ...r, state: 'held' }
+      : { ...r, state: 'denied', endedAt: now, limit: outcome.limit, remaining: outcome.remaining, reason: outcome.reason };
+    doc.records[reservationId] = next;
+    doc.updatedAt = now;
+    return changed(doc, next);
+  };
+}
+
+/** Forgets a claim whose window checks failed with an error, so that a retry starts afresh. */
+export function dropClaimOp(reservationId: string): LedgerOp<RunLedgerDoc, boolean> {
+  return (doc) => {
+    const r = doc?.records[reservationId];
+    if (!doc || !r || !isOpen(r)) return unchanged(doc, false);
+    delete doc.records[reservationId];
+    return changed(doc, true);
+  };
+}

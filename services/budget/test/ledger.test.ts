@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import {
+  claimOp,
+  commitOp,
+  dropHoldOp,
+  finalizeOp,
+  HOLD_GRACE_MS,
+  holdOp,
+  HOUR_MS,
+  releaseOp,
+  runUsage,
+  spendOp,
+  sweepOp,
+  windowUsage,
+  type LedgerOp,
+  type RunLedgerDoc,
+  type WindowLedgerDoc,
+  type WindowRef,
+} from '../src/index.js';
+
+const T0 = Date.UTC(2026, 10, 24, 10, 30);
+const RETENTION_MS = 600_000;
+const run = { runId: 'r1', pipeline: 'p', tenant: 't' };
+
+/** Applies an operation the way the writer does: to a fresh copy of the stored document. */
+function apply<D, R>(doc: D | undefined, op: LedgerOp<D, R>, now = T0): { doc: D | undefined; result: R; changed: boolean } {
+  const copy = doc === undefined ? undefined : (JSON.parse(JSON.stringify(doc)) as D);
+  const out = op(copy, now);
+  return { doc: out.changed ? out.doc : doc, result: out.result, changed: out.changed };
+}
+
+const claim = (id: string, nano: number, limits: { maxUsd?: number; maxTokens?: number } = {}, expiresAt = T0 + 60_000) =>
+  claimOp({ ...run, reservationId: id, limits, amount: { nano, tokens: 100 }, expiresAt, retentionMs: RETENTION_MS, windowsMayDeny: true });
+
+describe('run ledger', () => {
+  it('denies a claim that would pass the run limit, counting committed and live reserved amounts', () => {
+    let doc: RunLedgerDoc | undefined;
+    ({ doc } = apply(doc, claim('a', 400_000_000, { maxUsd: 1 })));
+    ({ doc } = apply(doc, finalizeOp('a', { granted: true })));
+    ({ doc } = apply(doc, commitOp({ ...run, reservationId: 'a', charged: { nano: 300_000_000, tokens: 90 }, retentionMs: RETENTION_MS })));
+    ({ doc } = apply(doc, claim('b', 500_000_000, { maxUsd: 1 })));
+    const c = apply(doc, claim('c', 300_000_000, { maxUsd: 1 }));
+    expect(c.result).toMatchObject({ kind: 'denied', limit: 'run.maxUsd', remaining: 0.2 });
+    expect(c.doc!.records['c']?.state).toBe('denied');
+    expect(runUsage(c.doc!, T0)).toMatchObject({ committed: { nano: 300_000_000, tokens: 90 }, reserved: { nano: 500_000_000, tokens: 100 }, live: 1 });
+  });
+
+  it('stops counting a hold when its lease ends, before any sweep', () => {
+    let { doc } = apply(undefined, claim('a', 900_000_000, { maxUsd: 1 }, T0 + 1_000));
+    expect(apply(doc, claim('b', 200_000_000, { maxUsd: 1 })).result.kind).toBe('denied');
+    ({ doc } = apply(doc, claim('b', 200_000_000, { maxUsd: 1 }), T0 + 1_000));
+    expect(doc!.records['b']?.state).toBe('reserving');
+  });
+
+  it('answers a repeated claim from the record without a change', () => {
+    const { doc } = apply(undefined, claim('a', 1));
+    const again = apply(doc, claim('a', 1));
+    expect(again).toMatchObject({ changed: false, result: { kind: 'existing', record: { state: 'reserving' } } });
+  });
+
+  it('commits once: a repeat wins nothing and counts nothing', () => {
+    let { doc } = apply(undefined, claim('a', 100));
+    ({ doc } = apply(doc, finalizeOp('a', { granted: true })));
+    const first = apply(doc, commitOp({ ...run, reservationId: 'a', charged: { nano: 70, tokens: 50 }, retentionMs: RETENTION_MS }));
+    expect(first.result).toMatchObject({ winner: true, previous: 'held', record: { late: false } });
+    const second = apply(first.doc, commitOp({ ...run, reservationId: 'a', charged: { nano: 70, tokens: 50 }, retentionMs: RETENTION_MS }));
+    expect(second).toMatchObject({ changed: false, result: { winner: false, previous: 'committed' } });
+    expect(second.doc!.spent).toEqual({ nano: 70, tokens: 50, calls: 1 });
+  });
+
+  it('records a late commit after expiry and a commit for a record it never saw', () => {
+    let { doc } = apply(undefined, claim('a', 100, {}, T0 + 1_000));
+    ({ doc } = apply(doc, sweepOp(RETENTION_MS), T0 + 2_000));
+    expect(doc!.records['a']?.state).toBe('expired');
+    const late = apply(doc, commitOp({ ...run, reservationId: 'a', charged: { nano: 5, tokens: 5 }, retentionMs: RETENTION_MS }), T0 + 3_000);
+    expect(late.result).toMatchObject({ winner: true, previous: 'expired', record: { late: true } });
+    const unknown = apply(late.doc, commitOp({ ...run, reservationId: 'zz', charged: { nano: 1, tokens: 1 }, retentionMs: RETENTION_MS }), T0 + 3_000);
+    expect(unknown.result).toMatchObject({ winner: true, previous: 'unknown' });
+    expect(unknown.doc!.spent).toEqual({ nano: 6, tokens: 6, calls: 2 });
+  });
+
+  it('releases an open reservation once and prunes finished records after the retention', () => {
+    let { doc } = apply(undefined, claim('a', 100));
+    const rel = apply(doc, releaseOp('a', 'model call failed'));
+    expect(rel.result).toBe('reserving');
+    expect(apply(rel.doc, releaseOp('a', 'again'))).toMatchObject({ changed: false, result: 'released' });
+    ({ doc } = apply(rel.doc, claim('b', 1), T0 + RETENTION_MS + 1));
+    expect(Object.keys(doc!.records)).toEqual(['b']);
+  });
+});
+
+const ref = (limit?: WindowRef['limit']): WindowRef => ({ scope: 'tenant', id: 't', windowHours: limit?.windowHours ?? 24, limit });
+
+describe('window ledger', () => {
+  it('holds within the limit and denies what would pass it', () => {
+    const lim = ref({ maxTokens: 250, windowHours: 24 });
+    let doc: WindowLedgerDoc | undefined;
+    ({ doc } = apply(doc, holdOp(lim, 'a', { nano: 0, tokens: 100 }, T0 + 60_000)));
+    ({ doc } = apply(doc, holdOp(lim, 'b', { nano: 0, tokens: 100 }, T0 + 60_000)));
+    expect(apply(doc, holdOp(lim, 'a', { nano: 0, tokens: 100 }, T0 + 60_000)).result.kind).toBe('existing');
+    expect(apply(doc, holdOp(lim, 'c', { nano: 0, tokens: 100 }, T0 + 60_000)).result).toMatchObject({ kind: 'denied', limit: 'tenant.maxTokens', remaining: 50 });
+    ({ doc } = apply(doc, dropHoldOp('b')));
+    expect(apply(doc, holdOp(lim, 'c', { nano: 0, tokens: 100 }, T0 + 60_000)).result.kind).toBe('held');
+  });
+
+  it('turns a hold into spend exactly once, and creates spend only when asked', () => {
+    let { doc } = apply<WindowLedgerDoc, unknown>(undefined, holdOp(ref(), 'a', { nano: 100, tokens: 10 }, T0 + 60_000));
+    const first = apply(doc, spendOp(ref(), 'a', { nano: 60, tokens: 8 }, false));
+    expect(first.result).toBe('converted');
+    expect(apply(first.doc, spendOp(ref(), 'a', { nano: 60, tokens: 8 }, false))).toMatchObject({ changed: false, result: 'none' });
+    ({ doc } = apply(first.doc, spendOp(ref(), 'late', { nano: 1, tokens: 1 }, true)));
+    expect(windowUsage(doc!, T0, 24)).toEqual({ committed: { nano: 61, tokens: 9, calls: 2 }, reserved: { nano: 0, tokens: 0 }, live: 0 });
+  });
+
+  it('counts spend over the rolling window of whole hours and forgets what falls out of it', () => {
+    const lim = ref({ maxUsd: 1, windowHours: 2 });
+    let { doc } = apply<WindowLedgerDoc, unknown>(undefined, spendOp(lim, 'a', { nano: 900_000_000, tokens: 1 }, true));
+    expect(apply(doc, holdOp(lim, 'b', { nano: 200_000_000, tokens: 1 }, T0 + 3 * HOUR_MS), T0 + 2 * HOUR_MS).result.kind).toBe('denied');
+    ({ doc } = apply(doc, holdOp(lim, 'b', { nano: 200_000_000, tokens: 1 }, T0 + 4 * HOUR_MS), T0 + 3 * HOUR_MS));
+    expect(Object.keys(doc!.buckets)).toEqual([]);
+    expect(windowUsage(doc!, T0 + 3 * HOUR_MS, 2).reserved.nano).toBe(200_000_000);
+  });
+
+  it('deletes holds a grace period after their lease ended', () => {
+    let { doc } = apply<WindowLedgerDoc, unknown>(undefined, holdOp(ref(), 'a', { nano: 1, tokens: 1 }, T0 + 1_000));
+    expect(windowUsage(doc!, T0 + 1_000, 24).live).toBe(0);
+    ({ doc } = apply(doc, holdOp(ref(), 'b', { nano: 1, tokens: 1 }, T0 + HOUR_MS), T0 + 1_001 + HOLD_GRACE_MS));
+    expect(Object.keys(doc!.holds)).toEqual(['b']);
+  });
+});

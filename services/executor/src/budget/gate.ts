@@ -1,0 +1,93 @@
+import type { ChatMessage, StepCommand, Usage } from '@pipewright/contracts';
+import type { Logger } from '@pipewright/kit';
+import type { CallGate, GatedCall, GateDecision } from '../llm/gate.js';
+import type { BudgetClient } from './client.js';
+import { leaseMsFor, reservationIdFor } from './reservation.js';
+import { countTokens, estimatePromptTokens } from './tokens.js';
+
+/** How long a step waits before it tries again when the budget service is unreachable and the run fails closed. */
+export const BUDGET_UNAVAILABLE_RETRY_MS = 5_000;
+
+export interface BudgetGateOptions {
+  client: BudgetClient;
+  log: Logger;
+  /** Called when a call goes unmetered or a commit is lost: for metrics. */
+  onUnmetered?: (why: 'fail-open' | 'commit-lost') => void;
+  retryMs?: number;
+  /** How long a lease outlives its call's timeout. @default LEASE_MARGIN_MS */
+  leaseMarginMs?: number;
+}
+
+const UNMETERED: GateDecision = { kind: 'admitted', settle: () => Promise.resolve(undefined) };
+
+/**
+ * The budget before every model call: reserve the estimated prompt plus the output cap, then commit
+ * what the provider reported (whatever the output was worth) or release when no answer came. A denial
+ * fails the step as `budget_exceeded`; an unreachable service defers the step (fail closed) or lets the
+ * call go unmetered (fail open), per pipeline.
+ */
+export function createBudgetGate(o: BudgetGateOptions): CallGate {
+  return {
+    async admit(call: GatedCall): Promise<GateDecision> {
+      const { cmd } = call;
+      const b = cmd.budget;
+      if (!b) return UNMETERED;
+      const reservationId = reservationIdFor(cmd.runId, reservationStep(cmd), cmd.attempt, call.call, call.delivery);
+      const r = await o.client.reserve({
+        reservationId,
+        runId: cmd.runId,
+        stepId: cmd.stepId,
+        tenant: b.tenant,
+        pipeline: b.pipeline,
+        model: call.model,
+        estimatedInputTokens: estimateInput(cmd, call.messages),
+        maxOutputTokens: call.maxOutputTokens ?? 0,
+        leaseMs: leaseMsFor(cmd.timeoutMs, o.leaseMarginMs),
+        limits: { ...(b.maxUsd !== undefined ? { maxUsd: b.maxUsd } : {}), ...(b.maxTokens !== undefined ? { maxTokens: b.maxTokens } : {}) },
+      });
+      const log = o.log.child({ runId: cmd.runId, stepId: cmd.stepId, reservationId });
+      if (r.kind === 'denied') {
+        log.warn({ limit: r.limit, remaining: r.remaining }, 'budget denied the model call');
+        return { kind: 'refused', error: { code: 'budget_exceeded', message: `budget ${r.limit}: ${r.reason}`, retryable: false } };
+      }
+      if (r.kind === 'unavailable') {
+        if (b.failClosed) {
+          log.warn({ reason: r.reason }, 'budget service unreachable: the pipeline fails closed, no model call made');
+          return { kind: 'deferred', delayMs: o.retryMs ?? BUDGET_UNAVAILABLE_RETRY_MS, reason: `budget service unreachable and the pipeline fails closed (budget.failClosed): no model call made (${r.reason})` };
+        }
+        log.warn({ reason: r.reason }, 'budget service unreachable: the pipeline fails open, the call goes unmetered');
+        o.onUnmetered?.('fail-open');
+        return UNMETERED;
+      }
+      return {
+        kind: 'admitted',
+        settle: async (usage: Usage | undefined) => {
+          if (!usage) {
+            const rel = await o.client.release({ reservationId, runId: cmd.runId, reason: 'no answer from the model' });
+            if (rel.kind === 'unavailable') log.warn({ reason: rel.reason }, 'budget release lost: the lease frees the hold when it expires');
+            return undefined;
+          }
+          const c = await o.client.commit({ reservationId, runId: cmd.runId, tenant: b.tenant, pipeline: b.pipeline, model: call.model, usage });
+          if (c.kind === 'unavailable') {
+            log.error({ reason: c.reason, usage }, 'budget commit lost: this call is not counted');
+            o.onUnmetered?.('commit-lost');
+            return undefined;
+          }
+          return c.chargedUsd;
+        },
+      };
+    },
+  };
+}
+
+/** Agent turns reserve under `<stepId>-t<turn>`, so each turn's calls are reservations of their own. */
+function reservationStep(cmd: StepCommand): string {
+  return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `${cmd.stepId}-t${cmd.turn}` : cmd.stepId;
+}
+
+/** Prompt tokens with a real tokenizer: the messages (tool calls included), the response schema and the tools offered. */
+function estimateInput(cmd: StepCommand, messages: readonly ChatMessage[]): number {
+  const flat = messages.map((m) => (m.toolCalls?.length ? { ...m, content: `${m.content}${JSON.stringify(m.toolCalls)}` } : m));
+  const prompt = estimatePromptTokens({ messages: flat, ...(cmd.call.responseSchema ? { responseSchema: cmd.call.responseSchema } : {}) });
+  return prompt + (cmd.kind === 'agent-turn' && cmd.tools?.length ? countTokens(JSON.stringify(cmd.tools)) : 0);
+}

@@ -1,0 +1,28 @@
+/**
+ * How the executor names and sizes a reservation. The id is deterministic per model call, so a retried
+ * reserve (after a timeout, or by a redelivered command on another executor) is the same reservation.
+ */
+
+/**
+ * `<runId>:<stepId>:<attempt>:<call>`: `attempt` is the step's dispatch number, `call` the model call
+ * within it (from 1). A redelivered command (`delivery` > 1: its executor died or gave it back) makes
+ * its calls again and pays for them again, so they are reservations of their own (`…:<call>:d<delivery>`).
+ */
+export function reservationIdFor(runId: string, stepId: string, attempt: number, call: number, delivery = 1): string {
+  return delivery > 1 ? `${runId}:${stepId}:${attempt}:${call}:d${delivery}` : `${runId}:${stepId}:${attempt}:${call}`;
+}
+
+/**
+ * Reserved for the output when a step sets no `maxOutputTokens`. The executor must then send this cap
+ * as `max_completion_tokens`, so that the call cannot spend more than was reserved.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+
+/** A lease outlives its call by this much: time to receive the answer, parse it and commit. */
+export const LEASE_MARGIN_MS = 30_000;
+const MAX_LEASE_MS = 3_600_000;
+
+/** Lease for a call with the given timeout: long enough to commit after a call that used all of it. */
+export function leaseMsFor(callTimeoutMs: number, marginMs: number = LEASE_MARGIN_MS): number {
+  return Math.min(MAX_LEASE_MS, Math.max(100, Math.max(1, callTimeoutMs) + marginMs));
+}

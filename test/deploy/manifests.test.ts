@@ -314,7 +314,7 @@ describe('deploy/: manifests agree with the code', () => {
   it('gives every Deployment and StatefulSet probes, limits and a locked-down security context', () => {
     const base = kustomizations.find(({ file }) => file === 'deploy/k8s/base/kustomization.yaml');
     expect(base, 'deploy/k8s/base/kustomization.yaml').toBeDefined();
-    const configMaps = { 'pipewright-env': literals(obj(base!.doc), 'pipewright-env') };
+    const configMaps = { 'pipewright-env': literals(obj(base!.doc), 'pipewright-env'), 'pipewright-budget': literals(obj(base!.doc), 'pipewright-budget') };
     checkWorkloads(workloadsIn(k8sDocs), configMaps, 'raw manifests');
     const names = new Set(workloadsIn(k8sDocs).map((w) => w.name));
     for (const n of ['planner', 'executor-default', 'budget', 'approver']) expect(names).toContain(n);

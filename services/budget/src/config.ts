@@ -34,6 +34,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sources.push({ variable: 'PW_BUDGET_CONFIG', path: cfg.PW_BUDGET_CONFIG, text });
   }
   if (cfg.PW_BUDGET_CONFIG_JSON !== undefined) sources.push({ variable: 'PW_BUDGET_CONFIG_JSON', text: cfg.PW_BUDGET_CONFIG_JSON });
-  if (cfg.PW_STORE === 'mongo' && cfg.MONGODB_URL === undefined) throw new ConfigError(['MONGODB_URL: required when PW_STORE is "mongo"']);
   return { ...cfg, settings: loadSettings(sources) };
 }

@@ -1,101 +1,111 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { REPO_ROOT } from '@pipewright/cli';
-import { freePort, startNatsServer, startProcess, waitFor } from '@pipewright/devstack';
+import { LocalStack, submitRun } from '@pipewright/cli';
+import { waitFor } from '@pipewright/devstack';
 import { measureFloor } from './lib/floor.js';
 import { percentile, round } from './lib/stats.js';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const WARMUP = 20;
+/** Runs measured at most, whatever `--steps` says: each one is a whole run through three services. */
+const MAX_DECISIONS = 1_000;
+
+/** Two steps; the first one's output waits for a person, the second is what the decision releases. */
+const PIPELINE = {
+  name: 'approval-resume',
+  defaults: { model: 'sim-small', maxOutputTokens: 16 },
+  steps: [
+    { id: 'gate', prompt: 'Draft', approval: { always: true } },
+    { id: 'next', needs: ['gate'], prompt: 'Go on from {{steps.gate.output}}' },
+  ],
+};
 
 /**
- * Approval resume latency: from a person's decision (the HTTP API call) to the `approval.decided`
- * event reaching a durable pull consumer (what the planner consumes). Serial, one approval at a time,
- * against the approver as its own process with the embedded (NATS KV) store. The raw floor under it,
- * measured in the same run: one KV read, one KV compare-and-set and one JetStream publish delivered to
- * a consumer, from one process with no HTTP.
+ * Approval resume latency through the planner: from a person's decision (the start of the HTTP API
+ * call) to the dispatch of the step it releases (the `step.dispatched` event of the next step, as a
+ * client sees it). Serial, one run at a time, with the planner, an executor and the approver as their
+ * own processes and the embedded (NATS KV) store. That covers the approver's compare-and-set and
+ * publish, the planner's consume, decide, compare-and-set, and its publish of the next step.
+ * Also reported: the approver's part alone (decision to `approval.decided` seen by a client), and the
+ * raw floors measured in the same run: a decision's KV read, CAS, publish and delivery; one
+ * command → worker → result round trip.
  */
 export async function approvalResume(args: { steps: number }): Promise<Record<string, unknown>> {
-  const n = Math.max(10, args.steps);
-  const nats = await startNatsServer();
-  const [port, opsPort] = [await freePort(), await freePort()];
-  const approver = await startProcess({
-    name: 'approver',
-    command: process.execPath,
-    args: [`${REPO_ROOT}services/approver/dist/main.js`],
-    inheritEnv: false,
-    env: { PATH: process.env['PATH'] ?? '', NATS_URL: nats.url, PW_LOG_LEVEL: 'warn', PW_APPROVER_HOST: '127.0.0.1', PW_APPROVER_PORT: String(port), PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', PW_APPROVER_TOKENS: `bench:${TOKEN}` },
-    readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
-    readyTimeoutMs: 20_000,
-  });
+  const n = Math.min(MAX_DECISIONS, Math.max(10, args.steps));
+  const stack = await LocalStack.start({ services: ['planner', 'executor', 'approver'], env: { PW_LOG_LEVEL: 'warn', PW_APPROVER_TOKENS: `bench:${TOKEN}` } });
   try {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: stack.natsUrl });
     const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
-    await jsm.consumers.add('PW_EVENTS', { durable_name: 'bench-planner', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: 'pw.events.*.approval.decided' });
-    const arrivals = new Map<string, number>();
-    const messages = await (await js.consumers.get('PW_EVENTS', 'bench-planner')).consume({ max_messages: 64 });
+    // A core subscription sees every event as the stream stores it, with its arrival time.
+    const seen = new Map<string, number>();
+    const sub = nc.subscribe('pw.events.>');
     void (async () => {
-      for await (const m of messages) {
-        arrivals.set(m.json<{ approvalId: string }>().approvalId, performance.now());
-        m.ack();
+      for await (const m of sub) {
+        const [, , runId, ...type] = m.subject.split('.');
+        const body = type.join('.') === 'step.dispatched' ? `:${m.json<{ stepId: string }>().stepId}` : '';
+        seen.set(`${runId ?? ''}:${type.join('.')}${body}`, performance.now());
       }
     })();
+    await nc.flush();
 
-    const api = `http://127.0.0.1:${port}`;
+    const api = `http://127.0.0.1:${stack.approverPort ?? 0}`;
     const resume: number[] = [];
+    const approverPart: number[] = [];
     const http: number[] = [];
     const started = performance.now();
     for (let i = 0; i < n + WARMUP; i++) {
-      const approvalId = await pending(js, api, `bench-${i}`);
+      const runId = await submitRun(js, PIPELINE, {}, { runId: `ar-${i}-${Date.now().toString(36)}` });
+      const approvalId = `${runId}:gate:1`;
+      await pending(api, approvalId);
       const t0 = performance.now();
       const res = await fetch(`${api}/api/approvals/${encodeURIComponent(approvalId)}/approve`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
       if (res.status !== 200) throw new Error(`approve answered HTTP ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
       const t1 = performance.now();
-      const arrived = await waitFor(`approval.decided of ${approvalId}`, () => arrivals.get(approvalId), { timeoutMs: 10_000, intervalMs: 0.2 });
+      const dispatched = await waitFor(`dispatch of the next step of ${runId}`, () => seen.get(`${runId}:step.dispatched:next`), { timeoutMs: 10_000, intervalMs: 0.2 });
+      const decided = seen.get(`${runId}:approval.decided`) ?? dispatched;
+      await waitFor(`run ${runId} to finish`, () => seen.get(`${runId}:run.finished`), { timeoutMs: 10_000, intervalMs: 0.5 });
       if (i >= WARMUP) {
-        resume.push(arrived - t0);
+        resume.push(dispatched - t0);
+        approverPart.push(decided - t0);
         http.push(t1 - t0);
       }
     }
     const elapsedMs = performance.now() - started;
-    messages.stop();
-    const floor = await decisionFloor(nats.url, 1_000);
+    sub.unsubscribe();
     await nc.drain();
-    const stepFloor = await measureFloor(nats.url, 1_000);
+    const floor = await decisionFloor(stack.natsUrl, 1_000);
+    const stepFloor = await measureFloor(stack.natsUrl, 1_000);
     const p50 = percentile(resume, 50);
     return {
       name: 'approval-resume',
+      measures: 'decision (HTTP call) -> next step dispatched by the planner',
       p50Ms: round(p50),
       p99Ms: round(percentile(resume, 99)),
+      approverP50Ms: round(percentile(approverPart, 50)),
+      approverP99Ms: round(percentile(approverPart, 99)),
       httpP50Ms: round(percentile(http, 50)),
       floorP50Ms: round(floor.p50Ms),
       floorP99Ms: round(floor.p99Ms),
       ratioP50: round(p50 / floor.p50Ms, 2),
       roundTripFloorP50Ms: round(stepFloor.p50Ms),
       decisions: resume.length,
-      approvalsPerSec: round(((n + WARMUP) / elapsedMs) * 1000, 1),
+      runsPerSec: round(((n + WARMUP) / elapsedMs) * 1000, 1),
       store: 'kv',
       goalP50Ms: 10,
     };
   } finally {
-    await approver.stop(5_000);
-    await nats.stop();
+    await stack.stop();
   }
 }
 
-/** Publishes an approval request as the planner does and waits until the approver has stored it. */
-async function pending(js: JetStreamClient, api: string, runId: string): Promise<string> {
-  const approvalId = `${runId}:pay:1`;
-  const request = { schemaVersion: 1, approvalId, runId, stepId: 'pay', action: { kind: 'tool', tool: 'pay', arguments: { amountUsd: 10 } }, reason: 'bench', requestedAt: new Date().toISOString() };
-  await js.publish('pw.approvals.request', JSON.stringify(request), { msgID: approvalId });
+/** Waits until the approver has stored the approval the planner requested (it is pending). */
+async function pending(api: string, approvalId: string): Promise<void> {
   await waitFor(`approval ${approvalId} stored`, async () => {
     const r = await fetch(`${api}/api/approvals/${encodeURIComponent(approvalId)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     await r.arrayBuffer();
     return r.status === 200 ? true : undefined;
   }, { timeoutMs: 10_000, intervalMs: 1 });
-  return approvalId;
 }
 
 /**

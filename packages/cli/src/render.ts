@@ -18,6 +18,17 @@ export function renderEvent(e: RunEvent): string {
       return `${t}  step ${e.stepId.padEnd(14)} PARKED       ${e.reason}; retrying at ${e.retryAt.slice(11, 19)} (run paused)`;
     case 'step.failed':
       return `${t}  step ${e.stepId.padEnd(14)} FAILED       ${e.error.code}: ${e.error.message}  calls ${e.calls}`;
+    case 'approval.requested': {
+      const what = e.action.kind === 'tool' ? `tool ${e.action.tool ?? '?'} ${JSON.stringify(e.action.arguments ?? null).slice(0, 120)}` : 'its output';
+      const timeout = e.timeoutMs !== undefined ? `; after ${e.timeoutMs} ms: ${e.onTimeout}` : '; no timeout';
+      return `${t}  step ${e.stepId.padEnd(14)} WAITING      approval ${e.approvalId} of ${what}: ${e.reason}${timeout}`;
+    }
+    case 'approval.decided': {
+      const args = e.decision === 'edited' ? ` with ${JSON.stringify(e.arguments ?? null).slice(0, 120)}` : '';
+      return `${t}  step ${e.stepId.padEnd(14)} ${e.decision.toUpperCase().padEnd(12)} approval ${e.approvalId} by ${e.by} (${e.via})${args}${e.reason ? `: ${e.reason}` : ''}`;
+    }
+    case 'approval.escalated':
+      return `${t}  step ${e.stepId.padEnd(14)} ESCALATED    approval ${e.approvalId} to ${e.to}; rejected at ${e.deadlineAt.slice(11, 19)} if nobody decides`;
     case 'run.finished':
       return [
         `${t}  run ${e.runId} ${STATUS_MARK[e.status] ?? e.status} in ${Math.round(e.durationMs)} ms: ${e.reason ?? ''}`,

@@ -14,7 +14,11 @@ export type ApprovalId = z.infer<typeof ApprovalId>;
 export const ApprovalOnTimeout = z.enum(['reject', 'approve', 'escalate']);
 export type ApprovalOnTimeout = z.infer<typeof ApprovalOnTimeout>;
 
-/** The action a step proposes: the step itself, or a tool call with its arguments. */
+/**
+ * The action a step proposes: a tool call with its arguments, or the step itself (its output waits to
+ * be accepted; `arguments` then carries that output for people to read, or a preview of a large one,
+ * and cannot be edited).
+ */
 export const ProposedAction = z
   .object({
     kind: z.enum(['step', 'tool']),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApprovalDecision, ApprovalEscalated, ApprovalId, ApprovalOnTimeout, ProposedAction } from './approval.js';
 import { ModelTarget, PoolName, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage, ValidationIssue } from './common.js';
 import { RunStatus } from './run-state.js';
 import { StepCompleted, StepFailed } from './step.js';
@@ -59,8 +60,35 @@ export const RunFinished = z.object({
   durationMs: z.number().nonnegative(),
 });
 
-/** Everything published on `pw.events.<runId>.<type>`. */
-export const RunEvent = z.discriminatedUnion('type', [RunStarted, RunRejected, StepDispatched, StepParked, StepCompleted, StepFailed, RunFinished]);
+/**
+ * The planner asked a person (through the approver) and the step waits: for `watch` and the audit log.
+ * The request itself goes to `pw.approvals.request`.
+ */
+export const ApprovalRequested = z.object({
+  ...Base,
+  type: z.literal('approval.requested'),
+  approvalId: ApprovalId,
+  stepId: StepId,
+  action: ProposedAction,
+  /** The policies that matched. */
+  reason: z.string(),
+  timeoutMs: z.number().int().positive().optional(),
+  onTimeout: ApprovalOnTimeout,
+});
+
+/** Everything published on `pw.events.<runId>.<type>`: the planner's, the executors' and the approver's. */
+export const RunEvent = z.discriminatedUnion('type', [
+  RunStarted,
+  RunRejected,
+  StepDispatched,
+  StepParked,
+  StepCompleted,
+  StepFailed,
+  RunFinished,
+  ApprovalRequested,
+  ApprovalDecision,
+  ApprovalEscalated,
+]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type RunEventType = RunEvent['type'];
 export type RunStarted = z.infer<typeof RunStarted>;
@@ -68,3 +96,4 @@ export type RunRejected = z.infer<typeof RunRejected>;
 export type StepDispatched = z.infer<typeof StepDispatched>;
 export type StepParked = z.infer<typeof StepParked>;
 export type RunFinished = z.infer<typeof RunFinished>;
+export type ApprovalRequested = z.infer<typeof ApprovalRequested>;

@@ -18,8 +18,8 @@ export {
 } from './common.js';
 export { RetryPolicy, DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUT_MS } from './retry-policy.js';
 export type { RetryPolicyInput } from './retry-policy.js';
-export { LlmStep, AgentStep, ToolDecl, Step, PipelineDefaults, RunLimits, PipelineSpec, RunBudget, BudgetPolicy } from './pipeline.js';
-export type { PipelineSpecInput } from './pipeline.js';
+export { LlmStep, AgentStep, ToolDecl, Step, PipelineDefaults, RunLimits, PipelineSpec, RunBudget, BudgetPolicy, ApprovalPolicy, effectiveApproval } from './pipeline.js';
+export type { PipelineSpecInput, EffectiveApproval } from './pipeline.js';
 export { checkPipeline, checkRunInput, findCycle, ancestorSets } from './pipeline-check.js';
 export type { PipelineCheck } from './pipeline-check.js';
 export { parseTemplate, renderTemplate, lookup, TemplateError } from './template.js';
@@ -29,8 +29,8 @@ export { formatPath, fromZodError, describeIssues } from './issues.js';
 export { RunRequest, CancelRequest } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
 export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
-export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision } from './run-state.js';
-export { RunStarted, RunRejected, StepDispatched, StepParked, RunFinished, RunEvent } from './events.js';
+export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision, PendingApproval } from './run-state.js';
+export { RunStarted, RunRejected, StepDispatched, StepParked, RunFinished, RunEvent, ApprovalRequested } from './events.js';
 export type { RunEventType } from './events.js';
 export {
   ReservationId,

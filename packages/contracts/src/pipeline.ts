@@ -1,6 +1,39 @@
 import { z } from 'zod';
+import { ApprovalEscalation, ApprovalOnTimeout } from './approval.js';
 import { JsonSchemaDoc, ModelRef, PoolName, StepId } from './common.js';
 import { RetryPolicy } from './retry-policy.js';
+
+/** A tool's name as the pipeline declares it (a key of `tools`). */
+const ToolRef = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+/**
+ * When a person must approve (the approver service) before the planner goes on. Any trigger that
+ * matches asks; the rest says how long the approval waits and what its timeout does. Set in `defaults`
+ * for every step and per step: a step's fields override the defaults' field by field, and
+ * `approval: false` on a step turns the defaults off for it.
+ */
+export const ApprovalPolicy = z
+  .object({
+    /** The step's output waits for approval before it is accepted and the DAG goes on. */
+    always: z.boolean().optional(),
+    /** Agent steps: a call of one of these tools is held, before it is dispatched, until approved. */
+    tools: z.array(ToolRef).max(64).optional(),
+    /**
+     * Asks when the model's reported confidence (a numeric `confidence` in [0, 1] in the step's output
+     * object, or on an agent's action) is below this.
+     */
+    confidenceBelow: z.number().min(0).max(1).optional(),
+    /** Asks when the run's cost so far (USD, including the step or turn being judged) is above this. */
+    costAboveUsd: z.number().nonnegative().optional(),
+    /** How long the approval waits, from the request. @default no limit (waits for ever) */
+    timeoutMs: z.number().int().min(1).max(30 * 86_400_000).optional(),
+    /** What the timeout does: reject, approve, or hand it to `escalation.to`. @default "reject" */
+    onTimeout: ApprovalOnTimeout.optional(),
+    /** Required with `onTimeout: escalate`. */
+    escalation: ApprovalEscalation.optional(),
+  })
+  .strict();
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 
 /** Policies a step inherits from the pipeline's `defaults` unless it sets its own. */
 const StepPolicyFields = {
@@ -16,6 +49,8 @@ const StepPolicyFields = {
   /** Cap of output tokens per call, passed to the model as `max_completion_tokens`. */
   maxOutputTokens: z.number().int().min(1).max(1_000_000).optional(),
   temperature: z.number().min(0).max(2).optional(),
+  /** Human approval gates; `false` (on a step) turns off the ones in `defaults`. */
+  approval: z.union([ApprovalPolicy, z.literal(false)]).optional(),
 };
 
 /**
@@ -66,7 +101,7 @@ export const AgentStep = z
     /** The task, a template like an llm step's prompt. */
     prompt: z.string().min(1).max(100_000),
     /** Names of tools (declared in the pipeline's `tools`) this agent may call. */
-    tools: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1).max(64),
+    tools: z.array(ToolRef).min(1).max(64),
     /** JSON Schema of the final answer. Without it the answer is text. */
     output: JsonSchemaDoc.optional(),
     /** Model turns before the guard ends the run. @default 10 */
@@ -130,7 +165,7 @@ export const PipelineSpec = z
     limits: RunLimits.default({ maxSteps: 100, deadlineMs: 3_600_000 }),
     budget: BudgetPolicy.default({ onExceeded: 'fail', failClosed: true }),
     /** Tools the pipeline's agent steps may call, by name. */
-    tools: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), ToolDecl).default({}),
+    tools: z.record(ToolRef, ToolDecl).default({}),
     /** The step whose output is the run's result. @default the last step in `steps` */
     output: StepId.optional(),
     steps: z.array(Step).min(1).max(1000),
@@ -138,3 +173,40 @@ export const PipelineSpec = z
   .strict();
 export type PipelineSpec = z.infer<typeof PipelineSpec>;
 export type PipelineSpecInput = z.input<typeof PipelineSpec>;
+
+/** The approval policy in force for one step: the defaults with the step's own fields over them. */
+export interface EffectiveApproval {
+  always: boolean;
+  /** Tools whose calls are held: those named that the step offers (empty for llm steps). */
+  tools: readonly string[];
+  confidenceBelow?: number;
+  costAboveUsd?: number;
+  timeoutMs?: number;
+  onTimeout: ApprovalOnTimeout;
+  escalation?: ApprovalEscalation;
+}
+
+/** Resolves a step's approval policy; undefined when nothing can ask for approval. Pure. */
+export function effectiveApproval(spec: Pick<PipelineSpec, 'defaults'>, step: Step): EffectiveApproval | undefined {
+  if (step.approval === false) return undefined;
+  const base = spec.defaults.approval === false ? {} : (spec.defaults.approval ?? {});
+  const own = step.approval ?? {};
+  const pick = <K extends keyof ApprovalPolicy>(k: K): ApprovalPolicy[K] => (own[k] !== undefined ? own[k] : base[k]);
+  const offered = step.kind === 'agent' ? new Set(step.tools) : new Set<string>();
+  const tools = (pick('tools') ?? []).filter((t) => offered.has(t));
+  const confidenceBelow = pick('confidenceBelow');
+  const costAboveUsd = pick('costAboveUsd');
+  const always = pick('always') === true;
+  if (!always && tools.length === 0 && confidenceBelow === undefined && costAboveUsd === undefined) return undefined;
+  const timeoutMs = pick('timeoutMs');
+  const escalation = pick('escalation');
+  return {
+    always,
+    tools,
+    ...(confidenceBelow !== undefined ? { confidenceBelow } : {}),
+    ...(costAboveUsd !== undefined ? { costAboveUsd } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    onTimeout: pick('onTimeout') ?? 'reject',
+    ...(escalation !== undefined ? { escalation } : {}),
+  };
+}

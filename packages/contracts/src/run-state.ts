@@ -21,6 +21,24 @@ export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', '
 export const StepStatus = z.enum(['pending', 'dispatched', 'succeeded', 'failed', 'skipped']);
 export type StepStatus = z.infer<typeof StepStatus>;
 
+/**
+ * An approval a step waits for. `step`: the step ran and its output waits to be accepted. `tool`: an
+ * agent's tool call is held before dispatch. The approval id is the request's msg id.
+ */
+export const PendingApproval = z.object({
+  approvalId: z.string(),
+  kind: z.enum(['step', 'tool']),
+  /** The policies that matched, as sent in the request. */
+  reason: z.string(),
+  requestedAt: Timestamp,
+  /** `step`: the output that is accepted on approval. */
+  output: z.unknown().optional(),
+  /** `tool`: the held call (the model's arguments) and the turn that proposed it. */
+  call: ToolCall.optional(),
+  turn: z.number().int().min(1).optional(),
+});
+export type PendingApproval = z.infer<typeof PendingApproval>;
+
 export const StepState = z.object({
   status: StepStatus,
   /** Dispatches so far. */
@@ -43,6 +61,8 @@ export const StepState = z.object({
       pendingCall: ToolCall.optional(),
     })
     .optional(),
+  /** Set while the step waits for a person (the run is `waiting_approval`); cleared by the decision. */
+  approval: PendingApproval.optional(),
   /** Set while the executor has parked the step (every model down); cleared when it finishes. */
   parkedAt: Timestamp.optional(),
   rung: RepairRung.optional(),

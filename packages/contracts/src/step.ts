@@ -92,9 +92,11 @@ export const ToolCommand = z
 export type ToolCommand = z.infer<typeof ToolCommand>;
 
 /** What an agent turn produced: a tool call, or the final answer. */
+/** The model's own confidence in an action, in [0, 1], when it reports one (approval policies read it). */
+const ActionConfidence = z.number().min(0).max(1).optional();
 export const AgentAction = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('tool'), call: ToolCall, reasoning: z.string().optional() }),
-  z.object({ action: z.literal('final'), output: z.unknown(), reasoning: z.string().optional() }),
+  z.object({ action: z.literal('tool'), call: ToolCall, reasoning: z.string().optional(), confidence: ActionConfidence }),
+  z.object({ action: z.literal('final'), output: z.unknown(), reasoning: z.string().optional(), confidence: ActionConfidence }),
 ]);
 export type AgentAction = z.infer<typeof AgentAction>;
 

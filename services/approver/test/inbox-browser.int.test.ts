@@ -1,14 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserMissing, CHROMIUM, launchHeadless } from './chromium.js';
 import { ApproverHarness, approvalRequest, TOKENS } from '../../../test/approver/support/harness.js';
 
-/** Debian's chromium package; `npx playwright install` cannot download browsers on these machines. */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(tmpdir(), 'pipewright-inbox.png');
-const browserMissing = !existsSync(CHROMIUM);
 if (browserMissing) console.warn(`skipping the inbox browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 /**
@@ -18,22 +15,14 @@ if (browserMissing) console.warn(`skipping the inbox browser test: ${CHROMIUM} i
 describe.skipIf(browserMissing)('web inbox in a real browser', () => {
   let h: ApproverHarness;
   let browser: BrowserContext;
-  let profile: string;
+  let closeBrowser: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     h = await ApproverHarness.start({ env: { PW_JAEGER_UI_URL: 'http://127.0.0.1:16686' } });
-    profile = mkdtempSync(join(tmpdir(), 'pw-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1100, height: 1400 },
-      timeout: 30_000,
-    });
+    ({ browser, close: closeBrowser } = await launchHeadless('pw-chromium-'));
   });
   afterAll(async () => {
-    await browser?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await closeBrowser?.();
     await h?.stop();
   });
 

@@ -70,6 +70,5 @@ describe('budget settings', () => {
     expect(cfg.settings.limitOf('pipeline', 'research')?.maxUsd).toBe(20);
     expect(errorOf(() => loadConfig({ PW_BUDGET_CONFIG: join(dir, 'missing.yaml') }))).toContain('PW_BUDGET_CONFIG: cannot read');
     expect(errorOf(() => loadConfig({ PW_BUDGET_SWEEP_INTERVAL_MS: 'soon' }))).toContain('PW_BUDGET_SWEEP_INTERVAL_MS');
-    expect(errorOf(() => loadConfig({ PW_STORE: 'mongo' }))).toContain('MONGODB_URL');
   });
 });

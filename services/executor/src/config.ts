@@ -48,6 +48,8 @@ const executorEnv = commonEnv.extend({
    * An executor that dies holding one gives the budget back this long after the call's timeout.
    */
   PW_BUDGET_LEASE_MARGIN_MS: envInt(100, 3_600_000).default(30_000),
+  /** Step outputs whose JSON is larger than this are stored once in the blob store and sent as a reference. */
+  PW_CLAIM_THRESHOLD_BYTES: envInt(1_024, 100_000_000).default(65_536),
   /** Base URL of the `default` provider. */
   OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
   OPENAI_API_KEY: z.string().optional(),

@@ -38,6 +38,7 @@ await runService('executor', config, async (rt) => {
     log: rt.log,
     metrics,
     logContent: config.PW_LOG_CONTENT,
+    claimThresholdBytes: config.PW_CLAIM_THRESHOLD_BYTES,
     ...(gate ? { gate } : {}),
   });
   const consumer = await startConsumer({

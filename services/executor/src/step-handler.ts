@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Tracer } from '@opentelemetry/api';
 import { headers as H, msgIds, SCHEMA_VERSION, subjects, type StepCommand, type StepCompleted, type StepFailed } from '@pipewright/contracts';
-import { ACK, publishJson, type Logger, type MessageContext, type Outcome, type Stores } from '@pipewright/kit';
+import { ACK, checkIn, DEFAULT_CLAIM_THRESHOLD_BYTES, publishJson, type Logger, type MessageContext, type Outcome, type Stores } from '@pipewright/kit';
 import { BreakerRegistry, type BreakerChange } from './llm/breakers.js';
 import { runStep } from './llm/chain.js';
 import type { CallGate } from './llm/gate.js';
@@ -19,6 +19,8 @@ export interface StepHandlerDeps {
   logContent: boolean;
   /** Checked before every model call (the budget). */
   gate?: CallGate;
+  /** Step outputs larger than this (bytes of JSON) are stored once and sent as a claim reference. */
+  claimThresholdBytes?: number;
   /** This process's breakers; made from the providers' breaker options when not given. */
   breakers?: BreakerRegistry;
 }
@@ -91,7 +93,10 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
     if (outcome.kind === 'deferred') return parkStep({ js: deps.js, log }, cmd, ctx, { ...outcome, kind: 'parked' });
     if (outcome.kind === 'succeeded') {
       ctx.span.setAttribute('pw.step.rung', outcome.rung);
-      const result: StepCompleted = { ...base, type: 'step.completed', model: outcome.model, output: outcome.output, rung: outcome.rung, usage: outcome.usage, ...cost(outcome.costUsd), calls: outcome.calls };
+      // Claim check: a large output is stored once; the checkpoint and the event carry its reference.
+      // (An agent turn's action stays inline: the planner reads it as it is.)
+      const output = cmd.kind === 'llm' ? await checkIn(outcome.output, { runId: cmd.runId, blobs: deps.stores.blobs, thresholdBytes: deps.claimThresholdBytes ?? DEFAULT_CLAIM_THRESHOLD_BYTES }) : outcome.output;
+      const result: StepCompleted = { ...base, type: 'step.completed', model: outcome.model, output, rung: outcome.rung, usage: outcome.usage, ...cost(outcome.costUsd), calls: outcome.calls };
       // First write wins: if another replica finished the same step meanwhile, publish its result.
       const written = await deps.stores.steps.put(result);
       const winner = written === 'created' ? result : ((await deps.stores.steps.get(cmd.runId, cmd.stepId, turn)) ?? result);

@@ -2,6 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { context, trace } from '@opentelemetry/api';
 import { headers, TERMINAL_STATUSES, type RunState } from '@pipewright/contracts';
 import { contextFromTraceparent, publishJson, RetryableError, type Logger, type Stores } from '@pipewright/kit';
+import { ClaimTable } from './claims.js';
 import { decide } from './core/decide.js';
 import type { PlannerEvent } from './core/events.js';
 import { LruSet } from './lru.js';
@@ -26,12 +27,16 @@ export class RunApplier {
    * compare-and-set keeps that safe: if another replica wrote since, the update loses and we reload.
    */
   private readonly written = new Map<string, { state: RunState; version: number }>();
+  /** Claim-checked step outputs: resolved for deciding, referenced in what is stored and published. */
+  private readonly claims: ClaimTable;
 
   constructor(
     private readonly stores: Stores,
     private readonly js: JetStreamClient,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.claims = new ClaimTable(stores.blobs);
+  }
 
   async apply(runId: string, event: PlannerEvent): Promise<ApplyResult> {
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
@@ -40,22 +45,24 @@ export class RunApplier {
       const cached = attempt === 1 ? this.written.get(runId) : undefined;
       const current = cached ? { value: cached.state, version: cached.version } : await this.stores.runs.get(runId);
       if (current && !cached) await this.flushIfStale(current.value);
-      const t = decide(current?.value, event, new Date());
+      const hydrated = await this.claims.hydrate(current?.value, event);
+      const t = decide(hydrated.state, hydrated.event, new Date());
       if (t.kind === 'unchanged') {
         if (cached) continue; // the cache may be behind: confirm against the store before ignoring the event
         return t;
       }
-      const written = current ? await this.stores.runs.update(t.state, current.version) : await this.stores.runs.create(t.state);
+      const next = this.claims.dehydrate(t.state, hydrated.refs);
+      const written = current ? await this.stores.runs.update(next, current.version) : await this.stores.runs.create(next);
       if (!written.ok) {
         this.written.delete(runId);
         this.log.debug({ runId, attempt, reason: written.reason }, 'lost a compare-and-set race; deciding again');
         continue;
       }
-      this.remember(runId, t.state, written.version);
+      this.remember(runId, next, written.version);
       const span = trace.getActiveSpan();
       for (const d of t.decisions) span?.addEvent(`decision ${d.action}`, { 'pw.decision.reason': d.reason, 'pw.decision.steps': d.stepIds.join(','), 'pw.decision.seq': d.seq });
-      await this.flush(t.state);
-      return { kind: 'applied', state: t.state };
+      await this.flush(next);
+      return { kind: 'applied', state: next };
     }
     throw new RetryableError(`run ${runId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 50);
   }

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
-import { CancelRequest, consumers, msgIds, PLANNER_EVENT_TYPES, RunId, RunRequest, SCHEMA_VERSION, StepCompleted, StepFailed, StepParked, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
+import { ApprovalDecision, CancelRequest, consumers, msgIds, PLANNER_EVENT_TYPES, RunId, RunRequest, SCHEMA_VERSION, StepCompleted, StepFailed, StepParked, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
 import { z } from 'zod';
 
-/** What the planner consumes from PW_EVENTS. */
-const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked]);
+/** What the planner consumes from PW_EVENTS: step results and approval decisions. */
+const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, ApprovalDecision]);
 import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type ServiceRuntime } from '@pipewright/kit';
 import type { RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
 
 /**
- * The planner's inputs: run requests and cancellations (PW_RUNS, work queue) and step results
- * (PW_EVENTS, filtered to the types the planner acts on). Each is a durable consumer shared by every
+ * The planner's inputs: run requests and cancellations (PW_RUNS, work queue), and step results and
+ * approval decisions (PW_EVENTS, filtered to the types the planner acts on). Each is a durable consumer shared by every
  * planner replica.
  */
 export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConfig, applier: RunApplier): Promise<ConsumerHandle[]> {
@@ -21,7 +21,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   await ensurePullConsumer(rt.jsm, {
     stream: streams.events.name,
     durable: consumers.plannerEvents,
-    filterSubjects: PLANNER_EVENT_TYPES.filter((t) => t !== 'approval.decided').map((t) => subjects.runEvent('*', t)),
+    filterSubjects: PLANNER_EVENT_TYPES.map((t) => subjects.runEvent('*', t)),
     ...common,
   });
 
@@ -77,7 +77,12 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     handler: async (result, ctx) => {
       ctx.span.setAttributes({ 'pw.run.id': result.runId, 'pw.step.id': result.stepId });
       const r = await applier.apply(result.runId, result);
-      if (r.kind === 'unchanged') ctx.log.debug({ runId: result.runId, stepId: result.stepId, reason: r.reason }, 'step result ignored');
+      if (result.type === 'approval.decided') {
+        // A decision that changes nothing (stale, duplicate, run already over) is worth a line: a person acted.
+        const facts = { runId: result.runId, stepId: result.stepId, approvalId: result.approvalId, decision: result.decision, by: result.by };
+        if (r.kind === 'unchanged') ctx.log.info({ ...facts, reason: r.reason }, 'approval decision ignored');
+        else ctx.log.info({ ...facts, status: r.state.status }, 'approval decision applied');
+      } else if (r.kind === 'unchanged') ctx.log.debug({ runId: result.runId, stepId: result.stepId, reason: r.reason }, 'step result ignored');
       else ctx.log.info({ runId: result.runId, stepId: result.stepId, type: result.type, status: r.state.status }, 'step result applied');
       return ACK;
     },

@@ -84,7 +84,7 @@ ${q.traceId ? html`<dt>Trace</dt><dd>${traceHref ? html`<a href="${traceHref}" r
 <dt>Approval</dt><dd><code>${r.approvalId}</code></dd>
 </dl>
 ${q.reasoning ? html`<section class="reasoning"><h3>The model's reasoning</h3><p>${q.reasoning}</p></section>` : ''}
-${args !== undefined ? html`<section><h3>Proposed arguments</h3><pre class="args">${args}</pre></section>` : ''}
+${args !== undefined ? html`<section><h3>${q.action.kind === 'tool' ? 'Proposed arguments' : 'Output waiting for approval'}</h3><pre class="args">${args}</pre></section>` : ''}
 <div class="actions">
 <form method="post" action="/inbox/approvals/${id}/approve">${csrf}<button type="submit" class="primary">Approve</button></form>
 <form method="post" action="/inbox/approvals/${id}/reject" class="reject">${csrf}<input name="reason" required maxlength="2000" placeholder="Reason for rejecting" aria-label="Reason for rejecting"><button type="submit" class="danger">Reject</button></form>

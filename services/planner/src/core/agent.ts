@@ -15,6 +15,8 @@ import {
   type ToolCall,
   type ToolCommand,
 } from '@pipewright/contracts';
+import { approvalIds, gateOutput, gateTool, reasoningOf } from './approval-policy.js';
+import { requestApproval } from './approval-request.js';
 import type { Builder, Transition } from './builder.js';
 import { buildCommand, templateContext } from './dispatch.js';
 import { trimHistory } from './history.js';
@@ -37,7 +39,7 @@ export function buildAgentTurn(state: RunState, step: AgentStep, attempt: number
   return { ...base, kind: 'agent-turn', turn, tools, call: { ...base.call, messages } };
 }
 
-function agentStep(b: Builder, stepId: string): AgentStep | undefined {
+export function agentStep(b: Builder, stepId: string): AgentStep | undefined {
   const spec = b.state.pipeline.steps.find((s) => s.id === stepId);
   return spec?.kind === 'agent' ? spec : undefined;
 }
@@ -53,13 +55,16 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** A model turn finished: the action is a final answer, a refused tool call, or a tool call to run. */
+/**
+ * A model turn finished: the action is a final answer, a refused tool call, a tool call held for
+ * approval, or a tool call to run. A final answer may itself wait for approval (an output gate).
+ */
 export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
   const step = agentStep(b, event.stepId);
   const st = b.state.steps[event.stepId]!;
   const agent = st.agent;
   if (!step || !agent) return { kind: 'unchanged', reason: `step ${event.stepId} is not an agent step` };
-  if (event.turn !== agent.turn || agent.pendingCall) return { kind: 'unchanged', reason: `stale agent turn ${event.turn ?? '?'} (at ${agent.turn})` };
+  if (event.turn !== agent.turn || agent.pendingCall || st.approval) return { kind: 'unchanged', reason: `stale agent turn ${event.turn ?? '?'} (at ${agent.turn})` };
   b.charge(event.usage, event.costUsd);
   const parsed = AgentAction.safeParse(event.output);
   if (!parsed.success) {
@@ -68,10 +73,14 @@ export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
   }
   const action = parsed.data;
   if (action.action === 'final') {
-    b.state.steps[event.stepId] = { ...st, status: 'succeeded', output: action.output, model: event.model, finishedAt: b.at, parkedAt: undefined };
-    b.decide('complete-step', [event.stepId], `agent ${event.stepId} answered after ${agent.turn} turn(s)`);
-    b.resumeIfUnparked();
-    b.advance();
+    const gate = gateOutput(b.state, step, action.output, action.confidence);
+    if (gate) {
+      b.state.steps[event.stepId] = { ...st, model: event.model, parkedAt: undefined };
+      requestApproval(b, step, approvalIds.output(b.state.runId, step.id, st.attempt), gate, { kind: 'step', output: action.output }, reasoningOf(action.output, action.reasoning));
+      b.resumeIfUnparked();
+      return b.done();
+    }
+    b.completeStep(event.stepId, { output: action.output, model: event.model }, `agent ${event.stepId} answered after ${agent.turn} turn(s)`);
     return b.done();
   }
   const call = action.call;
@@ -84,22 +93,39 @@ export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
   }
   const key = `${call.name}:${canonical(call.arguments)}`;
   const counts = { ...agent.actionCounts, [key]: (agent.actionCounts[key] ?? 0) + 1 };
+  b.state.steps[event.stepId] = { ...st, agent: { ...agent, actionCounts: counts, history: [...agent.history, assistant] } };
   if (counts[key]! >= step.repeatLimit) {
-    b.state.steps[event.stepId] = { ...st, agent: { ...agent, actionCounts: counts, history: [...agent.history, assistant] } };
     b.finish('failed', `agent ${event.stepId} asked for ${call.name} with the same arguments ${counts[key]} times (guard: repeatLimit)`, [event.stepId]);
     return b.done();
   }
-  if (b.state.dispatches + 1 > b.state.pipeline.limits.maxSteps) {
-    b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [event.stepId]);
+  const gate = gateTool(b.state, step, call, action.confidence);
+  if (gate) {
+    const held = { kind: 'tool' as const, call, turn: agent.turn, argumentsSchema: b.state.pipeline.tools[call.name]!.input };
+    requestApproval(b, step, approvalIds.tool(b.state.runId, step.id, st.attempt, agent.turn), gate, held, action.reasoning);
     return b.done();
   }
-  b.state.steps[event.stepId] = { ...st, agent: { ...agent, actionCounts: counts, history: [...agent.history, assistant], pendingCall: call } };
+  return dispatchTool(b, step, call);
+}
+
+/**
+ * Sends a validated tool call of the current turn to the executors. The command's msg id and the
+ * tool's idempotency key depend only on the run, step, attempt and turn, so a call dispatched after an
+ * approval (with the proposed or the edited arguments) is sent, and run, once.
+ */
+export function dispatchTool(b: Builder, step: AgentStep, call: ToolCall): Transition {
+  const st = b.state.steps[step.id]!;
+  const agent = st.agent!;
+  if (b.state.dispatches + 1 > b.state.pipeline.limits.maxSteps) {
+    b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [step.id]);
+    return b.done();
+  }
+  b.state.steps[step.id] = { ...st, agent: { ...agent, pendingCall: call } };
   b.state.dispatches += 1;
   const decl = b.state.pipeline.tools[call.name]!;
   const cmd: ToolCommand = {
     schemaVersion: SCHEMA_VERSION,
     runId: b.state.runId,
-    stepId: event.stepId,
+    stepId: step.id,
     turn: agent.turn,
     attempt: st.attempt,
     pool: step.pool ?? b.state.pipeline.defaults.pool ?? 'default',
@@ -108,13 +134,13 @@ export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
     // Deterministic whatever id the model chose, so a retried call has the same idempotency key.
     callId: `t${agent.turn}`,
     arguments: call.arguments,
-    idempotencyKey: `${b.state.runId}:${event.stepId}:t${agent.turn}`,
+    idempotencyKey: `${b.state.runId}:${step.id}:t${agent.turn}`,
     timeoutMs: decl.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
     retry: { ...DEFAULT_RETRY_POLICY, ...(step.retry ?? {}) },
     deadlineAt: b.state.deadlineAt,
   };
-  b.send(subjects.toolDispatch(cmd.pool), msgIds.command(b.state.runId, `${event.stepId}-t${agent.turn}-tool`, st.attempt), cmd);
-  b.decide('call-tool', [event.stepId], `turn ${agent.turn}: ${call.name} ${canonical(call.arguments).slice(0, 200)}`);
+  b.send(subjects.toolDispatch(cmd.pool), msgIds.command(b.state.runId, `${step.id}-t${agent.turn}-tool`, st.attempt), cmd);
+  b.decide('call-tool', [step.id], `turn ${agent.turn}: ${call.name} ${canonical(call.arguments).slice(0, 200)}`);
   return b.done();
 }
 
@@ -147,7 +173,8 @@ function toolDone(b: Builder, event: StepCompleted | StepFailed, content: string
   return nextTurn(b, step, history, agent.actionCounts);
 }
 
-function nextTurn(b: Builder, step: AgentStep, history: ChatMessage[], actionCounts: Record<string, number>): Transition {
+/** Feeds the history back to the model for its next turn, within the guards. */
+export function nextTurn(b: Builder, step: AgentStep, history: ChatMessage[], actionCounts: Record<string, number>): Transition {
   const st = b.state.steps[step.id]!;
   const turn = (st.agent?.turn ?? 0) + 1;
   if (b.timedOut()) return b.done();

@@ -4,11 +4,13 @@ import {
   SCHEMA_VERSION,
   subjects,
   TemplateError,
+  TERMINAL_STATUSES,
   type Decision,
   type RunEvent,
   type RunState,
   type RunStatus,
   type Step,
+  type StepState,
 } from '@pipewright/contracts';
 import { buildAgentTurn } from './agent.js';
 import { buildCommand, outputStepId, readySteps } from './dispatch.js';
@@ -41,13 +43,38 @@ export class Builder {
     if (costUsd !== undefined) this.state.costUsd = roundUsd(this.state.costUsd + costUsd);
   }
 
-  /** A paused run goes back to running once no step is parked. */
+  /** A paused run goes back to running (or to waiting for approval) once no step is parked. */
   resumeIfUnparked(): void {
     const s = this.state;
     if (s.status !== 'paused' || Object.values(s.steps).some((st) => st.parkedAt !== undefined)) return;
     s.status = 'running';
     delete s.reason;
     this.decide('resume', [], 'the provider answered again: no step is parked');
+    this.settleApprovals();
+  }
+
+  /** The run is `waiting_approval` while any step waits for a person, else `running` (`paused` wins over both). */
+  settleApprovals(): void {
+    const s = this.state;
+    if (TERMINAL_STATUSES.has(s.status) || s.status === 'paused') return;
+    const waiting = Object.values(s.steps).flatMap((st) => (st.approval ? [st.approval.approvalId] : []));
+    if (waiting.length > 0) {
+      s.status = 'waiting_approval';
+      s.reason = `waiting for approval: ${waiting.join(', ')}`;
+    } else if (s.status === 'waiting_approval') {
+      s.status = 'running';
+      delete s.reason;
+    }
+  }
+
+  /** Accepts a step's output: the step succeeds and the DAG moves on (or the run finishes). */
+  completeStep(stepId: string, facts: Partial<StepState>, reason: string): void {
+    const st = this.state.steps[stepId]!;
+    this.state.steps[stepId] = { ...st, ...facts, status: 'succeeded', finishedAt: this.at, parkedAt: undefined, approval: undefined };
+    this.decide('complete-step', [stepId], reason);
+    this.settleApprovals();
+    this.resumeIfUnparked();
+    this.advance();
   }
 
   decide(action: string, stepIds: string[], reason: string): void {

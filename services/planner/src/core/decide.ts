@@ -1,5 +1,8 @@
 import { SCHEMA_VERSION, TERMINAL_STATUSES, ZERO_USAGE, type RunState } from '@pipewright/contracts';
 import { onAgentTurn, onToolFailed, onToolResult } from './agent.js';
+import { onApprovalDecided } from './approval.js';
+import { approvalIds, gateOutput, reasoningOf } from './approval-policy.js';
+import { requestApproval } from './approval-request.js';
 import { Builder, type Transition } from './builder.js';
 import type { PlannerEvent } from './events.js';
 
@@ -27,25 +30,28 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       const step = b.state.steps[event.stepId];
       if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
       if (step.status === 'succeeded') return { kind: 'unchanged', reason: `step ${event.stepId} already succeeded (duplicate result)` };
+      if (step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} waits for approval ${step.approval.approvalId} (duplicate result)` };
       if (event.task === 'agent-turn') return onAgentTurn(b, event);
       if (event.task === 'tool') return onToolResult(b, event);
-      b.state.steps[event.stepId] = {
-        ...step,
-        status: 'succeeded',
-        output: event.output,
+      const facts = {
         usage: event.usage,
         model: event.model,
         calls: event.calls,
         rung: event.rung,
         latencyMs: event.latencyMs,
-        finishedAt: now.toISOString(),
         ...(event.costUsd !== undefined ? { costUsd: event.costUsd } : {}),
-        parkedAt: undefined,
       };
       b.charge(event.usage, event.costUsd);
-      b.decide('complete-step', [event.stepId], `step ${event.stepId} succeeded with ${event.model.model} after ${event.calls} call(s) (${event.rung})`);
-      b.resumeIfUnparked();
-      b.advance();
+      const spec = b.state.pipeline.steps.find((s) => s.id === event.stepId);
+      const gate = spec ? gateOutput(b.state, spec, event.output) : undefined;
+      if (spec && gate) {
+        // The step ran; its output is accepted only once a person approves it.
+        b.state.steps[event.stepId] = { ...step, ...facts, parkedAt: undefined };
+        requestApproval(b, spec, approvalIds.output(b.state.runId, spec.id, step.attempt), gate, { kind: 'step', output: event.output }, reasoningOf(event.output));
+        b.resumeIfUnparked();
+        return b.done();
+      }
+      b.completeStep(event.stepId, { ...facts, output: event.output }, `step ${event.stepId} succeeded with ${event.model.model} after ${event.calls} call(s) (${event.rung})`);
       return b.done();
     }
     case 'step.failed': {
@@ -53,6 +59,7 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
       if (step.status === 'succeeded' || step.status === 'failed')
         return { kind: 'unchanged', reason: `step ${event.stepId} already ${step.status}` };
+      if (step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} waits for approval ${step.approval.approvalId} (stale failure)` };
       if (event.task === 'tool') return onToolFailed(b, event);
       b.state.steps[event.stepId] = { ...step, status: 'failed', error: event.error, calls: event.calls, finishedAt: now.toISOString(), parkedAt: undefined };
       b.charge(event.usage, event.costUsd);
@@ -65,7 +72,7 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     }
     case 'step.parked': {
       const step = b.state.steps[event.stepId];
-      if (!step || step.status !== 'dispatched') return { kind: 'unchanged', reason: `step ${event.stepId} is not in flight` };
+      if (!step || step.status !== 'dispatched' || step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} is not in flight` };
       if (step.parkedAt !== undefined && b.state.status === 'paused') return { kind: 'unchanged', reason: `step ${event.stepId} already parked` };
       b.state.steps[event.stepId] = { ...step, parkedAt: event.at };
       b.state.status = 'paused';
@@ -73,6 +80,8 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       b.decide('pause', [event.stepId], `step ${event.stepId} parked until ${event.retryAt}: ${event.reason}`);
       return b.done();
     }
+    case 'approval.decided':
+      return onApprovalDecided(b, event);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { RunRequest, StepCompleted, StepFailed, StepParked } from '@pipewright/contracts';
+import type { ApprovalDecision, RunRequest, StepCompleted, StepFailed, StepParked } from '@pipewright/contracts';
 
 /** What the planner reacts to. Each is applied to one run's state by `decide`. */
 export type PlannerEvent =
@@ -6,7 +6,8 @@ export type PlannerEvent =
   | { type: 'run.cancel'; runId: string; reason: string }
   | StepCompleted
   | StepFailed
-  | StepParked;
+  | StepParked
+  | ApprovalDecision;
 
 /** A message the planner must publish after its state is stored. */
 export interface Outgoing {

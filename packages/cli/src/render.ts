@@ -19,7 +19,12 @@ export function renderEvent(e: RunEvent): string {
     case 'step.failed':
       return `${t}  step ${e.stepId.padEnd(14)} FAILED       ${e.error.code}: ${e.error.message}  calls ${e.calls}`;
     case 'approval.requested': {
-      const what = e.action.kind === 'tool' ? `tool ${e.action.tool ?? '?'} ${JSON.stringify(e.action.arguments ?? null).slice(0, 120)}` : 'its output';
+      const what =
+        e.action.kind === 'tool'
+          ? `tool ${e.action.tool ?? '?'} ${JSON.stringify(e.action.arguments ?? null).slice(0, 120)}`
+          : e.action.kind === 'budget'
+            ? `more budget ${JSON.stringify(e.action.arguments ?? null).slice(0, 120)}`
+            : 'its output';
       const timeout = e.timeoutMs !== undefined ? `; after ${e.timeoutMs} ms: ${e.onTimeout}` : '; no timeout';
       return `${t}  step ${e.stepId.padEnd(14)} WAITING      approval ${e.approvalId} of ${what}: ${e.reason}${timeout}`;
     }

@@ -15,18 +15,42 @@ export const ApprovalOnTimeout = z.enum(['reject', 'approve', 'escalate']);
 export type ApprovalOnTimeout = z.infer<typeof ApprovalOnTimeout>;
 
 /**
- * The action a step proposes: a tool call with its arguments, or the step itself (its output waits to
- * be accepted; `arguments` then carries that output for people to read, or a preview of a large one,
- * and cannot be edited).
+ * The action a step proposes: a tool call with its arguments, the step itself (its output waits to be
+ * accepted; `arguments` then carries that output for people to read, or a preview of a large one, and
+ * cannot be edited), or more budget for the run (`budget`: `arguments` are the proposed run limits
+ * `{maxUsd?, maxTokens?}`, which a person may edit within `argumentsSchema`).
  */
 export const ProposedAction = z
   .object({
-    kind: z.enum(['step', 'tool']),
+    kind: z.enum(['step', 'tool', 'budget']),
     tool: z.string().min(1).max(200).optional(),
     arguments: z.unknown().optional(),
   })
   .strict();
 export type ProposedAction = z.infer<typeof ProposedAction>;
+
+/** A run's limits as a budget approval proposes or changes them; a limit left out stays as it is. */
+export const BudgetLimits = z
+  .object({
+    maxUsd: z.number().positive().optional(),
+    maxTokens: z.number().int().positive().optional(),
+  })
+  .strict();
+export type BudgetLimits = z.infer<typeof BudgetLimits>;
+
+/** What a person needs to judge a budget approval: the limit reached, the limits in force, the spend. */
+export const BudgetAskContext = z
+  .object({
+    /** The run limit the denied model call would have passed. */
+    exceeded: z.enum(['maxUsd', 'maxTokens']),
+    /** The run's limits in force when it asked. */
+    current: BudgetLimits,
+    /** What the run has spent so far (its committed model calls). */
+    spentUsd: z.number().nonnegative(),
+    spentTokens: z.number().int().nonnegative(),
+  })
+  .strict();
+export type BudgetAskContext = z.infer<typeof BudgetAskContext>;
 
 export const ApprovalEscalation = z
   .object({
@@ -48,8 +72,10 @@ export const ApprovalRequest = z
     /** The pipeline the run belongs to, for people reading the inbox. */
     pipeline: z.string().max(200).optional(),
     action: ProposedAction,
-    /** JSON Schema of the tool's arguments: an edit is validated against it before it is accepted. */
+    /** JSON Schema of the tool's arguments (or of the new limits): an edit is validated against it before it is accepted. */
     argumentsSchema: JsonSchemaDoc.optional(),
+    /** `kind: budget` only: the limit reached, the limits in force and what the run has spent. */
+    budget: BudgetAskContext.optional(),
     /** Why approval is needed: the policy that matched (`tool refund`, `confidence 0.42 < 0.7`). */
     reason: z.string().max(2_000),
     /** The model's explanation of its choice. */

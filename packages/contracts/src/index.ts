@@ -59,6 +59,8 @@ export {
   ApprovalId,
   ApprovalOnTimeout,
   ProposedAction,
+  BudgetLimits,
+  BudgetAskContext,
   ApprovalEscalation,
   ApprovalRequest,
   ApprovalChannel,

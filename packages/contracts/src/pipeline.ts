@@ -146,8 +146,17 @@ export const RunBudget = z
 export type RunBudget = z.infer<typeof RunBudget>;
 
 export const BudgetPolicy = RunBudget.extend({
-  /** When a reservation is denied: fail the run as `budget_exhausted`, or ask a person for more (approver). @default "fail" */
+  /**
+   * When a model call is denied by a run limit (`maxUsd`, `maxTokens`): fail the run as
+   * `budget_exhausted`, or ask a person for more through the approver (proposed: twice the limit
+   * reached) and, once approved, run the step again. @default "fail"
+   */
   onExceeded: z.enum(['fail', 'ask']).default('fail'),
+  /**
+   * With `onExceeded: ask`: how long the request for more budget waits before it is rejected (the run
+   * then ends `budget_exhausted`). @default the timeout of `defaults.approval`, else no limit
+   */
+  askTimeoutMs: z.number().int().min(1).max(30 * 86_400_000).optional(),
   /** With the budget service unreachable: make no model call (true) or proceed unmetered (false). @default true */
   failClosed: z.boolean().default(true),
 }).strict();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BudgetLimits } from './approval.js';
 import { ErrorInfo, ModelTarget, RunId, TenantId, Timestamp, Usage } from './common.js';
 import { PipelineSpec } from './pipeline.js';
 import { ChatMessage, RepairRung, ToolCall } from './step.js';
@@ -23,11 +24,13 @@ export type StepStatus = z.infer<typeof StepStatus>;
 
 /**
  * An approval a step waits for. `step`: the step ran and its output waits to be accepted. `tool`: an
- * agent's tool call is held before dispatch. The approval id is the request's msg id.
+ * agent's tool call is held before dispatch. `budget`: a model call of the step was denied by a run
+ * limit and the step waits for more budget (`budget.onExceeded: ask`). The approval id is the
+ * request's msg id.
  */
 export const PendingApproval = z.object({
   approvalId: z.string(),
-  kind: z.enum(['step', 'tool']),
+  kind: z.enum(['step', 'tool', 'budget']),
   /** The policies that matched, as sent in the request. */
   reason: z.string(),
   requestedAt: Timestamp,
@@ -36,6 +39,16 @@ export const PendingApproval = z.object({
   /** `tool`: the held call (the model's arguments) and the turn that proposed it. */
   call: ToolCall.optional(),
   turn: z.number().int().min(1).optional(),
+  /** `budget`: the limit reached, the limits in force when it asked, and the proposed ones. */
+  budget: z
+    .object({
+      exceeded: z.enum(['maxUsd', 'maxTokens']),
+      current: BudgetLimits,
+      proposed: BudgetLimits,
+      /** The denial, kept for the run's reason if the request is rejected. */
+      error: ErrorInfo,
+    })
+    .optional(),
 });
 export type PendingApproval = z.infer<typeof PendingApproval>;
 

@@ -47,7 +47,19 @@ describe('planDecision', () => {
 
   it('edit of a step (not a tool call) is refused', () => {
     const r = planDecision(pending({ action: { kind: 'step' } }), { kind: 'edit', arguments: {} }, alice, ctx());
-    expect(r).toEqual({ kind: 'invalid', issues: [{ path: 'arguments', message: 'only a tool call has arguments to edit' }] });
+    expect(r).toEqual({ kind: 'invalid', issues: [{ path: 'arguments', message: 'only a tool call or a budget request has arguments to edit' }] });
+  });
+
+  it('edit of a budget request: the new limits are checked against its schema', () => {
+    const budget = pending({
+      action: { kind: 'budget', arguments: { maxUsd: 0.02 } },
+      argumentsSchema: { type: 'object', properties: { maxUsd: { type: 'number', exclusiveMinimum: 0.01 } }, required: ['maxUsd'], additionalProperties: false },
+      budget: { exceeded: 'maxUsd', current: { maxUsd: 0.01 }, spentUsd: 0.009, spentTokens: 900 },
+    });
+    const low = planDecision(budget, { kind: 'edit', arguments: { maxUsd: 0.01 } }, alice, ctx());
+    expect(low).toMatchObject({ kind: 'invalid', issues: [{ path: 'arguments.maxUsd', message: 'must be > 0.01' }] });
+    const ok = planDecision(budget, { kind: 'edit', arguments: { maxUsd: 0.5 } }, alice, ctx());
+    expect(ok).toMatchObject({ kind: 'decide', decision: { decision: 'edited', arguments: { maxUsd: 0.5 } }, audit: { before: { maxUsd: 0.02 }, after: { maxUsd: 0.5 } } });
   });
 
   it('a decided record answers `already`: same for a repeat, not for a different decision', () => {

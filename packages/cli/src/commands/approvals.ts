@@ -62,7 +62,7 @@ export function registerApprovalCommands(program: Command, settings: () => Appro
   approvals
     .command('edit')
     .argument('<approvalId>')
-    .requiredOption('-a, --arguments <json|@file>', "the tool's arguments to run with instead (checked against the tool's schema)")
+    .requiredOption('-a, --arguments <json|@file>', "the tool's arguments to run with instead, or a budget request's new limits (checked against the request's schema)")
     .option('--comment <text>', 'a note kept with the decision')
     .description('approve with edited arguments')
     .action(async (id: string, o: { arguments: string; comment?: string }) => {
@@ -104,8 +104,24 @@ interface ApprovalView {
   status: string;
   deadlineAt?: string;
   escalation?: { to: string; at: string };
-  request: { runId: string; stepId: string; pipeline?: string; action: { kind: string; tool?: string; arguments?: unknown }; reason: string; reasoning?: string; confidence?: number; costSoFarUsd?: number; traceId?: string; requestedAt: string };
+  request: {
+    runId: string;
+    stepId: string;
+    pipeline?: string;
+    action: { kind: string; tool?: string; arguments?: unknown };
+    reason: string;
+    reasoning?: string;
+    confidence?: number;
+    costSoFarUsd?: number;
+    traceId?: string;
+    requestedAt: string;
+    budget?: { exceeded: string; current: Limits; spentUsd: number; spentTokens: number };
+  };
   decision?: { decision: string; by: string; via: string; reason?: string; at: string; arguments?: unknown };
+}
+interface Limits {
+  maxUsd?: number;
+  maxTokens?: number;
 }
 interface AuditView {
   at: string;
@@ -157,7 +173,7 @@ function decided(r: { status: number; body: Record<string, unknown> }, out: Out)
 }
 
 function listLine(a: ApprovalView): string {
-  const what = a.request.action.kind === 'tool' ? `tool ${a.request.action.tool ?? '?'}` : `step ${a.request.stepId}`;
+  const what = a.request.action.kind === 'tool' ? `tool ${a.request.action.tool ?? '?'}` : a.request.action.kind === 'budget' ? `budget ${a.request.stepId}` : `step ${a.request.stepId}`;
   const state = a.decision ? `${a.decision.decision} by ${a.decision.by}` : a.escalation ? `escalated to ${a.escalation.to}` : 'pending';
   const due = a.deadlineAt && !a.decision ? `  due ${a.deadlineAt}` : '';
   return `${a.approvalId.padEnd(36)} ${state.padEnd(24)} ${what.padEnd(24)} ${a.request.requestedAt}${due}`;
@@ -168,8 +184,8 @@ function showText(a: ApprovalView, audit: readonly AuditView[]): string {
   const lines = [
     `approval ${a.approvalId}  ${a.decision ? a.decision.decision : a.status}${a.escalation ? `  (escalated to ${a.escalation.to})` : ''}`,
     `run ${q.runId}${q.pipeline ? ` (${q.pipeline})` : ''}  step ${q.stepId}  requested ${q.requestedAt}${a.deadlineAt ? `  deadline ${a.deadlineAt}` : ''}`,
-    `action: ${q.action.kind === 'tool' ? `tool ${q.action.tool ?? '?'}` : 'step'}`,
-    ...(q.action.arguments !== undefined ? [`arguments: ${JSON.stringify(q.action.arguments)}`] : []),
+    `action: ${q.action.kind === 'tool' ? `tool ${q.action.tool ?? '?'}` : q.action.kind === 'budget' ? `more budget for step ${q.stepId}` : 'step'}`,
+    ...(q.action.kind === 'budget' ? budgetLines(q) : q.action.arguments !== undefined ? [`arguments: ${JSON.stringify(q.action.arguments)}`] : []),
     `why: ${q.reason}`,
     ...(q.confidence !== undefined ? [`confidence: ${Math.round(q.confidence * 100)}%`] : []),
     ...(q.costSoFarUsd !== undefined ? [`cost so far: $${q.costSoFarUsd.toFixed(4)}`] : []),
@@ -180,4 +196,21 @@ function showText(a: ApprovalView, audit: readonly AuditView[]): string {
     ...audit.map((e) => `  ${e.at}  ${e.action.padEnd(13)} ${e.actor} (${e.channel})${e.reason ? `  ${e.reason}` : ''}${e.detail ? `  ${e.detail}` : ''}${e.after !== undefined && e.action === 'edited' ? `  ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}` : ''}`),
   ];
   return lines.join('\n');
+}
+
+/** A budget request: the run limit in force, what the run spent, and the limits proposed (what `edit` changes). */
+function budgetLines(q: ApprovalView['request']): string[] {
+  const b = q.budget;
+  const proposed = (q.action.arguments ?? {}) as Limits;
+  if (!b) return [`proposed limits: ${JSON.stringify(proposed)}`];
+  return [
+    `run limit now: ${limitsText(b.current)} (${b.exceeded} reached)`,
+    `spent so far: $${Number(b.spentUsd.toFixed(6))}, ${b.spentTokens.toLocaleString('en-US')} tokens`,
+    `proposed: ${limitsText({ ...b.current, ...proposed })}  (edit: --arguments '${JSON.stringify(proposed)}')`,
+  ];
+}
+
+function limitsText(l: Limits): string {
+  const parts = [...(l.maxUsd !== undefined ? [`maxUsd $${Number(l.maxUsd.toFixed(6))}`] : []), ...(l.maxTokens !== undefined ? [`maxTokens ${l.maxTokens.toLocaleString('en-US')}`] : [])];
+  return parts.join(', ') || 'none';
 }

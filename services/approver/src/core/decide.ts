@@ -5,7 +5,7 @@ import type { ApprovalRecord, AuditEntry } from '../store/types.js';
 export type DecisionInput =
   | { kind: 'approve'; comment?: string }
   | { kind: 'reject'; reason: string }
-  /** Approve with these arguments instead of the proposed ones (validated against the tool's schema). */
+  /** Approve with these arguments instead of the proposed ones (validated against the request's argumentsSchema). */
   | { kind: 'edit'; arguments: unknown; comment?: string };
 
 export interface Actor {
@@ -97,7 +97,9 @@ export function decideAs(
 
 /** Field-named problems with edited arguments; none when they may replace the proposed ones. */
 export function checkArguments(record: ApprovalRecord, args: unknown): ValidationIssue[] {
-  if (record.request.action.kind !== 'tool') return [{ path: 'arguments', message: 'only a tool call has arguments to edit' }];
+  // A step's output is accepted or rejected as it is; a tool call's arguments and a budget request's
+  // limits may be edited, within the request's argumentsSchema.
+  if (record.request.action.kind === 'step') return [{ path: 'arguments', message: 'only a tool call or a budget request has arguments to edit' }];
   if (args === undefined) return [{ path: 'arguments', message: 'is required' }];
   const schema = record.request.argumentsSchema;
   return schema ? schemaValidator.validate(schema, args, 'arguments') : [];

@@ -72,30 +72,31 @@ function card(r: ApprovalRecord, m: InboxModel): Html {
   const csrf = html`<input type="hidden" name="_csrf" value="${m.csrf}">`;
   return html`<article class="card" id="${r.approvalId}">
 <header>
-<h2>${q.action.kind === 'tool' ? html`Tool <code>${q.action.tool ?? '?'}</code>` : html`Step <code>${q.stepId}</code>`}${r.escalation ? html` <span class="badge warn">escalated to ${r.escalation.to}</span>` : ''}</h2>
+<h2>${title(r)}${r.escalation ? html` <span class="badge warn">escalated to ${r.escalation.to}</span>` : ''}</h2>
 <p class="meta">run <code>${q.runId}</code>${q.pipeline ? html` (${q.pipeline})` : ''} · step <code>${q.stepId}</code> · requested ${when(q.requestedAt)}${r.deadlineAt ? html` · <span class="deadline">${onTimeoutLabel(r)} ${relative(r.deadlineAt, m.now)}</span>` : ''}</p>
 </header>
 <dl class="facts">
 <dt>Why it needs you</dt><dd>${q.reason}</dd>
+${budgetFacts(r)}
 ${q.confidence !== undefined ? html`<dt>Model confidence</dt><dd><meter min="0" max="1" low="0.5" high="0.8" optimum="1" value="${q.confidence}"></meter> ${Math.round(q.confidence * 100)}%</dd>` : ''}
-${q.costSoFarUsd !== undefined ? html`<dt>Cost so far</dt><dd>$${q.costSoFarUsd.toFixed(4)}</dd>` : ''}
+${q.costSoFarUsd !== undefined && q.action.kind !== 'budget' ? html`<dt>Cost so far</dt><dd>$${q.costSoFarUsd.toFixed(4)}</dd>` : ''}
 ${q.estimatedCostUsd !== undefined ? html`<dt>Estimated cost</dt><dd>$${q.estimatedCostUsd.toFixed(4)}</dd>` : ''}
 ${q.traceId ? html`<dt>Trace</dt><dd>${traceHref ? html`<a href="${traceHref}" rel="noopener noreferrer" target="_blank"><code>${q.traceId}</code></a>` : html`<code>${q.traceId}</code>`}</dd>` : ''}
 <dt>Approval</dt><dd><code>${r.approvalId}</code></dd>
 </dl>
 ${q.reasoning ? html`<section class="reasoning"><h3>The model's reasoning</h3><p>${q.reasoning}</p></section>` : ''}
-${args !== undefined ? html`<section><h3>${q.action.kind === 'tool' ? 'Proposed arguments' : 'Output waiting for approval'}</h3><pre class="args">${args}</pre></section>` : ''}
+${args !== undefined ? html`<section><h3>${ARGS_HEADING[q.action.kind]}</h3><pre class="args">${args}</pre></section>` : ''}
 <div class="actions">
 <form method="post" action="/inbox/approvals/${id}/approve">${csrf}<button type="submit" class="primary">Approve</button></form>
 <form method="post" action="/inbox/approvals/${id}/reject" class="reject">${csrf}<input name="reason" required maxlength="2000" placeholder="Reason for rejecting" aria-label="Reason for rejecting"><button type="submit" class="danger">Reject</button></form>
 </div>
-${q.action.kind === 'tool' ? html`<details class="edit"${errors ? html` open` : ''}>
-<summary>Edit the arguments and approve</summary>
+${q.action.kind !== 'step' ? html`<details class="edit"${errors ? html` open` : ''}>
+<summary>${q.action.kind === 'budget' ? 'Edit the new limits and approve' : 'Edit the arguments and approve'}</summary>
 <form method="post" action="/inbox/approvals/${id}/edit">${csrf}
-<label for="args-${r.approvalId}">Arguments (JSON${q.argumentsSchema ? ', checked against the tool\u2019s schema' : ''})</label>
+<label for="args-${r.approvalId}">${q.action.kind === 'budget' ? 'New run limits (JSON, each above the limit now)' : html`Arguments (JSON${q.argumentsSchema ? ', checked against the tool\u2019s schema' : ''})`}</label>
 <textarea id="args-${r.approvalId}" name="arguments" rows="${Math.min(16, Math.max(4, (errors?.text ?? args ?? '').split('\n').length + 1))}" spellcheck="false">${errors?.text ?? args ?? ''}</textarea>
 ${errors ? html`<ul class="error" role="alert">${errors.issues.map((i) => html`<li><code>${i.path}</code> ${i.message}</li>`)}</ul>` : ''}
-<button type="submit" class="primary">Approve with these arguments</button>
+<button type="submit" class="primary">${q.action.kind === 'budget' ? 'Approve with these limits' : 'Approve with these arguments'}</button>
 </form>
 </details>` : ''}
 </article>`;
@@ -107,10 +108,36 @@ function recentTable(rows: readonly ApprovalRecord[]): Html {
 <tbody>${rows.map((r) => {
     const d = r.decision;
     const q = r.request;
-    return html`<tr><td>${d ? when(d.at) : ''}</td><td><code>${q.runId}</code> / <code>${q.stepId}</code></td><td>${q.action.kind === 'tool' ? q.action.tool ?? '?' : 'step'}</td><td><span class="verdict ${d?.decision ?? ''}">${d?.decision ?? ''}</span></td><td>${d ? `${d.by} (${d.via})` : ''}</td><td>${d?.reason ?? ''}</td></tr>`;
+    return html`<tr><td>${d ? when(d.at) : ''}</td><td><code>${q.runId}</code> / <code>${q.stepId}</code></td><td>${q.action.kind === 'tool' ? q.action.tool ?? '?' : q.action.kind}</td><td><span class="verdict ${d?.decision ?? ''}">${d?.decision ?? ''}</span></td><td>${d ? `${d.by} (${d.via})` : ''}</td><td>${d?.reason ?? ''}</td></tr>`;
   })}</tbody>
 </table>`;
 }
+
+const ARGS_HEADING = { tool: 'Proposed arguments', step: 'Output waiting for approval', budget: 'Proposed run limits' } as const;
+
+function title(r: ApprovalRecord): Html {
+  const q = r.request;
+  if (q.action.kind === 'tool') return html`Tool <code>${q.action.tool ?? '?'}</code>`;
+  if (q.action.kind === 'budget') return html`More budget for step <code>${q.stepId}</code>`;
+  return html`Step <code>${q.stepId}</code>`;
+}
+
+/** A budget request: the limit in force, what was spent, and what is proposed. */
+function budgetFacts(r: ApprovalRecord): Html | '' {
+  const b = r.request.budget;
+  if (r.request.action.kind !== 'budget' || !b) return '';
+  const proposed = (r.request.action.arguments ?? {}) as { maxUsd?: unknown; maxTokens?: unknown };
+  return html`<dt>Run limit now</dt><dd>${limits(b.current)} (reached: <code>${b.exceeded}</code>)</dd>
+<dt>Spent so far</dt><dd>${usd(b.spentUsd)} · ${b.spentTokens.toLocaleString('en-US')} tokens</dd>
+<dt>Proposed limit</dt><dd>${limits({ ...b.current, ...proposed })}</dd>`;
+}
+
+function limits(l: { maxUsd?: unknown; maxTokens?: unknown }): string {
+  const parts = [...(typeof l.maxUsd === 'number' ? [usd(l.maxUsd)] : []), ...(typeof l.maxTokens === 'number' ? [`${l.maxTokens.toLocaleString('en-US')} tokens`] : [])];
+  return parts.join(' and ') || 'none';
+}
+
+const usd = (x: number) => `$${Number(x.toFixed(6))}`;
 
 /** `2026-05-01 12:00:03 UTC`: unambiguous for people in any time zone. */
 function when(iso: string): string {

@@ -23,14 +23,15 @@ export function slackApprovalMessage(record: ApprovalRecord, links: { inboxUrl?:
     md(`*Step*\n\`${slackEscape(r.stepId)}\``),
     md(`*Why*\n${slackEscape(r.reason)}`),
     ...(r.confidence !== undefined ? [md(`*Confidence*\n${Math.round(r.confidence * 100)}%`)] : []),
-    ...(r.costSoFarUsd !== undefined ? [md(`*Cost so far*\n$${r.costSoFarUsd.toFixed(4)}`)] : []),
+    ...(r.costSoFarUsd !== undefined && r.action.kind !== 'budget' ? [md(`*Cost so far*\n$${r.costSoFarUsd.toFixed(4)}`)] : []),
+    ...budgetFields(record),
     ...(record.deadlineAt ? [md(`*Decide by*\n${record.deadlineAt}`)] : []),
   ];
   const blocks: Block[] = [
     { type: 'header', text: plain(title) },
-    { type: 'section', text: md(`The ${what} waits for a decision.`), fields: fields.slice(0, 10) },
+    { type: 'section', text: md(r.action.kind === 'budget' ? `The run reached its budget: ${what} waits for a decision.` : `The ${what} waits for a decision.`), fields: fields.slice(0, 10) },
   ];
-  if (r.action.arguments !== undefined) blocks.push({ type: 'section', text: md(`*Arguments*\n\`\`\`${slackEscape(clip(JSON.stringify(r.action.arguments, null, 2)))}\`\`\``) });
+  if (r.action.arguments !== undefined) blocks.push({ type: 'section', text: md(`*${r.action.kind === 'budget' ? 'Proposed limits' : 'Arguments'}*\n\`\`\`${slackEscape(clip(JSON.stringify(r.action.arguments, null, 2)))}\`\`\``) });
   if (r.reasoning) blocks.push({ type: 'section', text: md(`*Model's reasoning*\n${slackEscape(clip(r.reasoning))}`) });
   const context = [`approval \`${slackEscape(record.approvalId)}\``, ...(r.traceId ? [links.traceUrl ? `<${links.traceUrl}|trace ${r.traceId}>` : `trace \`${r.traceId}\``] : [])];
   blocks.push({ type: 'context', elements: [md(context.join(' · '))] });
@@ -50,14 +51,30 @@ export function slackApprovalMessage(record: ApprovalRecord, links: { inboxUrl?:
       ...(links.inboxUrl ? [{ type: 'button', action_id: 'pw_open', text: plain('Edit in inbox'), url: links.inboxUrl }] : []),
     ],
   });
-  return { text: slackEscape(`${title}: ${r.action.kind === 'tool' ? `tool ${r.action.tool ?? '?'}` : `step ${r.stepId}`} in run ${r.runId}`), blocks };
+  return { text: slackEscape(`${title}: ${subject(record)} in run ${r.runId}`), blocks };
+}
+
+/** What the approval is about, in a few words. */
+function subject(record: ApprovalRecord): string {
+  const a = record.request.action;
+  return a.kind === 'tool' ? `tool ${a.tool ?? '?'}` : a.kind === 'budget' ? `more budget for step ${record.request.stepId}` : `step ${record.request.stepId}`;
+}
+
+/** A budget request: the run limit in force (and which was reached), what the run spent, what is proposed. */
+function budgetFields(record: ApprovalRecord): Block[] {
+  const b = record.request.budget;
+  if (record.request.action.kind !== 'budget' || !b) return [];
+  const proposed = { ...b.current, ...((record.request.action.arguments ?? {}) as Record<string, unknown>) };
+  const limits = (l: Record<string, unknown>) =>
+    [...(typeof l['maxUsd'] === 'number' ? [`$${Number(l['maxUsd'].toFixed(6))}`] : []), ...(typeof l['maxTokens'] === 'number' ? [`${l['maxTokens']} tokens`] : [])].join(' and ');
+  return [md(`*Run limit now*\n${limits(b.current)} (${b.exceeded} reached)`), md(`*Spent*\n$${Number(b.spentUsd.toFixed(6))}, ${b.spentTokens} tokens`), md(`*Proposed*\n${limits(proposed)}`)];
 }
 
 /** What replaces the message after a decision in Slack (posted to the interaction's `response_url`). */
 export function slackDecidedMessage(record: ApprovalRecord, note?: string): Record<string, unknown> {
   const d = record.decision;
   const verdict = d ? `${d.decision === 'rejected' ? ':x: Rejected' : ':white_check_mark: Approved'}${d.decision === 'edited' ? ' with edited arguments' : ''} by ${slackEscape(d.by)} (${d.via})` : 'Not decided';
-  const text = `${verdict}: ${slackEscape(record.request.action.kind === 'tool' ? `tool ${record.request.action.tool ?? '?'}` : `step ${record.request.stepId}`)} in run ${record.request.runId}`;
+  const text = `${verdict}: ${slackEscape(subject(record))} in run ${record.request.runId}`;
   const lines = [verdict, ...(d?.reason ? [`Reason: ${slackEscape(d.reason)}`] : []), ...(note ? [slackEscape(note)] : []), `approval \`${slackEscape(record.approvalId)}\``];
   return { replace_original: true, text, blocks: [{ type: 'section', text: md(lines.join('\n')) }] };
 }

@@ -65,10 +65,11 @@ export function gateTool(state: RunState, step: Step, call: ToolCall, actionConf
   return common(state, policy, actionConfidence, reasons);
 }
 
-/** Approval ids, `<runId>:<stepId>:<attempt>` by convention; a held tool call adds its turn. */
+/** Approval ids, `<runId>:<stepId>:<attempt>` by convention; a held tool call adds its turn, a request for more budget `:budget`. */
 export const approvalIds = {
   output: (runId: string, stepId: string, attempt: number) => `${runId}:${stepId}:${attempt}`,
   tool: (runId: string, stepId: string, attempt: number, turn: number) => `${runId}:${stepId}:${attempt}:t${turn}`,
+  budget: (runId: string, stepId: string, attempt: number) => `${runId}:${stepId}:${attempt}:budget`,
 } as const;
 
 /** The trace id of a W3C traceparent (`00-<trace id>-<span id>-<flags>`), if it is one. */

@@ -1,14 +1,15 @@
-import { SCHEMA_VERSION, subjects, type ApprovalRequest, type PendingApproval, type ProposedAction, type Step } from '@pipewright/contracts';
+import { SCHEMA_VERSION, subjects, type ApprovalRequest, type BudgetAskContext, type PendingApproval, type ProposedAction, type Step } from '@pipewright/contracts';
 import { traceIdOf, type GateMatch } from './approval-policy.js';
 import type { Builder } from './builder.js';
 
 /** Largest output (JSON characters) sent whole for people to read; a larger one is sent as a preview. */
 const OUTPUT_PREVIEW_CHARS = 16_000;
 
-/** What waits: a step's output, or an agent's tool call (with the tool's argument schema). */
+/** What waits: a step's output, an agent's tool call (with the tool's argument schema), or more budget. */
 export type Held =
   | { kind: 'step'; output: unknown }
-  | { kind: 'tool'; call: NonNullable<PendingApproval['call']>; turn: number; argumentsSchema: Record<string, unknown> };
+  | { kind: 'tool'; call: NonNullable<PendingApproval['call']>; turn: number; argumentsSchema: Record<string, unknown> }
+  | { kind: 'budget'; ask: BudgetAskContext; pending: NonNullable<PendingApproval['budget']>; argumentsSchema: Record<string, unknown> };
 
 /**
  * Asks a person: queues the ApprovalRequest for the approver (msg id = approval id, so a replayed
@@ -18,7 +19,7 @@ export type Held =
 export function requestApproval(b: Builder, step: Step, approvalId: string, gate: GateMatch, held: Held, reasoning: string | undefined): void {
   const s = b.state;
   const reason = gate.reasons.join('; ');
-  const action: ProposedAction = held.kind === 'tool' ? { kind: 'tool', tool: held.call.name, arguments: held.call.arguments } : { kind: 'step', arguments: preview(held.output) };
+  const action = proposedAction(held);
   const { policy } = gate;
   const traceId = traceIdOf(s.traceparent);
   const request: ApprovalRequest = {
@@ -28,7 +29,8 @@ export function requestApproval(b: Builder, step: Step, approvalId: string, gate
     stepId: step.id,
     pipeline: s.pipeline.name,
     action,
-    ...(held.kind === 'tool' ? { argumentsSchema: held.argumentsSchema } : {}),
+    ...(held.kind !== 'step' ? { argumentsSchema: held.argumentsSchema } : {}),
+    ...(held.kind === 'budget' ? { budget: held.ask } : {}),
     reason: reason.slice(0, 2_000),
     ...(reasoning !== undefined ? { reasoning: reasoning.slice(0, 20_000) } : {}),
     ...(gate.confidence !== undefined ? { confidence: gate.confidence } : {}),
@@ -55,14 +57,24 @@ export function requestApproval(b: Builder, step: Step, approvalId: string, gate
     },
     approvalId,
   );
+  const base = { approvalId, reason: request.reason, requestedAt: b.at };
   const pending: PendingApproval =
     held.kind === 'tool'
-      ? { approvalId, kind: 'tool', reason: request.reason, requestedAt: b.at, call: held.call, turn: held.turn }
-      : { approvalId, kind: 'step', reason: request.reason, requestedAt: b.at, output: held.output };
+      ? { ...base, kind: 'tool', call: held.call, turn: held.turn }
+      : held.kind === 'budget'
+        ? { ...base, kind: 'budget', budget: held.pending }
+        : { ...base, kind: 'step', output: held.output };
   s.steps[step.id] = { ...s.steps[step.id]!, approval: pending };
-  const what = held.kind === 'tool' ? `tool call ${held.call.name} (turn ${held.turn}) held` : `output of ${step.id} waits`;
+  const what =
+    held.kind === 'tool' ? `tool call ${held.call.name} (turn ${held.turn}) held` : held.kind === 'budget' ? `step ${step.id} waits for more budget` : `output of ${step.id} waits`;
   b.decide('request-approval', [step.id], `${what} for approval ${approvalId}: ${reason}`);
   b.settleApprovals();
+}
+
+function proposedAction(held: Held): ProposedAction {
+  if (held.kind === 'tool') return { kind: 'tool', tool: held.call.name, arguments: held.call.arguments };
+  if (held.kind === 'budget') return { kind: 'budget', arguments: held.pending.proposed };
+  return { kind: 'step', arguments: preview(held.output) };
 }
 
 /** A step's output as the person sees it: whole when small, else the start of its JSON. */

@@ -1,6 +1,7 @@
 import { schemaValidator, type ApprovalDecision, type ChatMessage, type ToolCall } from '@pipewright/contracts';
 import { agentStep, dispatchTool, nextTurn } from './agent.js';
 import type { Builder, Transition } from './builder.js';
+import { onBudgetDecided } from './budget-ask.js';
 
 /**
  * A person (or the approver's timeout) decided. Only the approval the step waits for counts: a decision
@@ -12,6 +13,8 @@ import type { Builder, Transition } from './builder.js';
  * - Tool gate (`kind: tool`): approved → the held call is dispatched; edited → it is dispatched with the
  *   edited arguments (validated again against the tool's schema); rejected → the model gets the
  *   rejection as the call's error result and takes its next turn.
+ * - Budget (`kind: budget`): approved or edited → the run's limits are raised and the step runs again;
+ *   rejected → the run ends `budget_exhausted` (see budget-ask.ts).
  */
 export function onApprovalDecided(b: Builder, e: ApprovalDecision): Transition {
   const st = b.state.steps[e.stepId];
@@ -23,6 +26,7 @@ export function onApprovalDecided(b: Builder, e: ApprovalDecision): Transition {
   b.state.steps[e.stepId] = { ...st, approval: undefined };
   b.settleApprovals();
 
+  if (pending.kind === 'budget') return onBudgetDecided(b, e, pending, verdict);
   if (pending.kind === 'step') {
     if (e.decision === 'rejected') {
       const message = `approval ${e.approvalId} ${verdict}`;

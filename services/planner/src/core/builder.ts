@@ -117,12 +117,22 @@ export class Builder {
     this.decide('dispatch', ready.map((r) => r.id), `ready: every need of ${ready.map((r) => r.id).join(', ')} succeeded`);
   }
 
-  private dispatch(step: Step): boolean {
-    const prev = this.state.steps[step.id] ?? { status: 'pending' as const, attempt: 0 };
+  /**
+   * Dispatches a step again, as its next attempt (e.g. once a person raised the budget): an agent step
+   * takes the turn it was on again, with its history. Says whether it did (a template error ends the run).
+   */
+  redispatch(step: Step): boolean {
+    return this.dispatch(step, true);
+  }
+
+  private dispatch(step: Step, again = false): boolean {
+    const { error: _previous, ...prev } = this.state.steps[step.id] ?? { status: 'pending' as const, attempt: 0 };
     const attempt = prev.attempt + 1;
+    const was = prev.agent;
+    const agent = again && was && was.turn > 0 ? { turn: was.turn, history: was.history, actionCounts: was.actionCounts } : { turn: 1, history: [], actionCounts: {} };
     let command;
     try {
-      command = step.kind === 'agent' ? buildAgentTurn(this.state, step, attempt, 1, []) : buildCommand(this.state, step, attempt);
+      command = step.kind === 'agent' ? buildAgentTurn(this.state, step, attempt, agent.turn, agent.history) : buildCommand(this.state, step, attempt);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       this.finish('failed', `step ${step.id}: ${err.message}`, [step.id]);
@@ -134,7 +144,7 @@ export class Builder {
       attempt,
       model: command.call.model,
       dispatchedAt: this.at,
-      ...(step.kind === 'agent' ? { agent: { turn: 1, history: [], actionCounts: {} } } : {}),
+      ...(step.kind === 'agent' ? { agent } : {}),
     };
     this.state.dispatches += 1;
     this.messages.push({ subject: subjects.stepDispatch(command.pool), msgId: msgIds.command(this.state.runId, command.turn ? `${step.id}-t${command.turn}` : step.id, attempt), payload: command });

@@ -4,6 +4,7 @@ import { onApprovalDecided } from './approval.js';
 import { approvalIds, gateOutput, reasoningOf } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
 import { Builder, type Transition } from './builder.js';
+import { askForBudget } from './budget-ask.js';
 import type { PlannerEvent } from './events.js';
 
 export type { Transition };
@@ -60,11 +61,14 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       if (step.status === 'succeeded' || step.status === 'failed')
         return { kind: 'unchanged', reason: `step ${event.stepId} already ${step.status}` };
       if (step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} waits for approval ${step.approval.approvalId} (stale failure)` };
+      if (event.attempt < step.attempt) return { kind: 'unchanged', reason: `step ${event.stepId}: failure of attempt ${event.attempt}, the step is at attempt ${step.attempt} (stale failure)` };
       if (event.task === 'tool') return onToolFailed(b, event);
-      b.state.steps[event.stepId] = { ...step, status: 'failed', error: event.error, calls: event.calls, finishedAt: now.toISOString(), parkedAt: undefined };
       b.charge(event.usage, event.costUsd);
+      const ask = event.error.code === 'budget_exceeded' ? askForBudget(b, event) : { asked: false as const };
+      if (ask.asked) return b.done();
+      b.state.steps[event.stepId] = { ...step, status: 'failed', error: event.error, calls: event.calls, finishedAt: now.toISOString(), parkedAt: undefined };
       if (event.error.code === 'budget_exceeded')
-        b.finish('budget_exhausted', `step ${event.stepId}: ${event.error.message} (guard: budget)`, [event.stepId]);
+        b.finish('budget_exhausted', `step ${event.stepId}: ${event.error.message} (guard: budget${ask.note ? `; ${ask.note}` : ''})`, [event.stepId]);
       else if (event.error.code === 'deadline_exceeded')
         b.finish('timed_out', `step ${event.stepId} ran out of time: ${event.error.message} (guard: limits.deadlineMs)`, [event.stepId]);
       else b.finish('failed', `step ${event.stepId} failed: ${event.error.code}: ${event.error.message}`, [event.stepId]);

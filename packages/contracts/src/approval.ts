@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BudgetRunLimits } from './budget.js';
 import { JsonSchemaDoc, RunId, SchemaVersion, StepId, Timestamp } from './common.js';
 
 /**
@@ -29,14 +30,9 @@ export const ProposedAction = z
   .strict();
 export type ProposedAction = z.infer<typeof ProposedAction>;
 
-/** A run's limits as a budget approval proposes or changes them; a limit left out stays as it is. */
-export const BudgetLimits = z
-  .object({
-    maxUsd: z.number().positive().optional(),
-    maxTokens: z.number().int().positive().optional(),
-  })
-  .strict();
-export type BudgetLimits = z.infer<typeof BudgetLimits>;
+/** A run's limits as a budget approval proposes or changes them (the budget's own run limits); a limit left out stays as it is. */
+export const BudgetLimits = BudgetRunLimits;
+export type BudgetLimits = BudgetRunLimits;
 
 /** What a person needs to judge a budget approval: the limit reached, the limits in force, the spend. */
 export const BudgetAskContext = z

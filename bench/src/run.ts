@@ -4,21 +4,23 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { approvalResume } from './approval-resume.js';
 import { checkpointBench } from './checkpoint.js';
+import { durableThroughput } from './durable-throughput.js';
+import { recoveryBench } from './recovery.js';
 import { resilienceOverhead } from './resilience-overhead.js';
 import { budgetBench } from './budget.js';
 import { stepOverhead } from './step-overhead.js';
 
-type Bench = (args: { steps: number; profile: string }) => Promise<Record<string, unknown>>;
-const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench };
+type Bench = (args: { steps: number; profile: string; store: string }) => Promise<Record<string, unknown>>;
+const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench, recovery: recoveryBench, 'durable-throughput': durableThroughput };
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' }, profile: { type: 'string', default: 'default' } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' }, profile: { type: 'string', default: 'default' }, store: { type: 'string', default: 'kv' } } });
 const name = positionals[0] ?? '';
 const bench = BENCHES[name];
 if (!bench) {
   console.error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
   process.exit(2);
 }
-const result = { ...(await bench({ steps: Number(values.steps), profile: values.profile })), at: new Date().toISOString(), node: process.version };
+const result = { ...(await bench({ steps: Number(values.steps), profile: values.profile, store: values.store })), at: new Date().toISOString(), node: process.version };
 const dir = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 appendFileSync(`${dir}${name}.jsonl`, `${JSON.stringify(result)}\n`);

@@ -53,6 +53,7 @@ describe('step approval gates through planner, executor and approver', () => {
     expect(counters.byKey[`${runId}:draft`]?.calls).toBe(1); // the step ran once; approval did not re-run it
     expect(counters.byKey[`${runId}:publish`]?.calls).toBe(1);
     const types = run.events.map((e) => ('stepId' in e ? `${e.type}:${e.stepId}` : e.type));
+    expect(types.indexOf('approval.decided:draft')).toBeGreaterThanOrEqual(0);
     expect(types.indexOf('step.dispatched:publish')).toBeGreaterThan(types.indexOf('approval.decided:draft'));
   });
 

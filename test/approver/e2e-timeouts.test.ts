@@ -52,7 +52,8 @@ describe('approval timeouts through planner, executor and approver', () => {
     // the rejection went back to the agent, which answered without refunding
     expect(end).toMatchObject({ type: 'run.finished', status: 'succeeded', output: { reply: 'A colleague will contact you.' } });
     expect(s.refunds.filter((r) => r.key.startsWith(`${runId}:`))).toEqual([]);
-    const seq = run.events.filter((e) => e.type.startsWith('approval.'));
+    // by when each happened: the planner publishes the request and its `approval.requested` event at once
+    const seq = run.events.filter((e) => e.type.startsWith('approval.')).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     expect(seq.map((e) => e.type)).toEqual(['approval.requested', 'approval.escalated', 'approval.decided']);
     const [requested, escalated, decided] = seq;
     expect(escalated).toMatchObject({ to: 'finance-leads', approvalId: `${runId}:support:1:t1` });

@@ -32,6 +32,8 @@ describe('prompt token estimate (o200k_base)', () => {
 
   it('names reservations per call and sizes leases past the call timeout', () => {
     expect(reservationIdFor('run-1', 'draft', 2, 3)).toBe('run-1:draft:2:3');
+    // another delivery (a redelivery, a re-published park, a replay) is another reservation
+    expect(reservationIdFor('run-1', 'draft', 2, 3, 's17d2')).toBe('run-1:draft:2:3:s17d2');
     expect(leaseMsFor(10_000)).toBe(40_000);
     expect(leaseMsFor(10 * 3_600_000)).toBe(3_600_000);
   });

@@ -77,8 +77,9 @@ describe('budget enforced before every model call, end to end', () => {
 
   it('gives a reservation back when its executor is killed mid-call, and the run still finishes', async () => {
     const runId = 'killed-holding';
-    await stack.sim.setConfig({ faults: { perModel: { 'sim-slow': { latency: { fixedMs: 4_000 } } } } });
-    await submitRun(c.js, { name: 'slow', defaults: { model: 'sim-slow', timeoutMs: 8_000 }, budget: { maxUsd: 1 }, steps: [{ id: 'only', prompt: 'Take your time' }] }, {}, { runId });
+    // the call outlasts anything the test does before the kill, even on a loaded machine
+    await stack.sim.setConfig({ faults: { perModel: { 'sim-slow': { latency: { fixedMs: 10_000 } } } } });
+    await submitRun(c.js, { name: 'slow', defaults: { model: 'sim-slow', timeoutMs: 12_000 }, budget: { maxUsd: 1 }, steps: [{ id: 'only', prompt: 'Take your time' }] }, {}, { runId });
     const held = await waitFor('a live reservation', async () => {
       const s = await budget.status('run', runId);
       return s.kind === 'status' && s.openReservations > 0 && s.reservedUsd > 0 ? s : undefined;
@@ -86,11 +87,11 @@ describe('budget enforced before every model call, end to end', () => {
     expect(held.committedUsd).toBe(0);
     const [executor] = stack.processes('executor');
     await executor!.kill();
-    // the lease runs out (call timeout 8 s + margin 0.5 s) and nothing is held any more
+    // the lease runs out (call timeout 12 s + margin 0.5 s) and nothing is held any more
     const freed = await waitFor('the lease to expire', async () => {
       const s = await budget.status('run', runId);
       return s.kind === 'status' && s.reservedUsd === 0 && s.openReservations === 0 ? s : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 250 });
+    }, { timeoutMs: 25_000, intervalMs: 250 });
     expect(freed.committedUsd).toBe(0);
     // a new executor takes the step over; only its call is charged
     await stack.sim.setConfig({});

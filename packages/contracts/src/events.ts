@@ -34,17 +34,23 @@ export const StepDispatched = z.object({
 });
 
 /**
- * The executor parked a step: every model it may use is unavailable (breakers open). The command is
- * handed back with a delay and retried; the planner marks the run `paused` until the step finishes.
+ * The executor parked a step: every model it may use is unavailable (breakers open), or the budget
+ * service is unreachable and the run fails closed. The command is handed back with a delay and
+ * retried; the planner marks the run `paused` until the step finishes.
  */
 export const StepParked = z.object({
   ...Base,
   type: z.literal('step.parked'),
   stepId: StepId,
   attempt: z.number().int().min(1),
+  /** Agent steps: the turn that parked. */
+  turn: z.number().int().min(1).optional(),
   reason: z.string(),
   /** When the executor will try again. */
   retryAt: Timestamp,
+  /** Calls this delivery made (and paid for) before it parked; the planner adds them to the run. */
+  usage: Usage.optional(),
+  costUsd: z.number().nonnegative().optional(),
 });
 
 export const RunFinished = z.object({

@@ -91,6 +91,11 @@ export const headers = {
 export const msgIds = {
   submit: (runId: string) => `submit:${runId}`,
   command: (runId: string, stepId: string, attempt: number) => `${runId}:${stepId}:${attempt}`,
+  /**
+   * A step, or one turn of an agent step (`<stepId>=t<turn>`): the part of a msg id or key that names
+   * the task. `=` is outside the step-id alphabet, so no step id can collide with a turn.
+   */
+  task: (stepId: string, turn?: number) => (turn === undefined ? stepId : `${stepId}=t${turn}`),
   event: (runId: string, type: string, key: string) => `${runId}:${type}:${key}`,
 } as const;
 

@@ -29,6 +29,8 @@ export { openKvStores, summarize } from './store/kv.js';
 export { checkpointPart } from './store/types.js';
 export type { Stores, RunStore, StepStore, DecisionStore, StepCheckpoint, RunSummary, RunFilter, Versioned, WriteResult, BlobStore, DurabilityProfile, RetentionMode } from './store/types.js';
 export type { StoreConfig } from './store/open.js';
+export { ToolIntent, ToolReceipt, TOOL_CALLS_BUCKET } from './store/tool-calls.js';
+export type { ToolCallStore, ToolCallRecord, ToolCallRef } from './store/tool-calls.js';
 export type { KvStoreOptions } from './store/kv.js';
 export { openMongoStores } from './store/mongo/open.js';
 export type { MongoStoreOptions, MongoStores } from './store/mongo/open.js';

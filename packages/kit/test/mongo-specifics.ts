@@ -29,6 +29,7 @@ export function describeMongoSpecifics(url: () => string, server: { ttl: boolean
       expect(await names('steps')).toEqual(expect.arrayContaining([['run_step', true]]));
       expect(await names('decisions')).toEqual(expect.arrayContaining([['run_seq', true]]));
       expect(await names('blobs')).toEqual(expect.arrayContaining([['run', false]]));
+      expect(await names('tool_calls')).toEqual(expect.arrayContaining([['run', false]]));
       expect(s.retention).toBe(server.ttl ? 'ttl' : 'sweep');
       const ttl = (await db.collection('runs').indexes()).find((i) => i.name === 'expire_at');
       if (server.ttl) expect(ttl?.expireAfterSeconds).toBe(0);
@@ -42,8 +43,11 @@ export function describeMongoSpecifics(url: () => string, server: { ttl: boolean
     });
 
     it('takes its write concern from the durability profile', async () => {
-      const def = await open();
-      const strict = await open({ durability: 'strict' });
+      const def = await open({ client: { monitorCommands: true } });
+      const strict = await open({ durability: 'strict', client: { monitorCommands: true } });
+      // what goes on the wire with each insert: `j: true` only for strict
+      const sent: Record<string, unknown>[] = [];
+      for (const h of [def, strict]) h.s.client.on('commandStarted', (e) => e.commandName === 'insert' && sent.push(e.command['writeConcern'] as Record<string, unknown>));
       expect(def.s.durability).toBe('default');
       expect(def.db.writeConcern).toMatchObject({ w: 'majority' });
       expect(def.db.writeConcern?.journal).toBeUndefined();
@@ -51,6 +55,8 @@ export function describeMongoSpecifics(url: () => string, server: { ttl: boolean
       // the server accepts journaled majority writes
       expect((await strict.s.runs.create(runState())).ok).toBe(true);
       expect(await strict.s.steps.put(stepDone('strict-run', 'a', 1))).toBe('created');
+      expect(await def.s.steps.put(stepDone('default-run', 'a', 1))).toBe('created');
+      expect(sent).toEqual([{ w: 'majority', j: true }, { w: 'majority', j: true }, { w: 'majority' }]);
     });
 
     it('dates every document’s expiry, and a finished run brings its children’s forward to its own', async () => {
@@ -62,10 +68,12 @@ export function describeMongoSpecifics(url: () => string, server: { ttl: boolean
       const stepAt = '2026-11-24T10:00:05.000Z';
       await s.steps.put(stepDone(state.runId, 'a', 'x', stepAt));
       await s.decisions.append([decision(state.runId, 0)]);
+      await s.toolCalls.intend({ runId: state.runId, stepId: 'a', callId: 't1', tool: 'refund', idempotencyKey: `${state.runId}:a:t1`, turn: 1, attempt: 1, at: stepAt });
       await s.blobs.put(state.runId, new Uint8Array([1, 2, 3]));
       const expiryOf = async (c: string, q: object) => ((await db.collection(c).findOne(q)) as { expireAt?: Date } | null)?.expireAt?.toISOString();
       expect(await expiryOf('runs', { _id: `${state.runId}:1` })).toBeUndefined();
       expect(await expiryOf('steps', { runId: state.runId })).toBe(iso(Date.parse(stepAt) + MAX_RUN_LIFETIME_MS + DAY_MS));
+      expect(await expiryOf('tool_calls', { runId: state.runId })).toBe(iso(Date.parse(stepAt) + MAX_RUN_LIFETIME_MS + DAY_MS));
 
       const finishedAt = '2026-11-24T11:00:00.000Z';
       const last = decision(state.runId, 1, 'all steps done');
@@ -77,6 +85,7 @@ export function describeMongoSpecifics(url: () => string, server: { ttl: boolean
       expect(await expiryOf('steps', { runId: state.runId })).toBe(runExpiry);
       expect(await expiryOf('decisions', { runId: state.runId, seq: 0 })).toBe(runExpiry);
       expect(await expiryOf('blobs', { runId: state.runId })).toBe(runExpiry);
+      expect(await expiryOf('tool_calls', { runId: state.runId })).toBe(runExpiry);
       // the last transition's decisions are already there, expiring with the run; the planner's append is a no-op
       expect(await expiryOf('decisions', { runId: state.runId, seq: 1 })).toBe(runExpiry);
       await s.decisions.append([last]);

@@ -5,6 +5,7 @@ import { checkpointConformance } from './conformance/checkpoints.js';
 import { listingConformance } from './conformance/listing.js';
 import { retentionConformance } from './conformance/retention.js';
 import { runConformance } from './conformance/runs.js';
+import { toolCallConformance } from './conformance/tool-calls.js';
 
 /** Two handles on the same data, like two replicas of a service (separate connections). */
 export interface Handles {
@@ -35,6 +36,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
     runConformance(get);
     listingConformance(get);
     checkpointConformance(get);
+    toolCallConformance(get);
     retentionConformance(get);
     blobConformance(get);
   });

@@ -29,8 +29,12 @@ const executorEnv = commonEnv.extend({
   PW_EXECUTOR_POOL: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default('default'),
   /** Steps handled at once by this process. */
   PW_EXECUTOR_CONCURRENCY: envInt(1, 10_000).default(32),
-  /** AckWait of the step consumer: a killed executor's step is redelivered after this. */
-  PW_EXECUTOR_ACK_WAIT_MS: envInt(1_000, 600_000).default(30_000),
+  /**
+   * AckWait of the step and tool consumers: a killed executor's step is redelivered after this. Short,
+   * because a live executor heartbeats (`working()`) every third of it however long its model call
+   * runs; only a dead (or ~1.7 s frozen) process lets it lapse. See docs/durability.md.
+   */
+  PW_EXECUTOR_ACK_WAIT_MS: envInt(1_000, 600_000).default(2_500),
   /** Deliveries of one step command before it goes to the DLQ. */
   PW_EXECUTOR_MAX_DELIVER: envInt(1, 1_000).default(10),
   /**

@@ -71,7 +71,7 @@ await runService('executor', config, async (rt) => {
     stream: streams.steps.name,
     durable: toolDurable,
     schema: ToolCommand,
-    handler: createToolHandler({ nc: rt.nc, js: rt.js, log: rt.log }),
+    handler: createToolHandler({ nc: rt.nc, js: rt.js, log: rt.log, toolCalls: (await rt.stores()).toolCalls }),
     log: rt.log.child({ pool, consumer: 'tools' }),
     concurrency: config.PW_EXECUTOR_CONCURRENCY,
     ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS,

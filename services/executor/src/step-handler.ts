@@ -30,8 +30,7 @@ const turnOf = (c: { task?: string; kind?: string; turn?: number | undefined }) 
 
 /** The result of a completed step (or agent turn) is published once, whatever the attempt. */
 const completedMsgId = (c: StepCompleted) => {
-  const turn = turnOf(c);
-  return msgIds.event(c.runId, 'step.completed', turn === undefined ? c.stepId : `${c.stepId}:t${turn}`);
+  return msgIds.event(c.runId, 'step.completed', msgIds.task(c.stepId, turnOf(c)));
 };
 
 /**
@@ -65,7 +64,7 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
       metrics: deps.metrics,
       signal: ctx.signal,
       logContent: deps.logContent,
-      delivery: ctx.deliveryCount,
+      delivery: `s${ctx.seq}d${ctx.deliveryCount}`,
       ...(deps.gate ? { gate: deps.gate } : {}),
     });
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
@@ -105,7 +104,7 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
       return ACK;
     }
     const failed: StepFailed = { ...base, type: 'step.failed', model: outcome.model, error: outcome.error, usage: outcome.usage, ...cost(outcome.costUsd), calls: outcome.calls };
-    const failedKey = turn === undefined ? `${cmd.stepId}:${cmd.attempt}` : `${cmd.stepId}:t${turn}:${cmd.attempt}`;
+    const failedKey = `${msgIds.task(cmd.stepId, turn)}:${cmd.attempt}`;
     await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.failed'), failed, { msgId: msgIds.event(cmd.runId, 'step.failed', failedKey) });
     log.warn({ error: outcome.error, calls: outcome.calls, breakers: outcome.breakers.chain }, 'step failed');
     return ACK;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isClaimRef, type ClaimRef, type RunState } from '@pipewright/contracts';
+import { isClaimRef, parseClaimUrl, type ClaimRef, type RunState } from '@pipewright/contracts';
 import { resolveClaim, type BlobStore } from '@pipewright/kit';
 import type { PlannerEvent } from './core/events.js';
 
@@ -21,8 +21,10 @@ export class ClaimTable {
   /** The run and the event with every claim reference replaced by its value, and the references seen. */
   async hydrate<E extends PlannerEvent>(state: RunState | undefined, event: E): Promise<{ state: RunState | undefined; event: E; refs: Map<string, ClaimRef> }> {
     const refs = new Map<string, ClaimRef>();
+    const runId = event.runId;
     const resolve = async (v: unknown): Promise<unknown> => {
-      if (!looksLikeRef(v) || !isClaimRef(v)) return v;
+      // Only this run's blobs: a model that writes a reference-shaped object cannot pull in another run's data.
+      if (!looksLikeRef(v) || !isClaimRef(v) || parseClaimUrl(v.$ref)?.runId !== runId) return v;
       refs.set(v.sha256, v);
       const hit = this.cache.get(v.$ref);
       if (hit !== undefined) return hit;

@@ -162,6 +162,19 @@ describe('tool gates (approval.tools on an agent step)', () => {
     expect(decide(t.state, turn(t.state, 1, refund), later(2)).kind).toBe('unchanged');
   });
 
+  it('a turn that had parked and now proposes a gated call waits for approval, not for the provider', () => {
+    const s = start(agentPipeline);
+    const parked = changed(decide(s, { schemaVersion: SCHEMA_VERSION, type: 'step.parked', runId: 'run-1', stepId: 'agent', attempt: 1, turn: 1, reason: 'budget service unreachable', retryAt: later(5).toISOString(), at: later(1).toISOString(), costUsd: 0.01, usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 } }, later(1)));
+    expect(parked.state.status).toBe('paused');
+    expect(parked.state.costUsd).toBe(0.01); // what the parked delivery spent is the run's
+    const t = changed(decide(parked.state, turn(parked.state, 1, refund), later(2)));
+    expect(t.state.status).toBe('waiting_approval');
+    expect(t.state.steps['agent']?.parkedAt).toBeUndefined();
+    const approved = changed(decide(t.state, decision('run-1:agent:1:t1', 'agent'), later(3)));
+    expect(approved.state.status).toBe('running');
+    expect(sent<ToolCommand>(approved, '.tool').map((c) => c.tool)).toEqual(['refund']);
+  });
+
   it('a tool not named in the policy runs at once', () => {
     const s = start(agentPipeline);
     const t = changed(decide(s, turn(s, 1, { action: 'tool', call: { id: 'c', name: 'lookup', arguments: {} } }), later(1)));
@@ -174,7 +187,7 @@ describe('tool gates (approval.tools on an agent step)', () => {
     expect(t.state.status).toBe('running');
     const [cmd] = sent<ToolCommand>(t, '.tool');
     expect(cmd).toMatchObject({ tool: 'refund', arguments: { id: 'A-1', amountUsd: 120 }, idempotencyKey: 'run-1:agent:t1', callId: 't1' });
-    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent-t1-tool:1');
+    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent=t1-tool:1');
   });
 
   it('edited: dispatches once with the edited arguments, same msg id and key; the history shows them', () => {
@@ -183,7 +196,7 @@ describe('tool gates (approval.tools on an agent step)', () => {
     const cmds = sent<ToolCommand>(t, '.tool');
     expect(cmds).toHaveLength(1);
     expect(cmds[0]).toMatchObject({ arguments: { id: 'A-1', amountUsd: 60 }, idempotencyKey: 'run-1:agent:t1' });
-    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent-t1-tool:1');
+    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent=t1-tool:1');
     expect(t.state.steps['agent']?.agent?.history.at(-1)).toMatchObject({ role: 'assistant', toolCalls: [{ arguments: { id: 'A-1', amountUsd: 60 } }] });
     expect(t.decisions[0]).toMatchObject({ action: 'approval-edited', reason: 'approval run-1:agent:1:t1 edited by alice via api' });
     // the decision redelivered: nothing is dispatched again

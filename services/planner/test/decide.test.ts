@@ -17,6 +17,15 @@ function started(): RunState {
 }
 
 describe('decide', () => {
+  it('fails the run, naming the step, when a rendered prompt would make a command larger than a message may be', () => {
+    const s0 = started();
+    // step c renders all of a's output: 900 KB in one prompt
+    const t = changed(decide(s0, completed(s0, 'a', { title: 'T', body: 'x'.repeat(900_000) }), later(1)));
+    expect(t.state.status).toBe('failed');
+    expect(t.state.reason).toMatch(/^step c: its rendered prompt makes a \d+-byte command, more than the 786432 bytes/);
+    expect(commands(t).every((c) => JSON.stringify(c).length < 786_432)).toBe(true);
+  });
+
   it('starts a run by dispatching only the steps with no needs, with rendered prompts', () => {
     const t = changed(decide(undefined, { type: 'run.submitted', runId: 'run-1', request: dagRequest() }, T0));
     expect(t.state.status).toBe('running');

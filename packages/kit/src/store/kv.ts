@@ -1,7 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { buckets, Decision, RunState, StepCompleted, TERMINAL_STATUSES, type RunStatus } from '@pipewright/contracts';
+import { KvToolCallStore } from './kv-tool-calls.js';
 import { openObjectStoreBlobs } from './object-store-blobs.js';
+import { TOOL_CALLS_BUCKET } from './tool-calls.js';
 import { checkpointPart, partOf, type DecisionStore, type DurabilityProfile, type RunFilter, type RunStore, type RunSummary, type StepCheckpoint, type StepStore, type Stores, type Versioned, type WriteResult } from './types.js';
 
 export interface KvStoreOptions {
@@ -22,12 +24,13 @@ export async function openKvStores(nc: NatsConnection, opts: KvStoreOptions = {}
   const kvm = new Kvm(nc);
   const replicas = opts.replicas ?? 1;
   const open = (name: string) => kvm.create(name, { history: 1, replicas });
-  const [runs, steps, decisions, blobs] = await Promise.all([open(buckets.runs), open(buckets.steps), open(buckets.decisions), openObjectStoreBlobs(nc, { replicas })]);
+  const [runs, steps, decisions, toolCalls, blobs] = await Promise.all([open(buckets.runs), open(buckets.steps), open(buckets.decisions), open(TOOL_CALLS_BUCKET), openObjectStoreBlobs(nc, { replicas })]);
   return {
     kind: 'kv',
     runs: new KvRunStore(runs),
     steps: new KvStepStore(steps),
     decisions: new KvDecisionStore(decisions),
+    toolCalls: new KvToolCallStore(toolCalls),
     blobs,
     durability: opts.durability ?? 'default',
     // KV has no per-key TTL before nats-server 2.11, and a bucket's max_age would also expire live runs.

@@ -16,7 +16,7 @@ export interface SweepOptions {
 }
 
 export interface SweepResult {
-  /** Runs removed with their steps, decisions and blobs. */
+  /** Runs removed with their steps, tool calls, decisions and blobs. */
   runs: number;
   blobs: number;
   /** Whether runs past retention were left for the next sweep (`maxRuns` reached). */
@@ -24,9 +24,9 @@ export interface SweepResult {
 }
 
 /**
- * Removes finished runs past retention: blobs, step checkpoints and decisions first, the run last, so
- * a sweep that dies half-way leaves the run listed and the next sweep finishes it. Idempotent, so any
- * number of replicas may sweep at once.
+ * Removes finished runs past retention: blobs, step checkpoints, tool calls and decisions first, the
+ * run last, so a sweep that dies half-way leaves the run listed and the next sweep finishes it.
+ * Idempotent, so any number of replicas may sweep at once.
  */
 export async function sweepFinishedRuns(stores: Stores, opts: SweepOptions): Promise<SweepResult> {
   const cutoff = new Date((opts.now ?? new Date()).getTime() - opts.olderThanMs);
@@ -40,7 +40,7 @@ export async function sweepFinishedRuns(stores: Stores, opts: SweepOptions): Pro
     }
     const ids = await stores.runs.listFinishedBefore(cutoff, Math.min(SWEEP_BATCH_SIZE, room));
     for (const runId of ids) {
-      const [blobs] = await Promise.all([stores.blobs.deleteRun(runId), stores.steps.deleteRun(runId), stores.decisions.deleteRun(runId)]);
+      const [blobs] = await Promise.all([stores.blobs.deleteRun(runId), stores.steps.deleteRun(runId), stores.toolCalls.deleteRun(runId), stores.decisions.deleteRun(runId)]);
       await stores.runs.delete(runId);
       result.runs += 1;
       result.blobs += blobs;

@@ -1,4 +1,5 @@
-import type { ClaimRef, Decision, RunState, RunStatus, StepCompleted } from '@pipewright/contracts';
+import { msgIds, type ClaimRef, type Decision, type RunState, type RunStatus, type StepCompleted } from '@pipewright/contracts';
+import type { ToolCallStore } from './tool-calls.js';
 
 /**
  * The checkpoint stores. Every implementation (NATS KV, MongoDB) passes one conformance suite.
@@ -52,7 +53,7 @@ export type StepCheckpoint = StepCompleted;
  * agent step (each turn is checkpointed on its own, so a redelivered turn is never sent again).
  */
 export function checkpointPart(stepId: string, turn?: number): string {
-  return turn === undefined ? stepId : `${stepId}=t${turn}`;
+  return msgIds.task(stepId, turn);
 }
 
 /** The key part of a checkpoint as stored. */
@@ -104,6 +105,8 @@ export interface Stores {
   readonly runs: RunStore;
   readonly steps: StepStore;
   readonly decisions: DecisionStore;
+  /** Intents and receipts of the executor's tool calls (effects once; see tool-calls.ts). */
+  readonly toolCalls: ToolCallStore;
   readonly blobs: BlobStore;
   /** The profile the store was opened with (for KV, the server's setting decides; this records it). */
   readonly durability: DurabilityProfile;

@@ -6,17 +6,18 @@ import { decision, finishedRun, iso, runState, stepDone } from '../store-fixture
 
 const DAY_MS = 86_400_000;
 
-/** A run with a checkpoint, two decisions and a blob; returns its blob reference. */
+/** A run with a checkpoint, two decisions, a tool-call intent and a blob; returns its blob reference. */
 async function seed(s: Stores, state: ReturnType<typeof runState>) {
   expect((await s.runs.create(state)).ok).toBe(true);
   await s.steps.put(stepDone(state.runId, 'a', 'out', state.createdAt));
   await s.decisions.append([decision(state.runId, 0), decision(state.runId, 1)]);
+  await s.toolCalls.intend({ runId: state.runId, stepId: 'a', callId: 't1', tool: 'refund', idempotencyKey: `${state.runId}:a:t1`, turn: 1, attempt: 1, at: state.createdAt });
   return s.blobs.put(state.runId, new TextEncoder().encode(JSON.stringify({ big: state.runId })));
 }
 
 async function present(s: Stores, runId: string) {
-  const [run, step, decisions] = await Promise.all([s.runs.get(runId), s.steps.get(runId, 'a'), s.decisions.list(runId)]);
-  return { run: run !== undefined, step: step !== undefined, decisions: decisions.length };
+  const [run, step, decisions, call] = await Promise.all([s.runs.get(runId), s.steps.get(runId, 'a'), s.decisions.list(runId), s.toolCalls.get({ runId, stepId: 'a', callId: 't1' })]);
+  return { run: run !== undefined, step: step !== undefined, decisions: decisions.length, toolIntent: call.intent !== undefined };
 }
 
 // Every run here finished decades before the other suites' runs (2026), so the store's other runs
@@ -52,11 +53,11 @@ export function retentionConformance(get: () => Handles): void {
       const result = await sweepFinishedRuns(b, { olderThanMs: 7 * DAY_MS, now });
       expect(result).toEqual({ runs: 2, blobs: 2, more: false });
       for (const gone of [old1, old2]) {
-        expect(await present(a, gone.runId)).toEqual({ run: false, step: false, decisions: 0 });
+        expect(await present(a, gone.runId)).toEqual({ run: false, step: false, decisions: 0, toolIntent: false });
         expect(await a.blobs.get(refs.get(gone.runId)!)).toBeUndefined();
       }
       for (const kept of [recent, oldButLive]) {
-        expect(await present(a, kept.runId)).toEqual({ run: true, step: true, decisions: 2 });
+        expect(await present(a, kept.runId)).toEqual({ run: true, step: true, decisions: 2, toolIntent: true });
         expect(await a.blobs.get(refs.get(kept.runId)!)).toBeDefined();
       }
       // nothing left to do: a second sweep (another replica) removes nothing

@@ -1,7 +1,7 @@
 import type { ChatMessage, StepCommand, Usage } from '@pipewright/contracts';
 import type { Logger } from '@pipewright/kit';
 import type { CallGate, GatedCall, GateDecision } from '../llm/gate.js';
-import type { BudgetClient } from './client.js';
+import { BudgetRequestError, type BudgetClient } from './client.js';
 import { leaseMsFor, reservationIdFor } from './reservation.js';
 import { countTokens, estimatePromptTokens } from './tokens.js';
 
@@ -33,7 +33,7 @@ export function createBudgetGate(o: BudgetGateOptions): CallGate {
       const b = cmd.budget;
       if (!b) return UNMETERED;
       const reservationId = reservationIdFor(cmd.runId, reservationStep(cmd), cmd.attempt, call.call, call.delivery);
-      const r = await o.client.reserve({
+      const r = await reserveOrExplain(o.client, {
         reservationId,
         runId: cmd.runId,
         stepId: cmd.stepId,
@@ -46,11 +46,18 @@ export function createBudgetGate(o: BudgetGateOptions): CallGate {
         limits: { ...(b.maxUsd !== undefined ? { maxUsd: b.maxUsd } : {}), ...(b.maxTokens !== undefined ? { maxTokens: b.maxTokens } : {}) },
       });
       const log = o.log.child({ runId: cmd.runId, stepId: cmd.stepId, reservationId });
+      if (r.kind === 'refused') {
+        log.error({ err: r.message }, 'budget service refused the request: a bug, not a budget decision');
+        return { kind: 'refused', error: { code: 'budget_error', message: r.message, retryable: false } };
+      }
       if (r.kind === 'denied') {
         log.warn({ limit: r.limit, remaining: r.remaining }, 'budget denied the model call');
         return { kind: 'refused', error: { code: 'budget_exceeded', message: `budget ${r.limit}: ${r.reason}`, retryable: false } };
       }
       if (r.kind === 'unavailable') {
+        // The service may have granted it after we stopped waiting (a brownout, not an outage): give it
+        // back in the background so a phantom hold does not deny later calls until its lease ends.
+        void o.client.release({ reservationId, runId: cmd.runId, reason: 'reserve timed out at the executor' }).catch(() => undefined);
         if (b.failClosed) {
           log.warn({ reason: r.reason }, 'budget service unreachable: the pipeline fails closed, no model call made');
           return { kind: 'deferred', delayMs: o.retryMs ?? BUDGET_UNAVAILABLE_RETRY_MS, reason: `budget service unreachable and the pipeline fails closed (budget.failClosed): no model call made (${r.reason})` };
@@ -61,28 +68,43 @@ export function createBudgetGate(o: BudgetGateOptions): CallGate {
       }
       return {
         kind: 'admitted',
+        // Never throws: the model call is made, its result must not be lost to a budget hiccup.
         settle: async (usage: Usage | undefined) => {
-          if (!usage) {
-            const rel = await o.client.release({ reservationId, runId: cmd.runId, reason: 'no answer from the model' });
-            if (rel.kind === 'unavailable') log.warn({ reason: rel.reason }, 'budget release lost: the lease frees the hold when it expires');
-            return undefined;
-          }
-          const c = await o.client.commit({ reservationId, runId: cmd.runId, tenant: b.tenant, pipeline: b.pipeline, model: call.model, usage });
-          if (c.kind === 'unavailable') {
+          try {
+            if (!usage) {
+              const rel = await o.client.release({ reservationId, runId: cmd.runId, reason: 'no answer from the model' });
+              if (rel.kind === 'unavailable') log.warn({ reason: rel.reason }, 'budget release lost: the lease frees the hold when it expires');
+              return undefined;
+            }
+            const c = await o.client.commit({ reservationId, runId: cmd.runId, tenant: b.tenant, pipeline: b.pipeline, model: call.model, usage });
+            if (c.kind === 'committed') return c.chargedUsd;
             log.error({ reason: c.reason, usage }, 'budget commit lost: this call is not counted');
-            o.onUnmetered?.('commit-lost');
-            return undefined;
+          } catch (err) {
+            log.error({ err, usage }, 'budget settle failed: this call is not counted');
           }
-          return c.chargedUsd;
+          if (usage) o.onUnmetered?.('commit-lost');
+          return undefined;
         },
       };
     },
   };
 }
 
-/** Agent turns reserve under `<stepId>-t<turn>`, so each turn's calls are reservations of their own. */
+type ReserveAnswer = Awaited<ReturnType<BudgetClient['reserve']>> | { kind: 'refused'; message: string };
+
+/** A reserve's outcome; a request the service refused as malformed is `refused`, any other error `unavailable`. Never throws. */
+async function reserveOrExplain(client: BudgetClient, req: Parameters<BudgetClient['reserve']>[0]): Promise<ReserveAnswer> {
+  try {
+    return await client.reserve(req);
+  } catch (err) {
+    if (err instanceof BudgetRequestError) return { kind: 'refused', message: err.message };
+    return { kind: 'unavailable', reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Agent turns reserve under `<stepId>:t<turn>` (`:` is not in the step-id alphabet), so each turn's calls are reservations of their own. */
 function reservationStep(cmd: StepCommand): string {
-  return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `${cmd.stepId}-t${cmd.turn}` : cmd.stepId;
+  return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `${cmd.stepId}:t${cmd.turn}` : cmd.stepId;
 }
 
 /** Prompt tokens with a real tokenizer: the messages (tool calls included), the response schema and the tools offered. */

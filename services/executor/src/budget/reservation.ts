@@ -4,12 +4,14 @@
  */
 
 /**
- * `<runId>:<stepId>:<attempt>:<call>`: `attempt` is the step's dispatch number, `call` the model call
- * within it (from 1). A redelivered command (`delivery` > 1: its executor died or gave it back) makes
- * its calls again and pays for them again, so they are reservations of their own (`…:<call>:d<delivery>`).
+ * `<runId>:<stepId>:<attempt>:<call>[:<delivery>]`: `attempt` is the step's dispatch number, `call` the
+ * model call within that delivery (from 1), `delivery` the stream message and its delivery
+ * (`s<seq>d<n>`). A command delivered again (its executor died, it was parked and re-published, the
+ * planner replayed it) makes its calls again and pays for them again, so they are reservations of
+ * their own; a retried budget request within one delivery is the same reservation.
  */
-export function reservationIdFor(runId: string, stepId: string, attempt: number, call: number, delivery = 1): string {
-  return delivery > 1 ? `${runId}:${stepId}:${attempt}:${call}:d${delivery}` : `${runId}:${stepId}:${attempt}:${call}`;
+export function reservationIdFor(runId: string, stepId: string, attempt: number, call: number, delivery?: string): string {
+  return delivery === undefined ? `${runId}:${stepId}:${attempt}:${call}` : `${runId}:${stepId}:${attempt}:${call}:${delivery}`;
 }
 
 /**

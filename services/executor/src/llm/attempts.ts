@@ -24,8 +24,8 @@ export interface AttemptDeps {
   logContent: boolean;
   /** Checked before every call (the budget); none = every call may go. */
   gate?: CallGate;
-  /** Delivery of the step command being run (1 = first). */
-  delivery?: number;
+  /** The stream message and delivery being run (`s<seq>d<n>`); none when run off the bus. */
+  delivery?: string;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
 }
@@ -99,7 +99,7 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
       if (!(await pause(admission.waitMs))) return { kind: 'interrupted' };
     }
     d.admissions += 1;
-    const gate = await deps.gate?.admit({ cmd, model: r.model, call: d.admissions, delivery: deps.delivery ?? 1, messages, maxOutputTokens: d.maxOutputTokens });
+    const gate = await deps.gate?.admit({ cmd, model: r.model, call: d.admissions, delivery: deps.delivery, messages, maxOutputTokens: d.maxOutputTokens });
     if (gate && gate.kind !== 'admitted') {
       r.provider.limiter.release(estimate);
       return gate.kind === 'refused' ? { kind: 'refused', error: gate.error } : gate;

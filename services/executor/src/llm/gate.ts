@@ -6,8 +6,11 @@ export interface GatedCall {
   model: ModelTarget;
   /** Call number within this dispatch of the step (1 = first), fallbacks and re-asks included. */
   call: number;
-  /** Delivery of the step command (1 = first): a redelivered command makes (and pays for) its calls anew. */
-  delivery: number;
+  /**
+   * Which delivery of which stream message this call belongs to (`s<seq>d<n>`), when run from the bus:
+   * a redelivered, re-published (parked) or replayed command makes — and pays for — its calls anew.
+   */
+  delivery: string | undefined;
   messages: readonly ChatMessage[];
   maxOutputTokens: number | undefined;
 }

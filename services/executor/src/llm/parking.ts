@@ -28,15 +28,20 @@ export async function parkStep(deps: { js: JetStreamClient; log: Logger }, cmd: 
     runId: cmd.runId,
     stepId: cmd.stepId,
     attempt: cmd.attempt,
+    ...(cmd.kind === 'agent-turn' && cmd.turn !== undefined ? { turn: cmd.turn } : {}),
     reason: parked.reason,
+    ...(parked.usage.totalTokens > 0 ? { usage: parked.usage } : {}),
+    ...(parked.costUsd !== undefined && parked.costUsd > 0 ? { costUsd: Math.round(parked.costUsd * 1e9) / 1e9 } : {}),
     retryAt: new Date(now + parked.delayMs).toISOString(),
     at: new Date(now).toISOString(),
   };
-  await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.parked'), event, { msgId: msgIds.event(cmd.runId, 'step.parked', `${cmd.stepId}:${cmd.attempt}:${n}`) });
+  // Agent turns park one by one: the turn is part of both ids, or a later turn would be a duplicate.
+  const task = msgIds.task(cmd.stepId, cmd.kind === 'agent-turn' ? cmd.turn : undefined);
+  await publishJson(deps.js, subjects.runEvent(cmd.runId, 'step.parked'), event, { msgId: msgIds.event(cmd.runId, 'step.parked', `${task}:${cmd.attempt}:${n}`) });
   deps.log.warn({ delayMs: parked.delayMs, reason: parked.reason, breakers: parked.breakers.chain, park: n }, 'step parked; handed back to the stream');
   if (!ctx.lastDelivery) return { kind: 'retry', delayMs: parked.delayMs, reason: parked.reason };
   await publishJson(deps.js, subjects.stepDispatch(cmd.pool), cmd, {
-    msgId: `${msgIds.command(cmd.runId, cmd.stepId, cmd.attempt)}:park${generation + 1}`,
+    msgId: `${msgIds.command(cmd.runId, task, cmd.attempt)}:park${generation + 1}`,
     headers: { [H.replay]: '1', [PARK_GENERATION_HEADER]: String(generation + 1) },
   });
   deps.log.info({ generation: generation + 1 }, 'parked step was on its last delivery: re-published a fresh copy');

@@ -18,7 +18,7 @@ import {
 import { approvalIds, gateOutput, gateTool, reasoningOf } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
 import type { Builder, Transition } from './builder.js';
-import { buildCommand, templateContext } from './dispatch.js';
+import { buildCommand, oversize, templateContext } from './dispatch.js';
 import { trimHistory } from './history.js';
 
 /** Default per-call timeout of a tool. */
@@ -61,11 +61,17 @@ function canonical(v: unknown): string {
  */
 export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
   const step = agentStep(b, event.stepId);
-  const st = b.state.steps[event.stepId]!;
+  let st = b.state.steps[event.stepId]!;
   const agent = st.agent;
   if (!step || !agent) return { kind: 'unchanged', reason: `step ${event.stepId} is not an agent step` };
   if (event.turn !== agent.turn || agent.pendingCall || st.approval) return { kind: 'unchanged', reason: `stale agent turn ${event.turn ?? '?'} (at ${agent.turn})` };
   b.charge(event.usage, event.costUsd);
+  // The turn answered: if it had parked, the step is no longer waiting for a provider.
+  if (st.parkedAt !== undefined) {
+    st = { ...st, parkedAt: undefined };
+    b.state.steps[event.stepId] = st;
+    b.resumeIfUnparked();
+  }
   const parsed = AgentAction.safeParse(event.output);
   if (!parsed.success) {
     b.finish('failed', `step ${event.stepId}: the executor returned an invalid agent action`, [event.stepId]);
@@ -139,7 +145,7 @@ export function dispatchTool(b: Builder, step: AgentStep, call: ToolCall): Trans
     retry: { ...DEFAULT_RETRY_POLICY, ...(step.retry ?? {}) },
     deadlineAt: b.state.deadlineAt,
   };
-  b.send(subjects.toolDispatch(cmd.pool), msgIds.command(b.state.runId, `${step.id}-t${agent.turn}-tool`, st.attempt), cmd);
+  b.send(subjects.toolDispatch(cmd.pool), msgIds.command(b.state.runId, `${msgIds.task(step.id, agent.turn)}-tool`, st.attempt), cmd);
   b.decide('call-tool', [step.id], `turn ${agent.turn}: ${call.name} ${canonical(call.arguments).slice(0, 200)}`);
   return b.done();
 }
@@ -189,7 +195,12 @@ export function nextTurn(b: Builder, step: AgentStep, history: ChatMessage[], ac
   }
   b.state.steps[step.id] = { ...st, agent: { turn, history, actionCounts } };
   const cmd = buildAgentTurn(b.state, step, st.attempt, turn, history);
+  const tooLarge = oversize(cmd);
+  if (tooLarge) {
+    b.finish('failed', tooLarge, [step.id]);
+    return b.done();
+  }
   b.state.dispatches += 1;
-  b.send(subjects.stepDispatch(cmd.pool), msgIds.command(b.state.runId, `${step.id}-t${turn}`, st.attempt), cmd);
+  b.send(subjects.stepDispatch(cmd.pool), msgIds.command(b.state.runId, msgIds.task(step.id, turn), st.attempt), cmd);
   return b.done();
 }

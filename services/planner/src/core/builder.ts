@@ -13,7 +13,7 @@ import {
   type StepState,
 } from '@pipewright/contracts';
 import { buildAgentTurn } from './agent.js';
-import { buildCommand, outputStepId, readySteps } from './dispatch.js';
+import { buildCommand, outputStepId, oversize, readySteps } from './dispatch.js';
 import type { DecisionDraft, Outgoing } from './events.js';
 
 export type Transition =
@@ -138,6 +138,11 @@ export class Builder {
       this.finish('failed', `step ${step.id}: ${err.message}`, [step.id]);
       return false;
     }
+    const tooLarge = oversize(command);
+    if (tooLarge) {
+      this.finish('failed', tooLarge, [step.id]);
+      return false;
+    }
     this.state.steps[step.id] = {
       ...prev,
       status: 'dispatched',
@@ -147,7 +152,7 @@ export class Builder {
       ...(step.kind === 'agent' ? { agent } : {}),
     };
     this.state.dispatches += 1;
-    this.messages.push({ subject: subjects.stepDispatch(command.pool), msgId: msgIds.command(this.state.runId, command.turn ? `${step.id}-t${command.turn}` : step.id, attempt), payload: command });
+    this.messages.push({ subject: subjects.stepDispatch(command.pool), msgId: msgIds.command(this.state.runId, msgIds.task(step.id, command.turn), attempt), payload: command });
     this.emit(
       { schemaVersion: SCHEMA_VERSION, type: 'step.dispatched', runId: this.state.runId, at: this.at, stepId: step.id, attempt, model: command.call.model, pool: command.pool },
       `${step.id}:${attempt}`,

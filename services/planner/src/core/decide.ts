@@ -77,10 +77,13 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     case 'step.parked': {
       const step = b.state.steps[event.stepId];
       if (!step || step.status !== 'dispatched' || step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} is not in flight` };
-      if (step.parkedAt !== undefined && b.state.status === 'paused') return { kind: 'unchanged', reason: `step ${event.stepId} already parked` };
+      // What the parked delivery spent is the run's, even when the run already shows paused.
+      const spent = (event.usage?.totalTokens ?? 0) > 0 || (event.costUsd ?? 0) > 0;
+      if (spent) b.charge(event.usage ?? ZERO_USAGE, event.costUsd);
+      if (step.parkedAt !== undefined && b.state.status === 'paused') return spent ? b.done() : { kind: 'unchanged', reason: `step ${event.stepId} already parked` };
       b.state.steps[event.stepId] = { ...step, parkedAt: event.at };
       b.state.status = 'paused';
-      b.state.reason = `waiting for the provider: ${event.reason}`;
+      b.state.reason = `step ${event.stepId} parked: ${event.reason}`;
       b.decide('pause', [event.stepId], `step ${event.stepId} parked until ${event.retryAt}: ${event.reason}`);
       return b.done();
     }

@@ -84,3 +84,19 @@ export function readySteps(state: RunState): Step[] {
 export function outputStepId(spec: PipelineSpec): string {
   return spec.output ?? spec.steps[spec.steps.length - 1]?.id ?? '';
 }
+
+/**
+ * The largest step command the planner sends: NATS refuses messages over its `max_payload` (1 MiB by
+ * default), and the command also sits in the run's outbox. Earlier outputs above the claim-check
+ * threshold travel by reference, but a prompt that renders one in full must carry it.
+ */
+export const MAX_COMMAND_BYTES = 768 * 1024;
+
+const encoder = new TextEncoder();
+
+/** Why a command is too large to send, or undefined when it fits. */
+export function oversize(cmd: StepCommand): string | undefined {
+  const bytes = encoder.encode(JSON.stringify(cmd)).length;
+  if (bytes <= MAX_COMMAND_BYTES) return undefined;
+  return `step ${cmd.stepId}: its rendered prompt makes a ${bytes}-byte command, more than the ${MAX_COMMAND_BYTES} bytes a message may carry; reference a field of the large output (e.g. {{steps.x.output.title}}) rather than all of it`;
+}

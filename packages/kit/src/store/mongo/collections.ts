@@ -3,7 +3,7 @@ import type { RetentionMode } from '../types.js';
 import { isNamespaceNotFound, isNotSupported } from './errors.js';
 
 /**
- * The four collections and their indexes. Values are stored as JSON text (`json`) beside the fields
+ * The collections and their indexes. Values are stored as JSON text (`json`) beside the fields
  * that are queried: step outputs and run inputs are arbitrary JSON whose keys may start with `$` or
  * contain `.`, which BSON field names on MongoDB-compatible servers refuse, and text keeps numbers and
  * key order exactly as written.
@@ -52,6 +52,15 @@ export interface DecisionDoc {
   expireAt: Date;
 }
 
+/** An intent or a receipt of one tool call: `_id` = `<runId>:<stepId>:<callId>:intent|receipt`. */
+export interface ToolCallDoc {
+  _id: string;
+  runId: string;
+  kind: 'intent' | 'receipt';
+  json: string;
+  expireAt: Date;
+}
+
 export interface BlobDoc {
   /** `<runId>/<sha256>` */
   _id: string;
@@ -67,10 +76,11 @@ export interface Collections {
   runs: Collection<RunDoc>;
   steps: Collection<StepDoc>;
   decisions: Collection<DecisionDoc>;
+  toolCalls: Collection<ToolCallDoc>;
   blobs: Collection<BlobDoc>;
 }
 
-export const COLLECTION_NAMES = { runs: 'runs', steps: 'steps', decisions: 'decisions', blobs: 'blobs' } as const;
+export const COLLECTION_NAMES = { runs: 'runs', steps: 'steps', decisions: 'decisions', toolCalls: 'tool_calls', blobs: 'blobs' } as const;
 
 const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   runs: [
@@ -83,6 +93,8 @@ const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   // The unique keys are what make a step checkpoint first-write-wins and a decision append idempotent.
   steps: [{ key: { runId: 1, stepId: 1 }, name: 'run_step', unique: true }],
   decisions: [{ key: { runId: 1, seq: 1 }, name: 'run_seq', unique: true }],
+  // First write wins by the unique `_id`; this index is for removing a run's calls.
+  toolCalls: [{ key: { runId: 1 }, name: 'run' }],
   blobs: [{ key: { runId: 1 }, name: 'run' }],
 };
 
@@ -93,6 +105,7 @@ export function collections(db: Db): Collections {
     runs: db.collection<RunDoc>(COLLECTION_NAMES.runs),
     steps: db.collection<StepDoc>(COLLECTION_NAMES.steps),
     decisions: db.collection<DecisionDoc>(COLLECTION_NAMES.decisions),
+    toolCalls: db.collection<ToolCallDoc>(COLLECTION_NAMES.toolCalls),
     blobs: db.collection<BlobDoc>(COLLECTION_NAMES.blobs),
   };
 }
@@ -103,7 +116,7 @@ export function collections(db: Db): Collections {
  * then runs the retention sweeper.
  */
 export async function ensureIndexes(c: Collections, want: 'auto' | 'sweep'): Promise<RetentionMode> {
-  await Promise.all([createMissing(c.runs, INDEXES.runs), createMissing(c.steps, INDEXES.steps), createMissing(c.decisions, INDEXES.decisions), createMissing(c.blobs, INDEXES.blobs)]);
+  await Promise.all([createMissing(c.runs, INDEXES.runs), createMissing(c.steps, INDEXES.steps), createMissing(c.decisions, INDEXES.decisions), createMissing(c.toolCalls, INDEXES.toolCalls), createMissing(c.blobs, INDEXES.blobs)]);
   if (want === 'sweep') return 'sweep';
   try {
     await createMissing(c.runs, [TTL_INDEX]);
@@ -111,7 +124,7 @@ export async function ensureIndexes(c: Collections, want: 'auto' | 'sweep'): Pro
     if (isNotSupported(err)) return 'sweep';
     throw err;
   }
-  await Promise.all([createMissing(c.steps, [TTL_INDEX]), createMissing(c.decisions, [TTL_INDEX]), createMissing(c.blobs, [TTL_INDEX])]);
+  await Promise.all([createMissing(c.steps, [TTL_INDEX]), createMissing(c.decisions, [TTL_INDEX]), createMissing(c.toolCalls, [TTL_INDEX]), createMissing(c.blobs, [TTL_INDEX])]);
   return 'ttl';
 }
 

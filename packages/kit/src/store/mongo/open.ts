@@ -6,6 +6,7 @@ import { MongoDecisionStore } from './decisions.js';
 import { Expiry } from './expiry.js';
 import { MongoRunStore } from './runs.js';
 import { MongoStepStore } from './steps.js';
+import { MongoToolCallStore } from './tool-calls.js';
 import { writeConcernFor } from './write-concern.js';
 
 /** The default retention when none is given: a week. */
@@ -50,6 +51,7 @@ export async function openMongoStores(url: string, dbName: string, opts: MongoSt
       runs: new MongoRunStore(c, expiry),
       steps: new MongoStepStore(c, expiry),
       decisions: new MongoDecisionStore(c, expiry),
+      toolCalls: new MongoToolCallStore(c, expiry),
       blobs: new MongoBlobStore(c, expiry),
       durability,
       retention,

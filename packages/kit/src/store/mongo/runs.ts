@@ -120,10 +120,10 @@ export class MongoRunStore implements RunStore {
   }
 
   /**
-   * A finished run takes everything it wrote with it: the expiry of its older versions, steps,
-   * decisions and blobs is lowered to its own, and the decisions of this last transition are written
-   * here with that expiry, because the planner appends them only after this write (its later append of
-   * the same (runId, seq) is then a no-op). Best effort: the write has happened, and failing now would
+   * A finished run takes everything it wrote with it: the expiry of its older versions, steps, tool
+   * calls, decisions and blobs is lowered to its own, and the decisions of this last transition are
+   * written here with that expiry, because the planner appends them only after this write (its later
+   * append of the same (runId, seq) is then a no-op). Best effort: the write has happened, and failing now would
    * make the caller redo it; a document whose expiry is not lowered keeps an upper bound, which only
    * keeps it longer.
    */
@@ -136,6 +136,7 @@ export class MongoRunStore implements RunStore {
       this.c.runs.updateMany({ ...later, version: { $lt: version } }, { $set: { expireAt } }),
       this.c.steps.updateMany(later, { $set: { expireAt } }),
       this.c.decisions.updateMany(later, { $set: { expireAt } }),
+      this.c.toolCalls.updateMany(later, { $set: { expireAt } }),
       this.c.blobs.updateMany(later, { $set: { expireAt } }),
       decisions.length > 0 ? this.c.decisions.insertMany(decisions, { ordered: false }) : undefined,
     ]);

@@ -3,8 +3,8 @@ import { isClaimRef, parseClaimUrl, type ClaimRef, type RunState } from '@pipewr
 import { resolveClaim, type BlobStore } from '@pipewright/kit';
 import type { PlannerEvent } from './core/events.js';
 
-/** Resolved claim-checked values kept in memory, so the events of one run do not fetch them again. */
-const CACHE_ENTRIES = 256;
+/** Resolved claim-checked values kept in memory (least recently used out), so the events of a run do not fetch them again. */
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The claim check on the planner's side. An executor stores a large step output once in the blob store
@@ -14,7 +14,8 @@ const CACHE_ENTRIES = 256;
  * reference is found again by the SHA-256 of its JSON, which is what the reference names.
  */
 export class ClaimTable {
-  private readonly cache = new Map<string, unknown>();
+  private readonly cache = new Map<string, { value: unknown; bytes: number }>();
+  private cachedBytes = 0;
 
   constructor(private readonly blobs: BlobStore) {}
 
@@ -27,9 +28,13 @@ export class ClaimTable {
       if (!looksLikeRef(v) || !isClaimRef(v) || parseClaimUrl(v.$ref)?.runId !== runId) return v;
       refs.set(v.sha256, v);
       const hit = this.cache.get(v.$ref);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) {
+        this.cache.delete(v.$ref); // most recently used goes last
+        this.cache.set(v.$ref, hit);
+        return hit.value;
+      }
       const value = await resolveClaim(v, this.blobs);
-      this.remember(v.$ref, value);
+      this.remember(v.$ref, value, v.bytes);
       return value;
     };
     const hydratedEvent = event.type === 'step.completed' && looksLikeRef(event.output) ? { ...event, output: await resolve(event.output) } : event;
@@ -67,11 +72,14 @@ export class ClaimTable {
     return { ...state, steps, output: back(state.output), ...(outbox ? { outbox } : {}) };
   }
 
-  private remember(key: string, value: unknown): void {
-    this.cache.set(key, value);
-    if (this.cache.size > CACHE_ENTRIES) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+  private remember(key: string, value: unknown, bytes: number): void {
+    if (bytes > CACHE_MAX_BYTES / 4) return; // a huge value would push out everything else
+    this.cache.set(key, { value, bytes });
+    this.cachedBytes += bytes;
+    for (const [oldest, entry] of this.cache) {
+      if (this.cachedBytes <= CACHE_MAX_BYTES) break;
+      this.cache.delete(oldest);
+      this.cachedBytes -= entry.bytes;
     }
   }
 }

@@ -26,7 +26,7 @@ export { parseTemplate, renderTemplate, lookup, TemplateError } from './template
 export type { TemplateRef, TemplateParse } from './template.js';
 export { SchemaValidator, schemaValidator } from './schema-validator.js';
 export { formatPath, fromZodError, describeIssues } from './issues.js';
-export { RunRequest, CancelRequest } from './run-request.js';
+export { RunRequest, CancelRequest, RunDeadlineTimer } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
 export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
 export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision, PendingApproval } from './run-state.js';

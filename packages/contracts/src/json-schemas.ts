@@ -3,7 +3,7 @@ import { ApprovalDecision, ApprovalEscalated, ApprovalRequest } from './approval
 import { BudgetAck, BudgetCommitRequest, BudgetReleaseRequest, BudgetReserveReply, BudgetReserveRequest, BudgetStatusReply, BudgetStatusRequest } from './budget.js';
 import { RunEvent } from './events.js';
 import { PipelineSpec } from './pipeline.js';
-import { CancelRequest, RunRequest } from './run-request.js';
+import { CancelRequest, RunDeadlineTimer, RunRequest } from './run-request.js';
 import { StepCommand, StepResult, ToolCommand } from './step.js';
 import { ToolDescription, ToolReply, ToolRequest } from './tool.js';
 
@@ -15,6 +15,7 @@ export const publishedSchemas: Readonly<Record<string, z.ZodType>> = {
   'pipeline-spec': PipelineSpec,
   'run-request': RunRequest,
   'cancel-request': CancelRequest,
+  'run-deadline-timer': RunDeadlineTimer,
   'run-event': RunEvent,
   'step-command': StepCommand,
   'tool-command': ToolCommand,

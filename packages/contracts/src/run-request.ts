@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunId, SchemaVersion, TenantId } from './common.js';
+import { RunId, SchemaVersion, TenantId, Timestamp } from './common.js';
 import { PipelineSpec, RunBudget } from './pipeline.js';
 
 /**
@@ -33,3 +33,13 @@ export const CancelRequest = z
   })
   .strict();
 export type CancelRequest = z.infer<typeof CancelRequest>;
+
+/** A run's deadline timer (`pw.runs.deadline`, msg id `<runId>:deadline:<n>`): see `subjects.runDeadline`. */
+export const RunDeadlineTimer = z
+  .object({
+    schemaVersion: SchemaVersion,
+    runId: RunId,
+    deadlineAt: Timestamp,
+  })
+  .strict();
+export type RunDeadlineTimer = z.infer<typeof RunDeadlineTimer>;

@@ -9,6 +9,12 @@ export const subjects = {
   /** Run requests: the public entry point (stream PW_RUNS, work queue). */
   runSubmit: 'pw.runs.submit',
   runCancel: 'pw.runs.cancel',
+  /**
+   * A run's deadline timer, published by the planner when the run starts (stream PW_RUNS). The
+   * planner's consumer holds it back (delayed nak) until the deadline, so an idle run — one waiting
+   * for a person or a provider — still ends as `timed_out` on time, across planner crashes.
+   */
+  runDeadline: 'pw.runs.deadline',
   /** Step commands for one pool (stream PW_STEPS, work queue). */
   stepDispatch: (pool: string) => `pw.steps.${pool}.dispatch`,
   /** Tool calls for one pool's executors (stream PW_STEPS, work queue, a consumer of its own). */
@@ -61,6 +67,7 @@ export const streams = {
 export const consumers = {
   plannerRuns: 'planner-runs',
   plannerEvents: 'planner-events',
+  plannerDeadlines: 'planner-deadlines',
   executor: (pool: string) => `executor-${pool}`,
   executorTools: (pool: string) => `executor-${pool}-tools`,
   approver: 'approver-requests',

@@ -67,6 +67,12 @@ export class RunApplier {
     throw new RetryableError(`run ${runId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 50);
   }
 
+  /** Whether the run exists and has not finished (the store's view). */
+  async isLive(runId: string): Promise<boolean> {
+    const run = await this.stores.runs.get(runId);
+    return run !== undefined && !TERMINAL_STATUSES.has(run.value.status);
+  }
+
   private remember(runId: string, state: RunState, version: number): void {
     this.written.delete(runId);
     if (TERMINAL_STATUSES.has(state.status)) return;

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { ApprovalDecision, CancelRequest, consumers, msgIds, PLANNER_EVENT_TYPES, RunId, RunRequest, SCHEMA_VERSION, StepCompleted, StepFailed, StepParked, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
+import { ApprovalDecision, CancelRequest, consumers, msgIds, PLANNER_EVENT_TYPES, RunDeadlineTimer, RunId, RunRequest, SCHEMA_VERSION, StepCompleted, StepFailed, StepParked, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
 import { z } from 'zod';
 
 /** What the planner consumes from PW_EVENTS: step results and approval decisions. */
 const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, ApprovalDecision]);
-import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type ServiceRuntime } from '@pipewright/kit';
+import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
 import type { RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
+import { deadlineTimerMsgId } from './core/decide.js';
 
 /**
  * The planner's inputs: run requests and cancellations (PW_RUNS, work queue), and step results and
@@ -18,6 +19,8 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   const common = { ackWaitMs: cfg.PW_PLANNER_ACK_WAIT_MS, maxDeliver: cfg.PW_PLANNER_MAX_DELIVER };
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerRuns, filterSubjects: [subjects.runSubmit], ...common });
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: `${consumers.plannerRuns}-cancel`, filterSubjects: [subjects.runCancel], ...common });
+  // A timer is held back with delayed naks until its deadline: no delivery is ever the last.
+  await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerDeadlines, filterSubjects: [subjects.runDeadline], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   await ensurePullConsumer(rt.jsm, {
     stream: streams.events.name,
     durable: consumers.plannerEvents,
@@ -87,11 +90,45 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
       return ACK;
     },
   });
-  return [submit, cancel, results];
+  const deadlines = await startConsumer({
+    ...base,
+    maxDeliver: -1,
+    stream: streams.runs.name,
+    durable: consumers.plannerDeadlines,
+    schema: RunDeadlineTimer,
+    spanName: 'pw.runs.deadline',
+    handler: (timer, ctx) => onDeadlineTimer(rt, applier, timer, ctx),
+  });
+  return [submit, cancel, results, deadlines];
 }
 
 /** A run id for a request that brought none: derived from the stream sequence, so a redelivery gets the same id. */
 function derivedRunId(seq: number, request: RunRequest): string {
   const h = createHash('sha256').update(JSON.stringify(request)).digest('hex').slice(0, 10);
   return `run-${seq}-${h}`;
+}
+
+/** Header counting the re-publications of a far-off deadline timer. */
+const TIMER_GENERATION = 'Pw-Timer-Generation';
+/**
+ * Longest single hold of a timer. At each wake-up a timer whose run has finished is dropped, so the
+ * server holds timers only for live runs and those that finished in the last minute.
+ */
+const TIMER_HOLD_MS = 60_000;
+/** PW_RUNS keeps messages 7 days: a timer is re-published (a fresh copy) after ~3.5 days of holds. */
+const TIMER_DELIVERIES_PER_COPY = 5_000;
+
+/** Holds a run's deadline timer until its deadline, then lets the planner time the run out if it is still going. */
+async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: RunDeadlineTimer, ctx: MessageContext): Promise<Outcome> {
+  const left = Date.parse(timer.deadlineAt) - Date.now();
+  if (left > 0) {
+    if (ctx.deliveryCount > 1 && !(await applier.isLive(timer.runId))) return ACK;
+    if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'retry', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
+    const generation = Number(ctx.header(TIMER_GENERATION) ?? '0') + 1;
+    await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation), headers: { [TIMER_GENERATION]: String(generation) } });
+    return ACK;
+  }
+  const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId });
+  ctx.log.info({ runId: timer.runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : { status: r.state.status }) }, 'run deadline timer fired');
+  return ACK;
 }

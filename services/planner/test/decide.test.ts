@@ -17,6 +17,17 @@ function started(): RunState {
 }
 
 describe('decide', () => {
+  it('sends the run its deadline timer at start; the timer times the run out only once the deadline passed', () => {
+    const t0 = changed(decide(undefined, { type: 'run.submitted', runId: 'run-1', request: dagRequest() }, T0));
+    const timer = t0.messages.find((m) => m.subject === 'pw.runs.deadline');
+    expect(timer).toEqual({ subject: 'pw.runs.deadline', msgId: 'run-1:deadline:0', payload: { schemaVersion: 1, runId: 'run-1', deadlineAt: t0.state.deadlineAt } });
+    expect(decide(t0.state, { type: 'run.deadline', runId: 'run-1' }, later(1_000)).kind).toBe('unchanged');
+    const late = changed(decide(t0.state, { type: 'run.deadline', runId: 'run-1' }, new Date(Date.parse(t0.state.deadlineAt) + 1)));
+    expect(late.state.status).toBe('timed_out');
+    expect(late.state.reason).toContain('guard: limits.deadlineMs');
+    expect(decide(late.state, { type: 'run.deadline', runId: 'run-1' }, later(10 ** 8)).kind).toBe('unchanged');
+  });
+
   it('fails the run, naming the step, when a rendered prompt would make a command larger than a message may be', () => {
     const s0 = started();
     // step c renders all of a's output: 900 KB in one prompt

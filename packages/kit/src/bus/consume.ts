@@ -99,7 +99,8 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           subject: msg.subject,
           seq: msg.seq,
           deliveryCount: msg.info.deliveryCount,
-          lastDelivery: msg.info.deliveryCount >= o.maxDeliver,
+          // max_deliver -1 (a timer held back with delayed naks): no delivery is the last
+          lastDelivery: o.maxDeliver > 0 && msg.info.deliveryCount >= o.maxDeliver,
           header: (name) => msg.headers?.get(name) || undefined,
           signal: abort.signal,
           span,

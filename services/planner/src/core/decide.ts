@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, TERMINAL_STATUSES, ZERO_USAGE, type RunState } from '@pipewright/contracts';
+import { SCHEMA_VERSION, subjects, TERMINAL_STATUSES, ZERO_USAGE, type RunDeadlineTimer, type RunState } from '@pipewright/contracts';
 import { onAgentTurn, onToolFailed, onToolResult } from './agent.js';
 import { onApprovalDecided } from './approval.js';
 import { approvalIds, gateOutput, reasoningOf } from './approval-policy.js';
@@ -27,6 +27,9 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     case 'run.cancel':
       b.finish('cancelled', event.reason);
       return b.done();
+    case 'run.deadline':
+      // Finishes the run as timed_out when its deadline has passed; a timer that fired early changes nothing.
+      return b.timedOut() ? b.done() : { kind: 'unchanged', reason: `run deadline ${current.deadlineAt} not reached` };
     case 'step.completed': {
       const step = b.state.steps[event.stepId];
       if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
@@ -129,6 +132,13 @@ function start(event: Extract<PlannerEvent, { type: 'run.submitted' }>, now: Dat
     ...(request.labels ? { labels: request.labels } : {}),
   }, '0');
   b.decide('start', [], `run of ${spec.name} accepted with ${spec.steps.length} step(s)`);
+  const timer: RunDeadlineTimer = { schemaVersion: SCHEMA_VERSION, runId: state.runId, deadlineAt: state.deadlineAt };
+  b.send(subjects.runDeadline, deadlineTimerMsgId(state.runId, 0), timer);
   b.advance();
   return b.done();
+}
+
+/** Msg id of a run's deadline timer; `generation` counts the re-publications of a far-off deadline. */
+export function deadlineTimerMsgId(runId: string, generation: number): string {
+  return `${runId}:deadline:${generation}`;
 }

@@ -4,6 +4,8 @@ import type { ApprovalDecision, RunRequest, StepCompleted, StepFailed, StepParke
 export type PlannerEvent =
   | { type: 'run.submitted'; runId: string; request: RunRequest; traceparent?: string }
   | { type: 'run.cancel'; runId: string; reason: string }
+  /** The run's deadline timer fired (see `subjects.runDeadline`). */
+  | { type: 'run.deadline'; runId: string }
   | StepCompleted
   | StepFailed
   | StepParked

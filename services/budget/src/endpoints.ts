@@ -122,10 +122,15 @@ function decode(schema: z.ZodType, data: Uint8Array): Decoded {
   return { ok: false, reply: errorReply('invalid_request', describeIssues(issues), false, issues[0]?.path) };
 }
 
-function failureReply(err: unknown): BudgetErrorReply {
-  if (err instanceof RetryableError) return errorReply('unavailable', err.message, true);
+/**
+ * A failure is retryable unless it is known to be final: the client treats a non-retryable error as a
+ * bug on its side, so a store that threw something unexpected must not look like one. Malformed
+ * requests never get here (`invalid_request` is answered before the handler runs).
+ */
+export function failureReply(err: unknown): BudgetErrorReply {
   if (err instanceof TerminalError) return errorReply(err.code, err.message, false);
-  return errorReply('internal', 'internal error in the budget service', false);
+  const code = err instanceof RetryableError && 'code' in err && typeof err.code === 'string' ? err.code : 'unavailable';
+  return errorReply(code, err instanceof RetryableError ? err.message : 'the budget service could not complete the request (logged); retry', true);
 }
 
 function errorReply(code: string, message: string, retryable: boolean, path?: string): BudgetErrorReply {

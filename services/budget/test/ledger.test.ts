@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   claimOp,
   commitOp,
+  dropClaimOp,
   dropHoldOp,
   finalizeOp,
   HOLD_GRACE_MS,
@@ -30,13 +31,13 @@ function apply<D, R>(doc: D | undefined, op: LedgerOp<D, R>, now = T0): { doc: D
 }
 
 const claim = (id: string, nano: number, limits: { maxUsd?: number; maxTokens?: number } = {}, expiresAt = T0 + 60_000) =>
-  claimOp({ ...run, reservationId: id, limits, amount: { nano, tokens: 100 }, expiresAt, retentionMs: RETENTION_MS, windowsMayDeny: true });
+  claimOp({ ...run, reservationId: id, limits, amount: { nano, tokens: 100 }, expiresAt, retentionMs: RETENTION_MS, windowsMayDeny: true, owner: 'o1' });
 
 describe('run ledger', () => {
   it('denies a claim that would pass the run limit, counting committed and live reserved amounts', () => {
     let doc: RunLedgerDoc | undefined;
     ({ doc } = apply(doc, claim('a', 400_000_000, { maxUsd: 1 })));
-    ({ doc } = apply(doc, finalizeOp('a', { granted: true })));
+    ({ doc } = apply(doc, finalizeOp('a', { granted: true }, 'o1')));
     ({ doc } = apply(doc, commitOp({ ...run, reservationId: 'a', charged: { nano: 300_000_000, tokens: 90 }, retentionMs: RETENTION_MS })));
     ({ doc } = apply(doc, claim('b', 500_000_000, { maxUsd: 1 })));
     const c = apply(doc, claim('c', 300_000_000, { maxUsd: 1 }));
@@ -52,6 +53,18 @@ describe('run ledger', () => {
     expect(doc!.records['b']?.state).toBe('reserving');
   });
 
+  it('lets only the claimant finalize or withdraw a claim, and never a finished one', () => {
+    const { doc } = apply(undefined, claim('a', 100));
+    expect(apply(doc, finalizeOp('a', { granted: true }, 'other'))).toMatchObject({ changed: false, result: { won: false, record: { state: 'reserving', owner: 'o1' } } });
+    expect(apply(doc, dropClaimOp('a', 'other'))).toMatchObject({ changed: false, result: false });
+    const held = apply(doc, finalizeOp('a', { granted: true }, 'o1'));
+    expect(held).toMatchObject({ changed: true, result: { won: true, record: { state: 'held' } } });
+    // a takeover finalized it: the claimant's late denial or withdrawal changes nothing
+    expect(apply(held.doc, finalizeOp('a', { granted: false, limit: 'tenant.maxUsd', remaining: 0, reason: 'x' }, 'o1'))).toMatchObject({ changed: false, result: { won: false, record: { state: 'held' } } });
+    expect(apply(held.doc, dropClaimOp('a', 'o1')).changed).toBe(false);
+    expect(apply(doc, dropClaimOp('a', 'o1'))).toMatchObject({ changed: true, result: true });
+  });
+
   it('answers a repeated claim from the record without a change', () => {
     const { doc } = apply(undefined, claim('a', 1));
     const again = apply(doc, claim('a', 1));
@@ -60,7 +73,7 @@ describe('run ledger', () => {
 
   it('commits once: a repeat wins nothing and counts nothing', () => {
     let { doc } = apply(undefined, claim('a', 100));
-    ({ doc } = apply(doc, finalizeOp('a', { granted: true })));
+    ({ doc } = apply(doc, finalizeOp('a', { granted: true }, 'o1')));
     const first = apply(doc, commitOp({ ...run, reservationId: 'a', charged: { nano: 70, tokens: 50 }, retentionMs: RETENTION_MS }));
     expect(first.result).toMatchObject({ winner: true, previous: 'held', record: { late: false } });
     const second = apply(first.doc, commitOp({ ...run, reservationId: 'a', charged: { nano: 70, tokens: 50 }, retentionMs: RETENTION_MS }));

@@ -132,20 +132,24 @@ describe('ledger store: MongoDB version claims', () => {
     [a, b] = [await f.open(), await f.open()];
   });
 
-  it.skipIf(!mongoAvailable)('finds versions past a lagging head, and prunes claims only once the head has them', async () => {
+  it.skipIf(!mongoAvailable)('keeps every version through pruning, and refuses a writer whose base was read before the prune', async () => {
     let v = (await a.create('tenant.walk', JSON.stringify({ v: 1 }))) as { ok: true; version: number };
     for (let i = 2; i <= 5; i++) v = (await a.update('tenant.walk', JSON.stringify({ v: i }), v.version)) as { ok: true; version: number };
-    // a head left behind (a writer that died before moving it, or an update that lost a race)
+    expect(await b.get('tenant.walk')).toEqual({ text: JSON.stringify({ v: 5 }), version: 5 });
+    // Every claim is past its retention: a checkpoint takes over version 5, then the claims go.
+    expect(await b.prune!(Date.now() + 2 * CLAIM_RETENTION_MS)).toBe(5);
     const raw = new MongoClient(f.mongoUrl!, { retryWrites: false });
     stack.add('raw mongo client', () => raw.close());
-    const heads = raw.db('pw_budget_test').collection<{ _id: string; version: number; json: string }>(BUDGET_COLLECTIONS.heads);
-    await heads.updateOne({ _id: 'tenant.walk' }, { $set: { version: 1, json: JSON.stringify({ v: 1 }) } }, { upsert: true });
-    expect(await b.get('tenant.walk')).toEqual({ text: JSON.stringify({ v: 5 }), version: 5 });
+    const db = raw.db('pw_budget_test');
+    expect(await db.collection(BUDGET_COLLECTIONS.claims).countDocuments({ key: 'tenant.walk' })).toBe(0);
+    expect(await db.collection(BUDGET_COLLECTIONS.checkpoints).findOne({ key: 'tenant.walk' })).toMatchObject({ n: 1, version: 5 });
+    // Writers that read versions 4 and 3 before the prune: their version numbers are free again, but taken.
     expect(await b.update('tenant.walk', '{"v":"stale"}', 4)).toEqual({ ok: false, reason: 'conflict' });
-    expect(await b.prune!(Date.now() + 2 * CLAIM_RETENTION_MS)).toBeGreaterThanOrEqual(5);
-    expect(await heads.findOne({ _id: 'tenant.walk' })).toMatchObject({ version: 5 });
-    expect(await raw.db('pw_budget_test').collection(BUDGET_COLLECTIONS.claims).countDocuments({ key: 'tenant.walk' })).toBe(0);
+    expect(await a.update('tenant.walk', '{"v":"staler"}', 3)).toEqual({ ok: false, reason: 'conflict' });
+    expect(await b.create('tenant.walk', '{"v":"again"}')).toEqual({ ok: false, reason: 'exists' });
+    expect(await db.collection(BUDGET_COLLECTIONS.claims).countDocuments({ key: 'tenant.walk' })).toBe(0);
     expect(await a.get('tenant.walk')).toEqual({ text: JSON.stringify({ v: 5 }), version: 5 });
     expect(await a.update('tenant.walk', JSON.stringify({ v: 6 }), 5)).toEqual({ ok: true, version: 6 });
+    expect(await b.get('tenant.walk')).toEqual({ text: JSON.stringify({ v: 6 }), version: 6 });
   });
 });

@@ -1,6 +1,7 @@
 import { BudgetLimitName, BudgetRunLimits, ReservationState } from '@pipewright/contracts';
 import { z } from 'zod';
 import { addAmount, nanoToUsd, usdToNano, type Amount } from '../money.js';
+import { LEDGER_DOC_BUDGET_BYTES, LedgerFullError, RECORD_OVERHEAD_BYTES, recordsBytes } from './doc-size.js';
 import { changed, unchanged, type Codec, type LedgerOp } from './op.js';
 
 /**
@@ -25,6 +26,11 @@ export const ReservationRecord = z.object({
   limit: BudgetLimitName.optional(),
   remaining: z.number().optional(),
   reason: z.string().optional(),
+  /**
+   * The request that claimed it, while it is open: only that request may finalize or withdraw the claim
+   * (a repeat that takes over a stale claim finalizes it in the claimant's name, see `finalizeOp`).
+   */
+  owner: z.string().optional(),
 });
 export type ReservationRecord = z.infer<typeof ReservationRecord>;
 
@@ -85,6 +91,8 @@ export interface ClaimInput extends RunIdentity {
   retentionMs: number;
   /** Whether a pipeline or tenant limit applies; when none does, the claim is the whole decision. */
   windowsMayDeny: boolean;
+  /** A token of the request that claims (see ReservationRecord.owner). */
+  owner: string;
 }
 
 /**
@@ -99,6 +107,9 @@ export function claimOp(input: ClaimInput): LedgerOp<RunLedgerDoc, ClaimResult> 
     if (existing) return unchanged(current, { kind: 'existing', record: existing });
     const doc = current ?? emptyRun(input, now);
     pruneRecords(doc, now, input.retentionMs);
+    // Refused before anything else changes: the document stays as it was for the rest of the batch.
+    if (recordsBytes(doc.records) + input.reservationId.length + RECORD_OVERHEAD_BYTES > LEDGER_DOC_BUDGET_BYTES)
+      throw new LedgerFullError(`run ${input.runId}: its ledger holds ${Object.keys(doc.records).length} reservations of the last ${Math.round(input.retentionMs / 1000)} s, as many as one document takes; retry when older ones age out`);
     // The latest request's limits apply: a budget raised by an approval reaches the run this way.
     doc.limits = input.limits;
     doc.updatedAt = now;
@@ -109,7 +120,7 @@ export function claimOp(input: ClaimInput): LedgerOp<RunLedgerDoc, ClaimResult> 
       doc.records[input.reservationId] = { ...base, state: 'denied', endedAt: now, ...denial };
       return changed(doc, { kind: 'denied', ...denial });
     }
-    doc.records[input.reservationId] = { ...base, state: input.windowsMayDeny ? 'reserving' : 'held' };
+    doc.records[input.reservationId] = { ...base, state: input.windowsMayDeny ? 'reserving' : 'held', owner: input.owner };
     return changed(doc, { kind: 'claimed' });
   };
 }
@@ -128,25 +139,41 @@ function checkRunLimits(limits: BudgetRunLimits, committed: Amount, reserved: Am
 
 export type Finalize = { granted: true } | { granted: false; limit: BudgetLimitName; remaining: number; reason: string };
 
-/** Ends the `reserving` phase with the outcome of the window checks; a record past it is left as it is. */
-export function finalizeOp(reservationId: string, outcome: Finalize): LedgerOp<RunLedgerDoc, ReservationRecord | undefined> {
+export interface Finalized {
+  /** The record as it is now (undefined: gone). */
+  record: ReservationRecord | undefined;
+  /** This operation ended the `reserving` phase. */
+  won: boolean;
+}
+
+/**
+ * Ends the `reserving` phase with the outcome of the window checks, if the record is still `reserving`
+ * in the name of `owner`; anything else (finished, taken over, withdrawn, claimed afresh) is left as it is.
+ */
+export function finalizeOp(reservationId: string, outcome: Finalize, owner: string | undefined): LedgerOp<RunLedgerDoc, Finalized> {
   return (doc, now) => {
     const r = doc?.records[reservationId];
-    if (!doc || !r || r.state !== 'reserving') return unchanged(doc, r);
+    if (!doc || !r || r.state !== 'reserving' || r.owner !== owner) return unchanged(doc, { record: r, won: false });
+    // Decided: nobody's to withdraw any more.
+    const { owner: _claimant, ...rest } = r;
     const next: ReservationRecord = outcome.granted
-      ? { ...r, state: 'held' }
-      : { ...r, state: 'denied', endedAt: now, limit: outcome.limit, remaining: outcome.remaining, reason: outcome.reason };
+      ? { ...rest, state: 'held' }
+      : { ...rest, state: 'denied', endedAt: now, limit: outcome.limit, remaining: outcome.remaining, reason: outcome.reason };
     doc.records[reservationId] = next;
     doc.updatedAt = now;
-    return changed(doc, next);
+    return changed(doc, { record: next, won: true });
   };
 }
 
-/** Forgets a claim whose window checks failed with an error, so that a retry starts afresh. */
-export function dropClaimOp(reservationId: string): LedgerOp<RunLedgerDoc, boolean> {
+/**
+ * Withdraws a claim whose window checks failed with an error, so that a retry starts afresh: only while
+ * it is still the claimant's (`reserving`, or `held` from the claim itself when no window limit applies).
+ * A finalized record has no owner: a repeat may have taken it over and answered from it.
+ */
+export function dropClaimOp(reservationId: string, owner: string): LedgerOp<RunLedgerDoc, boolean> {
   return (doc) => {
     const r = doc?.records[reservationId];
-    if (!doc || !r || !isOpen(r)) return unchanged(doc, false);
+    if (!doc || !r || !isOpen(r) || r.owner !== owner) return unchanged(doc, false);
     delete doc.records[reservationId];
     return changed(doc, true);
   };

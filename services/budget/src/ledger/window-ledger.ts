@@ -2,6 +2,7 @@ import type { BudgetLimitName } from '@pipewright/contracts';
 import { z } from 'zod';
 import { addAmount, nanoToUsd, usdToNano, type Amount } from '../money.js';
 import type { ScopeLimit, WindowScope } from '../settings.js';
+import { HOLD_OVERHEAD_BYTES, holdsBytes, LEDGER_DOC_BUDGET_BYTES, LedgerFullError } from './doc-size.js';
 import { changed, unchanged, type Codec, type LedgerOp } from './op.js';
 
 /**
@@ -87,6 +88,9 @@ export function holdOp(ref: WindowRef, reservationId: string, amount: Amount, ex
       if (amount.tokens > left)
         return unchanged(current, { kind: 'denied', limit: `${ref.scope}.maxTokens`, remaining: Math.max(0, left), reason: `${ref.scope} ${ref.id}: ${lim.maxTokens} tokens per ${lim.windowHours} h would be exceeded` });
     }
+    // Refused before anything else changes: the document stays as it was for the rest of the batch.
+    if (holdsBytes(doc.holds, doc.buckets) + reservationId.length + HOLD_OVERHEAD_BYTES > LEDGER_DOC_BUDGET_BYTES)
+      throw new LedgerFullError(`${ref.scope} ${ref.id}: ${Object.keys(doc.holds).length} reservations are open, as many as one ledger document takes; retry when some end`);
     doc.holds[reservationId] = { nano: amount.nano, tokens: amount.tokens, expiresAt };
     doc.updatedAt = now;
     return changed(doc, { kind: 'held' });

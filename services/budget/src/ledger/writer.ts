@@ -1,5 +1,6 @@
 import { errorMessage, RetryableError, TerminalError, type Logger } from '@pipewright/kit';
 import type { LedgerStore, StoredDoc } from '../store/types.js';
+import { LEDGER_DOC_BUDGET_BYTES, LedgerFullError } from './doc-size.js';
 import { Lru } from './lru.js';
 import type { Codec, LedgerOp } from './op.js';
 
@@ -10,6 +11,8 @@ const MAX_BATCH = 256;
 const BACKOFF_BASE_MS = 1;
 const BACKOFF_CAP_MS = 25;
 const CACHE_ENTRIES = 10_000;
+/** The largest value NATS KV takes by default (the server's `max_payload`); MongoDB's limit is higher. */
+const MAX_DOC_BYTES = 1024 * 1024;
 
 interface Cached extends StoredDoc {
   /** When it was read or written. */
@@ -57,9 +60,15 @@ export class LedgerWriter {
     });
   }
 
-  /** The stored document, read now (not from the cache); refreshes the cache. */
+  /** The stored document, read now (not from the cache); refreshes the cache. A store that fails is retryable. */
   async read<D>(key: string, codec: Codec<D>): Promise<D | undefined> {
-    const stored = await this.fetch(key, codec);
+    let stored: StoredDoc | undefined;
+    try {
+      stored = await this.fetch(key, codec);
+    } catch (err) {
+      if (err instanceof TerminalError || err instanceof RetryableError) throw err;
+      throw new RetryableError(`ledger store unavailable: ${errorMessage(err)}`, undefined, { cause: err });
+    }
     return stored ? (JSON.parse(stored.text) as D) : undefined;
   }
 
@@ -130,6 +139,9 @@ export class LedgerWriter {
         }
         if (dirty) {
           const text = JSON.stringify(doc);
+          // The operations keep documents well below this (doc-size.ts); should one still grow past it, the
+          // batch fails at once, not after retrying a write the store must refuse until the deadline.
+          if (text.length > LEDGER_DOC_BUDGET_BYTES && Buffer.byteLength(text) > MAX_DOC_BYTES) throw new LedgerFullError(`ledger ${key}: the document would be ${Buffer.byteLength(text)} bytes, more than the store takes`);
           const w = base ? await this.store.update(key, text, base.version) : await this.store.create(key, text);
           if (!w.ok) {
             this.stats.conflicts += 1;

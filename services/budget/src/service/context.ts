@@ -13,6 +13,8 @@ export interface LedgerContext {
   /** How long finished reservation records are kept (the window in which repeats are recognised). */
   readonly retentionMs: number;
   readonly log: Logger;
+  /** Age at which a `reserving` claim counts as abandoned (default STALE_RESERVING_MS; tests shorten it). */
+  readonly staleReservingMs?: number;
 }
 
 /** The pipeline and tenant windows a reservation counts against, with their configured limits. */

@@ -1,67 +1,68 @@
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoClient, type Collection } from 'mongodb';
 import { Lru } from '../ledger/lru.js';
+import { CheckpointChain, claimId, isDuplicate, type CheckpointRow, type ClaimRow, type HintRow, type RetiredRow } from './mongo-chain.js';
 import type { CasResult, LedgerStore, StoredDoc } from './types.js';
 
 /** Collections of the MongoDB store. */
-export const BUDGET_COLLECTIONS = { heads: 'budget_ledger', claims: 'budget_ledger_versions', open: 'budget_open' } as const;
+export const BUDGET_COLLECTIONS = {
+  claims: 'budget_ledger_versions',
+  checkpoints: 'budget_ledger_checkpoints',
+  hints: 'budget_ledger_hints',
+  retired: 'budget_ledger_retired',
+  open: 'budget_open',
+} as const;
 
 /**
- * A version claim is kept this long: longer than any writer may work from a version it read (its cache
- * age plus one write attempt, bounded by the writer's deadline), with room for clock skew between
- * replicas. Short, because FerretDB finds a document by scanning its collection.
+ * A version claim is kept this long before a checkpoint takes it over and it is deleted. Short, because
+ * FerretDB finds claims for pruning by scanning the collection; long enough that a writer's own fresh
+ * claim is never checkpointed while it checks it (clocks of replicas within a few seconds of each other).
  */
 export const CLAIM_RETENTION_MS = 20_000;
-/** A writer re-reads a document it cached longer ago than this. */
-const MAX_CACHE_AGE_MS = 3_000;
+/** A checkpoint with a successor is kept this long (readers that started from it walk on). */
+export const CHECKPOINT_RETENTION_MS = 60_000;
 const PRUNE_BATCH = 5_000;
 const SEEN_ENTRIES = 10_000;
-/** The head is moved forward every this many versions, and after a read that walked this many claims. */
-const HEAD_EVERY_VERSIONS = 16;
-const LONG_WALK = 4;
+/**
+ * A writer appends a checkpoint (in the background) every this many versions, and so does a read that
+ * walked this many claims: the next reader walks less.
+ */
+const CHECKPOINT_EVERY = 16;
 
-/** The current version of a document (JSON text: its maps are keyed by ids that make poor BSON field names). */
-interface HeadRow {
-  _id: string;
-  version: number;
-  json: string;
-}
-/** One claimed version, `_id` = `<key>#<version>`: the insert that makes a write happen. */
-interface ClaimRow {
-  _id: string;
-  key: string;
-  version: number;
-  json: string;
-  at: Date;
-}
 interface OpenRow {
   _id: string;
   at: Date;
 }
 
-const DUPLICATE_KEY = 11000;
-const isDuplicate = (err: unknown) => err instanceof MongoServerError && err.code === DUPLICATE_KEY;
-const claimId = (key: string, version: number) => `${key}#${version}`;
+export interface MongoLedgerOptions {
+  /** Tests shorten these to make pruning race the writers. */
+  claimRetentionMs?: number;
+  checkpointRetentionMs?: number;
+}
 
 /**
- * The ledger on MongoDB. A write from version v claims version v+1 by inserting `<key>#<v+1>` with the
- * new document: the unique `_id` makes exactly one writer win, on MongoDB and on FerretDB alike. (A
- * conditional update on a version field is atomic on MongoDB, but FerretDB 1.24's SQLite backend runs
- * the filter and the update apart, so two writers can both "win": measured 8 of 8 in a race. `$expr`
- * guards are refused by FerretDB altogether.) The head document (the current version) is moved forward
- * now and then, in the background; a reader walks the claims beyond it, so a head that lags, or a
- * writer that dies before moving it, loses nothing that was acknowledged. The sweeper's `prune` removes claims older than
- * CLAIM_RETENTION_MS once their head has caught up; a writer re-reads any version it cached longer ago
- * than MAX_CACHE_AGE_MS, so it never claims a version number whose claim was already pruned.
+ * The ledger on MongoDB (and FerretDB), with inserts as the only atomic step: FerretDB applies a
+ * conditional update's filter and write apart (measured: 8 of 8 racing writers "won"), and refuses `$expr`.
+ *
+ * A write from version v inserts the claim `<key>#<v+1>` holding the new document: the unique `_id` makes
+ * exactly one writer win. Claims are pruned once a checkpoint covers them (mongo-chain.ts); a writer whose
+ * base was read before such a prune could find the number free again, so after its insert it looks at the
+ * chain's end: a checkpoint at or beyond its version means the version was already taken, and the claim
+ * is deleted and reported as a conflict. A reader starts at the newest checkpoint and walks the claims
+ * beyond it; when the next claim is missing it looks at the chain's end again, since a prune may have
+ * deleted claims it had not reached yet, after checkpointing them. Every lookup is by `_id`.
  */
-export async function openMongoLedgerStore(url: string, dbName: string): Promise<LedgerStore> {
+export async function openMongoLedgerStore(url: string, dbName: string, opts: MongoLedgerOptions = {}): Promise<LedgerStore & { prune(now: number): Promise<number> }> {
   const client = new MongoClient(url, { retryWrites: false, serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   try {
     const db = client.db(dbName);
     const claims = db.collection<ClaimRow>(BUDGET_COLLECTIONS.claims);
-    // Not a TTL index: a claim may only go once its head has caught up with it, which `prune` checks.
+    const retired = db.collection<RetiredRow>(BUDGET_COLLECTIONS.retired);
+    // Not a TTL index: a claim may only go once a checkpoint covers it, which `prune` makes sure of.
     await claims.createIndex({ at: 1 });
-    return new MongoLedgerStore(client, db.collection<HeadRow>(BUDGET_COLLECTIONS.heads), claims, db.collection<OpenRow>(BUDGET_COLLECTIONS.open));
+    await retired.createIndex({ at: 1 });
+    const chain = new CheckpointChain(db.collection<CheckpointRow>(BUDGET_COLLECTIONS.checkpoints), db.collection<HintRow>(BUDGET_COLLECTIONS.hints), retired, opts.checkpointRetentionMs ?? CHECKPOINT_RETENTION_MS);
+    return new MongoLedgerStore(client, claims, chain, db.collection<OpenRow>(BUDGET_COLLECTIONS.open), opts.claimRetentionMs ?? CLAIM_RETENTION_MS);
   } catch (err) {
     await client.close();
     throw err;
@@ -70,37 +71,47 @@ export async function openMongoLedgerStore(url: string, dbName: string): Promise
 
 class MongoLedgerStore implements LedgerStore {
   readonly kind = 'mongo' as const;
-  readonly maxCacheAgeMs = MAX_CACHE_AGE_MS;
-  private readonly headMoves = new Map<string, { next: { version: number; json: string } }>();
-  private readonly moving = new Set<Promise<void>>();
-  /** The newest version this process wrote or read per document (a hint: the claims are the truth). */
+  /** The newest version this process wrote or read per document: where a read starts walking claims. */
   private readonly seen = new Lru<string, number>(SEEN_ENTRIES);
+  private readonly covering = new Map<string, Promise<void>>();
 
   constructor(
     private readonly client: MongoClient,
-    private readonly heads: Collection<HeadRow>,
     private readonly claims: Collection<ClaimRow>,
+    private readonly chain: CheckpointChain,
     private readonly open: Collection<OpenRow>,
+    private readonly claimRetentionMs: number,
   ) {}
 
   async get(key: string): Promise<StoredDoc | undefined> {
-    const head = await this.heads.findOne({ _id: key });
-    let current: StoredDoc | undefined = head ? { text: head.json, version: head.version } : undefined;
-    // Start the walk from the newest version this process has seen, when the head is behind it.
+    let base = await this.chain.endRow(key);
+    let current: StoredDoc | undefined = base ? { text: base.json, version: base.version } : undefined;
+    // Start the walk from the newest version this process has seen, when the checkpoint is behind it.
     const seen = this.seen.get(key);
     if (seen !== undefined && seen > (current?.version ?? 0)) {
       const c = await this.claims.findOne({ _id: claimId(key, seen) });
       if (c) current = { text: c.json, version: c.version };
     }
-    // Claims beyond it are the newer versions; a long walk moves the head for the next reader.
-    for (let walked = 0; ; walked++) {
+    for (let walked = 0; ; ) {
       const next = await this.claims.findOne({ _id: claimId(key, (current?.version ?? 0) + 1) });
-      if (!next) {
-        if (current && walked >= LONG_WALK) this.moveHead(key, current.version, current.text);
-        return current;
+      if (next) {
+        current = { text: next.json, version: next.version };
+        walked += 1;
+        continue;
       }
-      this.noteSeen(key, next.version);
-      current = { text: next.json, version: next.version };
+      // The end of the claims, or claims pruned since this walk began: then a newer checkpoint holds them
+      // (and its copy wins over a claim of the same version, which can only be a stale writer's orphan).
+      const end = await this.chain.end(key);
+      if (end.n > (base?.n ?? 0) && end.version >= (current?.version ?? 0)) {
+        base = await this.chain.endRow(key);
+        if (base) current = { text: base.json, version: base.version };
+        continue;
+      }
+      if (current) {
+        this.noteSeen(key, current.version);
+        if (walked >= CHECKPOINT_EVERY) this.coverSoon(key, current.version);
+      }
+      return current;
     }
   }
 
@@ -115,75 +126,60 @@ class MongoLedgerStore implements LedgerStore {
   private async write(key: string, text: string, from: number): Promise<CasResult> {
     const version = from + 1;
     const lost: CasResult = { ok: false, reason: from === 0 ? 'exists' : 'conflict' };
+    const id = claimId(key, version);
     try {
-      await this.claims.insertOne({ _id: claimId(key, version), key, version, json: text, at: new Date() });
+      await this.claims.insertOne({ _id: id, key, version, json: text, at: new Date() });
     } catch (err) {
       if (!isDuplicate(err)) throw err;
       return lost;
     }
-    // The claim is the commit point: the write has happened. The head only spares readers a long walk
-    // over the claims, so it is moved now and then, off the write path (an update costs far more than
-    // an insert on FerretDB).
+    // The insert won unless this version was taken before and its claim pruned since (a base read before
+    // that prune): a checkpoint then holds this version or a newer one, and the claim is an orphan.
+    if ((await this.chain.end(key)).version >= version) {
+      await this.claims.deleteOne({ _id: id });
+      return lost;
+    }
     this.noteSeen(key, version);
-    if (version % HEAD_EVERY_VERSIONS === 0) this.moveHead(key, version, text);
+    if (version % CHECKPOINT_EVERY === 0) this.coverSoon(key, version);
     return { ok: true, version };
   }
 
-  /** Moves a head forward in the background, one update per document at a time, to its newest version. */
   private noteSeen(key: string, version: number): void {
     if (version > (this.seen.get(key) ?? 0)) this.seen.set(key, version);
   }
 
-  private moveHead(key: string, version: number, json: string): void {
-    const queued = this.headMoves.get(key);
-    if (queued) {
-      if (version > queued.next.version) queued.next = { version, json };
-      return;
-    }
-    const entry = { next: { version, json } };
-    this.headMoves.set(key, entry);
-    const run = async (): Promise<void> => {
-      for (let done = 0; done < entry.next.version; ) {
-        const target = entry.next;
-        await this.advanceHead(key, target.version, target.json).catch(() => false);
-        done = target.version;
-      }
-    };
-    const p = run().finally(() => {
-      this.headMoves.delete(key);
-      this.moving.delete(p);
-    });
-    this.moving.add(p);
-  }
-
-  /** Moves the head to `version` unless it is there or beyond; true when the head now holds it. */
-  private async advanceHead(key: string, version: number, json: string): Promise<boolean> {
-    try {
-      const r = await this.heads.updateOne({ _id: key, version: { $lt: version } }, { $set: { version, json } }, { upsert: true });
-      return r.matchedCount + r.upsertedCount > 0;
-    } catch (err) {
-      // The upsert raced a head that is already at or beyond this version.
-      if (isDuplicate(err)) return false;
-      throw err;
-    }
+  /** Appends a checkpoint in the background, one at a time per document, so the next reader walks less. */
+  private coverSoon(key: string, version: number): void {
+    if (this.covering.has(key)) return;
+    const p = this.chain
+      .cover(key, this.claims, version)
+      .then(() => undefined)
+      .catch(() => undefined)
+      .finally(() => this.covering.delete(key));
+    this.covering.set(key, p);
   }
 
   /**
-   * Removes claims past their retention, in one pass: for each document, the head is first moved to its
-   * newest old claim if it is behind, so that only claims the head has passed are deleted.
+   * Removes claims older than the retention, in one pass: for each document, a checkpoint first takes
+   * over its newest old claim (if none covers it yet) and the hint is pointed at the chain's end, then
+   * those claims are deleted; then checkpoints whose successor is older than their retention.
    */
   async prune(now: number): Promise<number> {
-    const old = await this.claims.find({ at: { $lt: new Date(now - CLAIM_RETENTION_MS) } }, { projection: { _id: 1, key: 1, version: 1 } }).limit(PRUNE_BATCH).toArray();
-    const newest = new Map<string, number>();
-    for (const c of old) newest.set(c.key, Math.max(c.version, newest.get(c.key) ?? 0));
-    for (const [key, version] of newest) {
-      const head = await this.heads.findOne({ _id: key }, { projection: { version: 1 } });
-      if (head && head.version >= version) continue;
-      const claim = await this.claims.findOne({ _id: claimId(key, version) });
-      if (claim) await this.advanceHead(key, claim.version, claim.json);
+    const old = await this.claims.find({ at: { $lt: new Date(now - this.claimRetentionMs) } }, { projection: { _id: 1, key: 1, version: 1 } }).limit(PRUNE_BATCH).toArray();
+    const byKey = new Map<string, { newest: number; ids: string[] }>();
+    for (const c of old) {
+      const k = byKey.get(c.key) ?? { newest: 0, ids: [] };
+      k.newest = Math.max(k.newest, c.version);
+      k.ids.push(c._id);
+      byKey.set(c.key, k);
     }
-    if (old.length > 0) await this.claims.deleteMany({ _id: { $in: old.map((c) => c._id) } });
-    return old.length;
+    let removed = 0;
+    for (const [key, { newest, ids }] of byKey) {
+      await this.chain.pointHint(key, await this.chain.cover(key, this.claims, newest));
+      await this.claims.deleteMany({ _id: { $in: ids } });
+      removed += ids.length;
+    }
+    return removed + (await this.chain.dropRetired(now, PRUNE_BATCH));
   }
 
   async markOpen(runId: string): Promise<void> {
@@ -200,7 +196,7 @@ class MongoLedgerStore implements LedgerStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.moving);
+    await Promise.all(this.covering.values());
     await this.client.close();
   }
 }

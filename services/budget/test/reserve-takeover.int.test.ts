@@ -26,15 +26,30 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stopAll());
 
-async function ledgerState(ctx: LedgerContext, req: BudgetReserveRequest) {
-  // Holds are given back off the request path: let those writes land.
-  await sleep(300);
-  const run = await ctx.writer.read(ledgerKeys.run(req.runId), runCodec);
+type LedgerView = { state: string | undefined; pipelineHold: boolean; tenantHold: boolean };
+
+const consistent = (s: LedgerView) => {
+  const open = s.state === 'held' || s.state === 'reserving';
+  return s.pipelineHold === open && s.tenantHold === open;
+};
+
+/**
+ * The reservation's record and holds, once they agree. Holds are given back off the request path, so
+ * this reads again (bounded, 5 s) until those writes have landed; a ledger that stays inconsistent is
+ * returned as it is, for the assertion to fail on.
+ */
+async function ledgerState(ctx: LedgerContext, req: BudgetReserveRequest): Promise<LedgerView> {
   const holdIn = async (key: string) => (await ctx.writer.read(key, windowCodec))?.holds[req.reservationId] !== undefined;
-  return { state: run?.records[req.reservationId]?.state, pipelineHold: await holdIn(ledgerKeys.pipeline(req.pipeline)), tenantHold: await holdIn(ledgerKeys.tenant(req.tenant)) };
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const run = await ctx.writer.read(ledgerKeys.run(req.runId), runCodec);
+    const s = { state: run?.records[req.reservationId]?.state, pipelineHold: await holdIn(ledgerKeys.pipeline(req.pipeline)), tenantHold: await holdIn(ledgerKeys.tenant(req.tenant)) };
+    if (consistent(s) || Date.now() > deadline) return s;
+    await sleep(50);
+  }
 }
 
-function expectConsistent(s: { state: string | undefined; pipelineHold: boolean; tenantHold: boolean }) {
+function expectConsistent(s: LedgerView) {
   const open = s.state === 'held' || s.state === 'reserving';
   expect(s, JSON.stringify(s)).toEqual({ state: s.state, pipelineHold: open, tenantHold: open });
 }

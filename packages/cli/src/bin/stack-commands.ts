@@ -46,7 +46,11 @@ export function registerStackCommands(program: Command): void {
     .option('--verbose', 'print every service log line')
     .action(async (o: { executors: string; verbose?: boolean }) => {
       const stack = await LocalStack.start({ executors: Number(o.executors), ...(o.verbose ? { echo: true } : {}), logDir: `${REPO_ROOT}.pw/dev-logs` });
-      console.log(`stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}\n  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch`);
+      const approver = stack.approverPort !== undefined ? `http://127.0.0.1:${stack.approverPort}` : undefined;
+      const token = approver && stack.approverToken ? stack.approverToken : undefined;
+      const approvals = token ? `\n  export PW_APPROVER_URL=${approver} PW_APPROVER_TOKEN=${token}   # for pipewright approvals` : '';
+      const inbox = token ? `\napproval inbox: ${approver}/inbox (sign in with the token above)` : '';
+      console.log(`stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${approvals}\n  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch${inbox}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNatsServer, startProcess, Stack, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
@@ -48,6 +49,11 @@ export class LocalStack {
   private readonly procs = new Map<string, ProcessHandle>();
   /** Port of the (last started) approver's API and web inbox. */
   approverPort: number | undefined;
+  /**
+   * The API and inbox token the stack gave its approver (`dev:<token>`) when the caller configured
+   * none, so that a local stack's approvals can be decided at once; undefined otherwise.
+   */
+  readonly approverToken: string | undefined;
   /** Ops server port (/healthz, /readyz, /metrics) of each process. */
   readonly opsPorts = new Map<string, number>();
   private seq = 0;
@@ -56,7 +62,10 @@ export class LocalStack {
     readonly nats: NatsServerHandle,
     readonly sim: SimClient,
     private readonly opts: LocalStackOptions,
-  ) {}
+  ) {
+    const configured = opts.env?.['PW_APPROVER_TOKENS'] !== undefined || opts.env?.['PW_APPROVER_TOKENS_FILE'] !== undefined;
+    this.approverToken = configured ? undefined : randomBytes(18).toString('hex');
+  }
 
   static async start(opts: LocalStackOptions = {}): Promise<LocalStack> {
     if (opts.logDir) mkdirSync(opts.logDir, { recursive: true });
@@ -112,7 +121,10 @@ export class LocalStack {
     const id = `${name}-${++this.seq}`;
     const opsPort = await freePort();
     // The approver's API and inbox get a free port too, so stacks can run side by side.
-    const approverEnv: Record<string, string> = name === 'approver' ? { PW_APPROVER_PORT: String((this.approverPort = await freePort())), PW_APPROVER_HOST: '127.0.0.1' } : {};
+    const approverEnv: Record<string, string> =
+      name === 'approver'
+        ? { PW_APPROVER_PORT: String((this.approverPort = await freePort())), PW_APPROVER_HOST: '127.0.0.1', ...(this.approverToken ? { PW_APPROVER_TOKENS: `dev:${this.approverToken}` } : {}) }
+        : {};
     const budgetEnv = this.budgetEnv(name);
     const proc = await startProcess({
       name: id,

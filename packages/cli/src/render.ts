@@ -13,7 +13,7 @@ export function renderEvent(e: RunEvent): string {
     case 'step.dispatched':
       return `${t}  step ${e.stepId.padEnd(14)} dispatched   attempt ${e.attempt}  model ${e.model.model}  pool ${e.pool}`;
     case 'step.completed':
-      return `${t}  step ${e.stepId.padEnd(14)} completed    model ${e.model.model}  calls ${e.calls}  tokens ${e.usage.inputTokens}+${e.usage.outputTokens}  ${Math.round(e.latencyMs)} ms  (${e.rung})`;
+      return `${t}  step ${e.stepId.padEnd(14)} completed    model ${e.model.model}  calls ${e.calls}  tokens ${e.usage.inputTokens}+${e.usage.outputTokens}${e.costUsd !== undefined ? `  $${e.costUsd.toFixed(6)}` : ''}  ${Math.round(e.latencyMs)} ms  (${e.rung})`;
     case 'step.parked':
       return `${t}  step ${e.stepId.padEnd(14)} PARKED       ${e.reason}; retrying at ${e.retryAt.slice(11, 19)} (run paused)`;
     case 'step.failed':

@@ -10,3 +10,13 @@ export function loadCliConfig(env: Readonly<Record<string, string | undefined>> 
   }), env);
 }
 export type CliConfig = ReturnType<typeof loadCliConfig>;
+
+/** What a local stack's processes inherit: PATH and HOME, not the caller's whole environment (no stray NATS_URL). */
+export function inheritedEnv(env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
+  const keep: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    const v = env[k];
+    if (v !== undefined) keep[k] = v;
+  }
+  return keep;
+}

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNatsServer, startProcess, Stack, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
 import type { SimConfig } from '@pipewright/llm-sim';
+import { inheritedEnv } from '../config.js';
 import { SimClient } from './sim-client.js';
 
 export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver';
@@ -168,14 +169,4 @@ export class LocalStack {
   async stop(): Promise<void> {
     await this.cleanup.stopAll();
   }
-}
-
-/** What a child inherits: PATH and HOME, not the caller's whole environment (no stray NATS_URL). */
-function inheritedEnv(): Record<string, string> {
-  const keep: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    const v = process.env[k];
-    if (v !== undefined) keep[k] = v;
-  }
-  return keep;
 }

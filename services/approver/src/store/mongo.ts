@@ -110,27 +110,40 @@ class MongoApprovalStore implements ApprovalStore {
 
   async list(filter: ApprovalFilter = {}): Promise<ApprovalRecord[]> {
     const limit = filter.limit ?? 100;
+    const statuses = filter.status ? [filter.status] : ['pending', 'decided'];
     const docs = await this.c
-      .find({ status: filter.status ?? { $in: ['pending', 'decided'] } })
+      .find({ status: { $in: statuses } })
       .sort({ requestedAt: -1 })
       .limit(limit * 2)
       .toArray();
-    return (await this.newestOnly(docs)).slice(0, limit).map((d) => fromDoc(d).value);
+    return (await this.newestOnly(docs, (d) => statuses.includes(d.status))).slice(0, limit).map((d) => fromDoc(d).value);
   }
 
   async due(now: Date, limit: number): Promise<Versioned<ApprovalRecord>[]> {
-    const query: Filter<VersionDoc> = { $or: [{ status: 'pending', deadlineAt: { $ne: null, $lte: now.toISOString() } }, { status: 'decided', published: false }] };
+    const at = now.toISOString();
+    const query: Filter<VersionDoc> = { $or: [{ status: 'pending', deadlineAt: { $ne: null, $lte: at } }, { status: 'decided', published: false }] };
     const docs = await this.c.find(query).limit(limit * 2).toArray();
-    return (await this.newestOnly(docs)).slice(0, limit).map(fromDoc);
+    const isDue = (d: VersionDoc) => (d.status === 'pending' && d.deadlineAt !== null && d.deadlineAt <= at) || (d.status === 'decided' && !d.published);
+    return (await this.newestOnly(docs, isDue)).slice(0, limit).map(fromDoc);
   }
 
-  /** Drops documents that are not their approval's newest version (superseded, not yet marked so). */
-  private async newestOnly(docs: VersionDoc[]): Promise<VersionDoc[]> {
+  /**
+   * Each approval the query found, as its newest version, if that version still matches `keep`. A
+   * version written between the query and this read replaces the one the query saw (it is not just
+   * dropped), so an approval being updated never vanishes from a list.
+   */
+  private async newestOnly(docs: VersionDoc[], keep: (d: VersionDoc) => boolean): Promise<VersionDoc[]> {
     if (docs.length === 0) return docs;
     const ids = [...new Set(docs.map((d) => d.approvalId))];
-    const newest = new Map<string, number>();
-    for (const v of await this.c.find({ approvalId: { $in: ids } }, { projection: { approvalId: 1, version: 1 } }).toArray()) newest.set(v.approvalId, Math.max(newest.get(v.approvalId) ?? 0, v.version));
-    return docs.filter((d) => newest.get(d.approvalId) === d.version);
+    const newest = new Map<string, VersionDoc>();
+    for (const v of await this.c.find({ approvalId: { $in: ids } }).toArray()) {
+      const seen = newest.get(v.approvalId);
+      if (!seen || v.version > seen.version) newest.set(v.approvalId, v);
+    }
+    return ids.flatMap((id) => {
+      const d = newest.get(id);
+      return d && keep(d) ? [d] : [];
+    });
   }
 }
 

@@ -3,7 +3,7 @@
 // `verbatimModuleSyntax` output clean; import cycles make start-up order fragile.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/*.d.ts', 'coverage/**', '.pw/**'] },
@@ -14,6 +14,9 @@ export default tseslint.config(
       parserOptions: { projectService: { allowDefaultProject: ['*.config.ts'] }, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
+    // The resolver no-cycle follows imports with: Node's own rules (package `exports` and conditions),
+    // stated so, rather than the legacy fallback, which cannot load a resolver here.
+    settings: { 'import-x/resolver-next': [createNodeResolver({ conditionNames: ['types', 'import', 'node', 'default'] })] },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  echo "usage: npm run bench -- <name> [options]   (names: $(ls bench/*.ts 2>/dev/null | xargs -n1 basename | sed 's/\.ts$//' | grep -v '^lib' | tr '\n' ' '))" >&2
+  echo "usage: npm run bench -- <name> [options]   (names: $(ls bench/src/*.ts 2>/dev/null | xargs -n1 basename | sed "s/\.ts$//" | grep -v "^run$\|-worker$" | sed "s/-probe$//" | tr '\n' ' '))" >&2
   exit 2
 fi
 bash scripts/bootstrap.sh nats-server nats ferretdb >/dev/null

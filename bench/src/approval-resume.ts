@@ -3,6 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { LocalStack, submitRun } from '@pipewright/cli';
 import { waitFor } from '@pipewright/devstack';
 import { measureFloor } from './lib/floor.js';
+import { stackLoopDelays } from './lib/loop-delay.js';
 import { percentile, round } from './lib/stats.js';
 
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -93,6 +94,7 @@ export async function approvalResume(args: { steps: number }): Promise<Record<st
       runsPerSec: round(((n + WARMUP) / elapsedMs) * 1000, 1),
       store: 'kv',
       goalP50Ms: 10,
+      serviceLoopDelay: await stackLoopDelays(stack),
     };
   } finally {
     await stack.stop();

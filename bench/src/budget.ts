@@ -1,8 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { REPO_ROOT } from '@pipewright/cli';
+import { OPS_PORT_ENV, opsReadiness, REPO_ROOT } from '@pipewright/cli';
 import { BudgetCommitReply, BudgetReserveReply, SCHEMA_VERSION, subjects } from '@pipewright/contracts';
-import { ferretDbAvailable, freePort, Stack, startFerretDb, startNatsServer, startProcess } from '@pipewright/devstack';
+import { ferretDbAvailable, Stack, startFerretDb, startNatsServer, startProcess } from '@pipewright/devstack';
+import { serviceLoopDelay } from './lib/loop-delay.js';
 import { percentile, round } from './lib/stats.js';
 
 /** Reservations per run: a new run every so often, as steps of real runs would. */
@@ -40,7 +41,7 @@ async function measure(store: 'kv' | 'mongo', steps: number): Promise<Record<str
       stack.add('ferretdb', () => ferret.stop());
       Object.assign(env, { MONGODB_URL: ferret.url, PW_MONGODB_DB: 'pw_budget_bench' });
     }
-    await startReplica(stack, nats.url, env);
+    const opsPorts = [await startReplica(stack, nats.url, env)];
     const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => connect({ servers: nats.url })));
     stack.add('clients', async () => void (await Promise.all(conns.map((c) => c.close()))));
     const nc = conns[0]!;
@@ -57,7 +58,7 @@ async function measure(store: 'kv' | 'mongo', steps: number): Promise<Record<str
       await cycle(nc, 'serial');
       times.push(performance.now() - t0);
     }
-    await startReplica(stack, nats.url, env);
+    opsPorts.push(await startReplica(stack, nats.url, env));
     const levels: Record<string, number> = {};
     let errors = 0;
     for (const level of CONCURRENCY_LEVELS[store]) {
@@ -85,24 +86,26 @@ async function measure(store: 'kv' | 'mongo', steps: number): Promise<Record<str
       steps,
       callsPerRun: CALLS_PER_RUN,
       replicas: { latency: 1, throughput: 2 },
+      serviceLoopDelay: Object.fromEntries(await Promise.all(opsPorts.map(async (port, i) => [`budget-${i + 1}`, await serviceLoopDelay(port)] as const))),
     };
   } finally {
     await stack.stopAll();
   }
 }
 
-async function startReplica(stack: Stack, natsUrl: string, env: Record<string, string>): Promise<void> {
-  const port = await freePort();
+/** Starts one budget service process; returns its ops port (/metrics), which it bound itself. */
+async function startReplica(stack: Stack, natsUrl: string, env: Record<string, string>): Promise<number> {
   const proc = await startProcess({
     name: 'budget',
     command: process.execPath,
     args: [`${REPO_ROOT}services/budget/dist/main.js`],
     inheritEnv: false,
-    env: { PATH: process.env['PATH'] ?? '', NATS_URL: natsUrl, PW_HTTP_PORT: String(port), PW_HTTP_HOST: '127.0.0.1', PW_LOG_LEVEL: 'warn', ...env },
-    readyUrl: `http://127.0.0.1:${port}/readyz`,
+    env: { PATH: process.env['PATH'] ?? '', NATS_URL: natsUrl, ...OPS_PORT_ENV, PW_LOG_LEVEL: 'warn', ...env },
+    ...opsReadiness(),
     readyTimeoutMs: 20_000,
   });
   stack.add('budget', () => proc.stop(5_000));
+  return proc.port('ops');
 }
 
 async function reserveAndCommit(nc: NatsConnection, runId: string, n: number): Promise<void> {

@@ -1,9 +1,9 @@
 import { loadavg } from 'node:os';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { PipelineSpec, SCHEMA_VERSION, type RunState, type StepCompleted } from '@pipewright/contracts';
+import { PipelineSpec, SCHEMA_VERSION, streams, type RunState, type StepCompleted } from '@pipewright/contracts';
 import { startFerretDb, startNatsServer } from '@pipewright/devstack';
-import { commonEnv, openStores, parseEnv, type Stores } from '@pipewright/kit';
+import { commonEnv, ensureStream, openStores, parseEnv, TaskLog, type Stores } from '@pipewright/kit';
 import { percentile, round } from './lib/stats.js';
 
 const STEPS_PER_RUN = 6;
@@ -20,10 +20,11 @@ interface Timings {
 }
 
 /**
- * Store write latency, one write in flight: a step checkpoint (what the executor writes before it
- * publishes a result) and a run-state compare-and-set (what the planner writes per event), for NATS
- * KV and for the MongoDB store on FerretDB 1.24, both started here. The floor is a plain JetStream
- * publish awaited, on the same server in the same run. `strict` runs nats-server with
+ * Store write latency, one write in flight: a step checkpoint (the executor's result appended to the
+ * task's log after its lease, compare-and-set on the log's last sequence: the same on either store,
+ * since task logs are on the bus) and a run-state compare-and-set (what the planner writes per event),
+ * for NATS KV and for the MongoDB store on FerretDB 1.24, both started here. The floor is a plain
+ * JetStream publish awaited, on the same server in the same run. `strict` runs nats-server with
  * `sync_interval: always` and MongoDB writes with journal:true.
  */
 export async function checkpointBench(args: { steps: number; profile?: string }): Promise<Record<string, unknown>> {
@@ -33,11 +34,14 @@ export async function checkpointBench(args: { steps: number; profile?: string })
   const nc = await connect({ servers: nats.url });
   try {
     const env = { PW_DURABILITY: profile, NATS_URL: nats.url };
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, streams.events);
+    const log = new TaskLog(jetstream(nc), jsm);
     const kv = await openStores(parseEnv(commonEnv, { ...env, PW_STORE: 'kv' }), nc);
     const mongo = await openStores(parseEnv(commonEnv, { ...env, PW_STORE: 'mongo', MONGODB_URL: ferret.url, PW_MONGODB_DB: 'bench' }), nc);
     try {
-      const k = await measureStore(kv, writes);
-      const m = await measureStore(mongo, writes);
+      const k = await measureStore(kv, log, writes);
+      const m = await measureStore(mongo, log, writes);
       const floor = await measurePublishFloor(nc, writes);
       return {
         name: 'checkpoint',
@@ -66,23 +70,26 @@ export async function checkpointBench(args: { steps: number; profile?: string })
 }
 
 /** Runs of six steps: create the run, then per step one checkpoint and one compare-and-set. */
-async function measureStore(stores: Stores, writes: number): Promise<Timings> {
+async function measureStore(stores: Stores, log: TaskLog, writes: number): Promise<Timings> {
   const warm: Timings = { checkpoint: [], cas: [] };
-  for (let run = 0; warm.checkpoint.length < WARMUP_WRITES; run++) await oneRun(stores, `warm-${run}`, warm);
+  const tag = stores.kind;
+  for (let run = 0; warm.checkpoint.length < WARMUP_WRITES; run++) await oneRun(stores, log, `warm-${tag}-${run}`, warm);
   const t: Timings = { checkpoint: [], cas: [] };
-  for (let run = 0; t.checkpoint.length < writes; run++) await oneRun(stores, `run-${run}`, t);
+  for (let run = 0; t.checkpoint.length < writes; run++) await oneRun(stores, log, `run-${tag}-${run}`, t);
   return { checkpoint: t.checkpoint.slice(0, writes), cas: t.cas.slice(0, writes) };
 }
 
-async function oneRun(stores: Stores, runId: string, t: Timings): Promise<void> {
+async function oneRun(stores: Stores, log: TaskLog, runId: string, t: Timings): Promise<void> {
   let state = runState(runId);
   const created = await stores.runs.create(state);
   if (!created.ok) throw new Error(`run ${runId}: ${created.reason}`);
   let version = created.version;
   for (let i = 0; i < STEPS_PER_RUN; i++) {
     const cp = checkpoint(runId, `s${i}`);
+    const lease = await log.append({ schemaVersion: SCHEMA_VERSION, type: 'step.started', runId, stepId: `s${i}`, attempt: 1, task: 'llm', owner: 'bench', delivery: 's1d1', at: cp.at }, 0, { writer: 'bench' });
+    if (!lease.ok) throw new Error(`lease ${runId}/s${i} conflicted`);
     let t0 = performance.now();
-    if ((await stores.steps.put(cp)) !== 'created') throw new Error(`checkpoint ${runId}/s${i} already existed`);
+    if (!(await log.append(cp, lease.seq, { writer: 'bench' })).ok) throw new Error(`checkpoint ${runId}/s${i} conflicted`);
     t.checkpoint.push(performance.now() - t0);
 
     state = { ...state, steps: { ...state.steps, [`s${i}`]: { status: 'succeeded', attempt: 1, output: cp.output, usage: cp.usage, finishedAt: cp.at } }, updatedAt: cp.at };
@@ -149,5 +156,6 @@ function runState(runId: string): RunState {
     createdAt: now,
     updatedAt: now,
     deadlineAt: new Date(Date.now() + 3_600_000).toISOString(),
+    outbox: [],
   };
 }

@@ -4,6 +4,8 @@ import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } 
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LocalStack, submitRun, type ServiceName } from '@pipewright/cli';
 import { startFerretDb, type FerretHandle } from '@pipewright/devstack';
+import { stackLoopDelays } from './lib/loop-delay.js';
+import { perStep as countsPerStep, serverStats } from './lib/server-stats.js';
 import { round } from './lib/stats.js';
 
 export interface BenchTarget {
@@ -75,11 +77,11 @@ export async function durableThroughput(args: { steps: number; profile: string; 
     };
     await runBatch(nc, pipeline, WARMUP_RUNS, 'warm');
     const rss = sampleRss(stack);
-    const [cpu0, msgs0] = [cpuMsByService(stack), await serverMsgs(stack)];
+    const [cpu0, msgs0, stats0] = [cpuMsByService(stack), await serverMsgs(stack), await serverStats(stack.nats.monitorPort)];
     const started = performance.now();
     await runBatch(nc, pipeline, runs, 'run');
     const elapsedMs = performance.now() - started;
-    const [cpu1, msgs1] = [cpuMsByService(stack), await serverMsgs(stack)];
+    const [cpu1, msgs1, stats1] = [cpuMsByService(stack), await serverMsgs(stack), await serverStats(stack.nats.monitorPort)];
     const peaks = rss.stop();
     const steps = runs * STEPS_PER_RUN;
     const perStep = (a: number, b: number) => round((b - a) / steps, 2);
@@ -95,6 +97,9 @@ export async function durableThroughput(args: { steps: number; profile: string; 
       runsInFlight: runs,
       // Where the work goes: CPU time of each service and messages through nats-server, per step.
       cpuMsPerStep: Object.fromEntries(Object.keys(cpu1).map((k) => [k, perStep(cpu0[k] ?? 0, cpu1[k] ?? 0)])),
+      cpuMsPerStepAll: perStep(Object.values(cpu0).reduce((a, b) => a + b, 0), Object.values(cpu1).reduce((a, b) => a + b, 0)),
+      // messages stored per step, by stream (KV buckets are streams too): counted by the server
+      writesPerStep: countsPerStep(stats0, stats1, steps),
       serverMsgsInPerStep: perStep(msgs0.in, msgs1.in),
       serverMsgsOutPerStep: perStep(msgs0.out, msgs1.out),
       executors,
@@ -104,6 +109,7 @@ export async function durableThroughput(args: { steps: number; profile: string; 
       store: target.store,
       profile: target.profile,
       loadAvg1m: round(loadavg()[0] ?? 0, 2),
+      serviceLoopDelay: await stackLoopDelays(stack),
     };
   } finally {
     await stop();
@@ -160,19 +166,20 @@ const SERVICES = ['planner', 'executor', 'budget', 'approver'] as const;
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
 
-/** CPU time (user + system) used so far by each service's processes, in ms. */
-function cpuMsByService(stack: LocalStack): Record<string, number> {
+/** CPU time (user + system) used so far by each process of the stack, nats-server and the simulator included, in ms. */
+export function cpuMsByService(stack: LocalStack): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const name of SERVICES) {
-    for (const p of stack.processes(name)) {
-      try {
-        const fields = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-        out[name] = (out[name] ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
-      } catch {
-        // gone
-      }
+  const add = (name: string, pid: number) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      out[name] = (out[name] ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+    } catch {
+      // gone
     }
-  }
+  };
+  for (const name of SERVICES) for (const p of stack.processes(name)) add(name, p.pid);
+  add('nats-server', stack.nats.pid);
+  add('llm-sim', stack.simPid);
   return out;
 }
 

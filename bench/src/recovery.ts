@@ -2,10 +2,11 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { REPO_ROOT, SimClient, submitRun, type LocalStack } from '@pipewright/cli';
+import { startSimProcess, submitRun, type LocalStack, type SimClient } from '@pipewright/cli';
 import { consumers, streams, subjects } from '@pipewright/contracts';
-import { freePort, startProcess, type ProcessHandle } from '@pipewright/devstack';
+import type { ProcessHandle } from '@pipewright/devstack';
 import { parseBenchTarget, startProfiledStack } from './durable-throughput.js';
+import { stackLoopDelays } from './lib/loop-delay.js';
 import { percentile, round } from './lib/stats.js';
 
 /** The first call of each trial's step lasts this long, so the kill always lands mid-call. */
@@ -26,12 +27,13 @@ interface Slot {
  * Time from SIGKILL of the executor running a step (mid model call) until the step's model call is
  * made again by a live executor, over `trials` kills, in two set-ups:
  *
- * - `replica`: a second executor replica is already running; it gets the step when the dead one's
- *   AckWait lapses (the headline figure, `p50Ms` / `maxMs`);
+ * - `replica`: a second executor replica is already running; its rescuer sees the dead one gone and
+ *   hands the step's message back, and the step is taken over (the headline figure, `p50Ms` / `maxMs`);
  * - `restart`: the only executor is killed and started again at once (`restartP50Ms` / `restartMaxMs`):
- *   the later of process start-up and the AckWait.
+ *   the restarted process rescues its predecessor the same way, once it is up.
  *
- * Executors run with their default settings; `ackWaitMs` is read back from the server's consumer.
+ * Executors run with their default settings (AckWait 15 s: not what detects the death); `ackWaitMs` is
+ * read back from the server's consumer to show it.
  */
 export async function recoveryBench(args: { profile: string; store?: string }): Promise<Record<string, unknown>> {
   const target = parseBenchTarget(args);
@@ -63,10 +65,12 @@ export async function recoveryBench(args: { profile: string; store?: string }): 
       restartMaxMs: round(Math.max(...restart), 0),
       restartTrials: trials,
       ackWaitMs,
-      heartbeatMs: Math.max(250, Math.floor(ackWaitMs / 3)),
+      detector: 'liveness ping + rescue (PW_EXECUTOR_RESCUE_INTERVAL_MS, default 1000)',
       store: target.store,
       profile: target.profile,
       loadAvg1m: round(loadavg()[0] ?? 0, 2),
+      // the services still running (killed executors are gone): planner and the last executor
+      serviceLoopDelay: await stackLoopDelays(stack),
     };
   } finally {
     for (const s of slots) await s.exec?.stop(5_000);
@@ -76,9 +80,7 @@ export async function recoveryBench(args: { profile: string; store?: string }): 
 }
 
 async function startSlot(): Promise<Slot> {
-  const port = await freePort();
-  const simProc = await startProcess({ name: 'llm-sim', command: process.execPath, args: [`${REPO_ROOT}packages/llm-sim/dist/bin/llm-sim.js`, '--port', String(port)], readyPattern: /llm-sim listening/ });
-  const sim = new SimClient(`http://127.0.0.1:${port}`);
+  const { proc: simProc, client: sim } = await startSimProcess();
   await sim.setConfig({ latency: { fixedMs: SLOW_CALL_MS } });
   return { sim, simProc, exec: undefined };
 }

@@ -1,7 +1,6 @@
 import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from '@pipewright/cli';
+import { REPO_ROOT, startSimProcess } from '@pipewright/cli';
 import { StepCommand, type JsonSchemaDoc } from '@pipewright/contracts';
-import { freePort, startProcess } from '@pipewright/devstack';
 import { createLogger, startTracing } from '@pipewright/kit';
 import { percentile, round } from './lib/stats.js';
 
@@ -36,12 +35,11 @@ interface ExecutorModule {
  */
 export async function resilienceOverhead(args: { steps: number }): Promise<Record<string, unknown>> {
   const calls = Math.max(MIN_CALLS, args.steps);
-  const port = await freePort();
-  const sim = await startProcess({ name: 'llm-sim', command: process.execPath, args: [`${REPO_ROOT}packages/llm-sim/dist/bin/llm-sim.js`, '--port', String(port)], readyPattern: /llm-sim listening/ });
+  const { proc: sim, client: simClient } = await startSimProcess();
   const tracing = startTracing({ serviceName: 'bench-resilience' });
   const executor = (await import(pathToFileURL(`${REPO_ROOT}services/executor/dist/index.js`).href)) as ExecutorModule;
   const runner = executor.createStepRunner({
-    env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` },
+    env: { OPENAI_BASE_URL: simClient.openaiBaseUrl },
     // the service's logger at its default level: nothing is written on the success path
     log: createLogger('executor', 'info'),
     tracer: tracing.tracer,

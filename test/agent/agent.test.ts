@@ -3,7 +3,7 @@ import { openKvStores } from '@pipewright/kit';
 import { serveTool, type ToolHandle } from '@pipewright/tools';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { client, runToEnd } from '../support/run.js';
+import { client, runToEnd, taskEntry, trailOf } from '../support/run.js';
 
 /**
  * Agent steps end to end: the simulator plays the model (scripted tool calls through the real `openai`
@@ -62,9 +62,8 @@ describe('agent steps through planner, executor and a NATS tool', () => {
     expect(end).toMatchObject({ type: 'run.finished', status: 'succeeded', output: { reply: 'Your order o-1001 has shipped.' } });
     expect(calls).toEqual([{ key: `${runId}:support:t1`, orderId: 'o-1001' }]);
     // each model turn is checkpointed on its own, with its action
-    const stores = await openKvStores(c.nc);
-    expect((await stores.steps.get(runId, 'support', 1))?.output).toMatchObject({ action: 'tool', call: { name: 'lookup-order', arguments: { orderId: 'o-1001' } } });
-    expect((await stores.steps.get(runId, 'support', 2))?.output).toEqual({ action: 'final', output: { reply: 'Your order o-1001 has shipped.' } });
+    expect(((await taskEntry(c.nc, runId, 'support=1=t1')) as { output?: unknown } | undefined)?.output).toMatchObject({ action: 'tool', call: { name: 'lookup-order', arguments: { orderId: 'o-1001' } } });
+    expect(((await taskEntry(c.nc, runId, 'support=1=t2')) as { output?: unknown } | undefined)?.output).toEqual({ action: 'final', output: { reply: 'Your order o-1001 has shipped.' } });
     const completed = events.filter((e) => e.type === 'step.completed' && e.stepId === 'support');
     expect(completed.length).toBeGreaterThanOrEqual(3); // turn 1, the tool call, turn 2
     const counters = await stack.sim.counters();
@@ -107,7 +106,7 @@ describe('agent steps through planner, executor and a NATS tool', () => {
       expect(end).toMatchObject({ type: 'run.finished', status: 'succeeded', output: { reply: 'I cannot do that.' } });
       expect(served).toBe(0);
       const stores = await openKvStores(c.nc);
-      const trail = await stores.decisions.list(id);
+      const trail = await trailOf(c.js, id);
       expect(trail.find((d) => d.action === 'refuse-tool')).toMatchObject({ reason: expect.stringContaining('delete-all-orders') });
       const run = await stores.runs.get(id);
       const history = run?.value.steps['support']?.agent?.history ?? [];

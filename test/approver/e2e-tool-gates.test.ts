@@ -1,5 +1,6 @@
 import { openKvStores } from '@pipewright/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trailOf } from '../support/run.js';
 import { TOKENS } from './support/harness.js';
 import { ApprovalStack, refundPipeline, refundScript } from './support/planner-stack.js';
 
@@ -45,7 +46,7 @@ describe('tool approval gates through planner, executor and approver', () => {
     expect(end).toMatchObject({ type: 'run.finished', status: 'succeeded', output: { reply: 'Refund issued.' } });
     expect(refundsOf(runId)).toEqual([{ key: `${runId}:support:t1`, args: { orderId: 'A-1001', amountUsd: 120 } }]);
     expect(run.events.map((e) => e.type)).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided']));
-    const trail = await stores.decisions.list(runId);
+    const trail = await trailOf(s.c.js, runId);
     expect(trail.map((d) => d.action)).toEqual(expect.arrayContaining(['request-approval', 'approval-approved', 'call-tool']));
     expect(trail.find((d) => d.action === 'approval-approved')?.reason).toBe(`approval ${approvalId} approved by alice via api: ok`);
   });

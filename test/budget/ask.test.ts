@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApprovalsCommand } from '../../packages/cli/src/commands/approvals.js';
 import { BudgetClient } from '../../services/executor/src/budget/index.js';
 import { TOKENS } from '../approver/support/harness.js';
-import { client } from '../support/run.js';
+import { client, trailOf } from '../support/run.js';
 
 /** The run's limit: room for one step's reservation (~$0.00202), not for a second one after it. */
 const MAX_USD = 0.003;
@@ -117,7 +117,7 @@ describe('budget.onExceeded: ask, end to end', () => {
     if (status.kind !== 'status') throw new Error(status.reason);
     expect(status.limitUsd).toBe(2 * MAX_USD);
     expect(status.committedUsd).toBeCloseTo(done.costUsd, 8);
-    const trail = await (await openKvStores(c.nc)).decisions.list(runId);
+    const trail = await trailOf(c.js, runId);
     expect(trail.map((d) => d.action)).toEqual(expect.arrayContaining(['request-approval', 'approval-approved', 'raise-budget']));
     expect(trail.find((d) => d.action === 'raise-budget')?.reason).toBe(`run limits maxUsd $${MAX_USD} → maxUsd $${2 * MAX_USD}: approval ${approvalId} approved by alice via api: worth it`);
   });

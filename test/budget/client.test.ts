@@ -9,25 +9,28 @@ import {
   RESPONSE_SCHEMA_OVERHEAD_TOKENS,
   TOKENS_PER_MESSAGE,
 } from '../../services/executor/src/budget/index.js';
+import { loadTokenizer } from '../../services/executor/src/budget/tokens.js';
 import { BudgetBed, TEST_PRICES } from './support.js';
 
 describe('prompt token estimate (o200k_base)', () => {
-  it('counts tokens with the real tokenizer, special-token text included', () => {
-    expect(countTokens('hello world')).toBe(2);
-    expect(countTokens('')).toBe(0);
+  beforeAll(() => loadTokenizer());
+
+  it('counts tokens with the real tokenizer, special-token text included', async () => {
+    expect(await countTokens('hello world')).toBe(2);
+    expect(await countTokens('')).toBe(0);
     // user text that looks like a special token is ordinary text: counted, never refused
-    expect(countTokens('<|endoftext|>')).toBeGreaterThan(1);
+    expect(await countTokens('<|endoftext|>')).toBeGreaterThan(1);
   });
 
-  it('adds the chat framing per message, the reply priming, and the response schema', () => {
+  it('adds the chat framing per message, the reply priming, and the response schema', async () => {
     const messages = [
       { role: 'system' as const, content: 'You are terse.' },
       { role: 'user' as const, content: 'hello world' },
     ];
-    const framed = REPLY_PRIMING_TOKENS + 2 * TOKENS_PER_MESSAGE + countTokens('system') + countTokens('You are terse.') + countTokens('user') + 2;
-    expect(estimatePromptTokens({ messages })).toBe(framed);
+    const framed = REPLY_PRIMING_TOKENS + 2 * TOKENS_PER_MESSAGE + (await countTokens('system')) + (await countTokens('You are terse.')) + (await countTokens('user')) + 2;
+    expect(await estimatePromptTokens({ messages })).toBe(framed);
     const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
-    expect(estimatePromptTokens({ messages, responseSchema: schema })).toBe(framed + RESPONSE_SCHEMA_OVERHEAD_TOKENS + countTokens(JSON.stringify(schema)));
+    expect(await estimatePromptTokens({ messages, responseSchema: schema })).toBe(framed + RESPONSE_SCHEMA_OVERHEAD_TOKENS + (await countTokens(JSON.stringify(schema))));
   });
 
   it('names reservations per call and sizes leases past the call timeout', () => {

@@ -6,7 +6,7 @@ import { waitFor } from '@pipewright/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetClient } from '../../services/executor/src/budget/index.js';
 import { EventLog } from '../resilience/support.js';
-import { client, runToEnd } from '../support/run.js';
+import { client, runToEnd, trailOf } from '../support/run.js';
 
 /**
  * The budget through the whole stack: planner, executor, budget service (NATS KV) and the simulator.
@@ -114,7 +114,7 @@ describe('budget enforced before every model call, end to end', () => {
     expect(paused).toMatchObject({ reason: expect.stringContaining('budget service unreachable and the pipeline fails closed') });
     const stores = await openKvStores(c.nc);
     await waitFor('the run to be paused', async () => ((await stores.runs.get(runId))?.value.status === 'paused' ? true : undefined), { timeoutMs: 10_000 });
-    expect((await stores.decisions.list(runId)).find((d) => d.action === 'pause')?.reason).toContain('budget service unreachable');
+    expect((await trailOf(c.js, runId)).find((d) => d.action === 'pause')?.reason).toContain('budget service unreachable');
     expect((await stack.sim.counters()).byKey[`${runId}:only`]).toBeUndefined();
     await stack.startService('budget');
     const end = await waitFor('the run to finish', () => events.finished(runId), { timeoutMs: 30_000 });

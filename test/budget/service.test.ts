@@ -60,8 +60,9 @@ describe.each(STORES)('budget service on the %s store', (store, available) => {
   it.skipIf(!available)('reserves, commits at the price table, and answers repeats without counting twice', async () => {
     const r = await budget.reserve(reserveReq('run-a', 1, { limits: { maxUsd: 1 } }));
     // 100 × $1/M + 50 × $2/M
-    expect(r).toMatchObject({ kind: 'granted', reservedUsd: 0.0002, reservedTokens: 150, repeated: false });
-    expect(await budget.reserve(reserveReq('run-a', 1, { limits: { maxUsd: 1 } }))).toMatchObject({ kind: 'granted', repeated: true });
+    // the grant says the price it was granted at: the commit charges that, and the executor reports the cost with it
+    expect(r).toMatchObject({ kind: 'granted', reservedUsd: 0.0002, reservedTokens: 150, price: TEST_PRICES['sim-small'], repeated: false });
+    expect(await budget.reserve(reserveReq('run-a', 1, { limits: { maxUsd: 1 } }))).toMatchObject({ kind: 'granted', price: TEST_PRICES['sim-small'], repeated: true });
     expect(await runStatus('run-a')).toMatchObject({ reservedUsd: 0.0002, committedUsd: 0, openReservations: 1, limitUsd: 1 });
 
     const usage = { inputTokens: 90, outputTokens: 40, totalTokens: 130, cachedInputTokens: 20 };
@@ -81,13 +82,22 @@ describe.each(STORES)('budget service on the %s store', (store, available) => {
 
   it.skipIf(!available)('denies what would pass a run, pipeline or tenant limit, and says which and what is left', async () => {
     expect(await budget.reserve(reserveReq('run-b', 1, { limits: { maxUsd: 0.0003 } }))).toMatchObject({ kind: 'granted' });
-    expect(await budget.reserve(reserveReq('run-b', 2, { limits: { maxUsd: 0.0003 } }))).toMatchObject({ kind: 'denied', limit: 'run.maxUsd', remaining: 0.0001 });
+    const runDenial = await budget.reserve(reserveReq('run-b', 2, { limits: { maxUsd: 0.0003 } }));
+    expect(runDenial).toMatchObject({ kind: 'denied', limit: 'run.maxUsd', remaining: 0.0001 });
+    // a run's budget never frees up by itself: no time to retry at
+    expect(runDenial).not.toHaveProperty('retryAfterMs');
     expect(await budget.reserve(reserveReq('run-b', 3, { limits: { maxTokens: 200 } }))).toMatchObject({ kind: 'denied', limit: 'run.maxTokens', remaining: 50 });
     // the denied reservation holds nothing: the run still has room for a small one
     expect(await budget.reserve(reserveReq('run-b', 4, { estimatedInputTokens: 10, maxOutputTokens: 10, limits: { maxUsd: 0.0003 } }))).toMatchObject({ kind: 'granted' });
 
     const t = (n: number) => reserveReq('run-c', n, { tenant: 'capped', maxOutputTokens: 200 }); // $0.0005 each against $0.001
-    expect((await Promise.all([t(1), t(2), t(3)].map((q) => budget.reserve(q)))).map((r) => r.kind).sort()).toEqual(['denied', 'granted', 'granted']);
+    const tenantReplies = await Promise.all([t(1), t(2), t(3)].map((q) => budget.reserve(q)));
+    expect(tenantReplies.map((r) => r.kind).sort()).toEqual(['denied', 'granted', 'granted']);
+    // the window is full of holds: it has room when their leases (60 s) end, if nothing is spent meanwhile
+    const tenantDenial = tenantReplies.find((r) => r.kind === 'denied');
+    expect(tenantDenial).toMatchObject({ limit: 'tenant.maxUsd', retryAfterMs: expect.any(Number) });
+    expect(tenantDenial?.kind === 'denied' && tenantDenial.retryAfterMs).toBeGreaterThan(50_000);
+    expect(tenantDenial?.kind === 'denied' && tenantDenial.retryAfterMs).toBeLessThanOrEqual(60_000);
     expect(await budget.reserve(reserveReq('run-d', 1, { pipeline: 'token-capped', estimatedInputTokens: 900, maxOutputTokens: 200 }))).toMatchObject({ kind: 'denied', limit: 'pipeline.maxTokens', remaining: 1_000 });
     // a model without a price cannot be metered against a USD limit
     expect(await budget.reserve(reserveReq('run-e', 1, { model: { provider: 'default', model: 'unpriced' }, limits: { maxUsd: 5 } }))).toMatchObject({ kind: 'denied', limit: 'price' });

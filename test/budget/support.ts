@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { REPO_ROOT } from '@pipewright/cli';
-import { binDir, ferretDbAvailable, freePort, Stack, startFerretDb, startNatsServer, startProcess, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
+import { OPS_PORT_ENV, opsReadiness, REPO_ROOT } from '@pipewright/cli';
+import { binDir, ferretDbAvailable, Stack, startFerretDb, startNatsServer, startProcess, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
 
 /**
  * A budget test bed: a real nats-server (and FerretDB for the MongoDB store) on free ports with
@@ -42,9 +42,8 @@ export class BudgetBed {
     return bed;
   }
 
-  /** Starts one budget replica; resolves when its /readyz answers 200. */
+  /** Starts one budget replica (its ops server on a port of its own choosing); resolves when its /readyz answers 200. */
   async startReplica(env: Record<string, string>): Promise<ProcessHandle> {
-    const port = await freePort();
     const proc = await startProcess({
       name: `budget-${++this.seq}`,
       command: process.execPath,
@@ -54,14 +53,13 @@ export class BudgetBed {
         PATH: process.env['PATH'] ?? '',
         HOME: process.env['HOME'] ?? '',
         NATS_URL: this.nats.url,
-        PW_HTTP_PORT: String(port),
-        PW_HTTP_HOST: '127.0.0.1',
+        ...OPS_PORT_ENV,
         PW_LOG_LEVEL: 'warn',
         PW_SHUTDOWN_GRACE_MS: '3000',
         ...this.storeEnv,
         ...env,
       },
-      readyUrl: `http://127.0.0.1:${port}/readyz`,
+      ...opsReadiness(),
       readyTimeoutMs: 20_000,
     });
     this.replicas.push(proc);

@@ -10,6 +10,7 @@ import { waitFor } from '@pipewright/devstack';
 import type { Stores } from '@pipewright/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventLog } from '../resilience/support.js';
+import { taskEntry } from '../support/run.js';
 import { CHAOS_ENV, CHAOS_PIPELINE, ChaosStack, dlqCount, STEP_IDS } from './support.js';
 
 const RUNS = Number(process.env['PW_CHAOS_RUNS'] ?? 50);
@@ -77,7 +78,7 @@ describe('chaos: nats-server killed and restarted mid-run (same port, same store
     for (const runId of runIds) {
       const finished = await jsm.streams.getMessage(streams.events.name, { last_by_subj: subjects.runEvent(runId, 'run.finished') });
       expect(finished?.json<{ status: string }>().status).toBe('succeeded');
-      for (const stepId of STEP_IDS) expect(await store.stores.steps.get(runId, stepId), `${runId}:${stepId} checkpoint`).toBeDefined();
+      for (const stepId of STEP_IDS) expect((await taskEntry(nc, runId, `${stepId}=1`))?.type, `${runId}:${stepId} checkpoint`).toBe('step.completed');
     }
     expect(await dlqCount(nc)).toBe(0);
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LocalStack } from '@pipewright/cli';
 import { streams } from '@pipewright/contracts';
@@ -33,8 +33,8 @@ export const STEP_IDS = CHAOS_PIPELINE.steps.map((s) => s.id);
 
 /**
  * AckWait of the planner's consumers: after a planner is killed, the events it had pulled wait this
- * long before another planner gets them (30 s by default, which would only make the test slow).
- * Executors run with their defaults (AckWait 2.5 s).
+ * long before another planner gets them (5 s by default). Executors run with their defaults: a killed
+ * executor's tasks are handed back by its peers' rescuers, not by AckWait (15 s).
  */
 export const CHAOS_ENV: Record<string, string> = { PW_PLANNER_ACK_WAIT_MS: '3000' };
 
@@ -49,18 +49,27 @@ export interface ChaosStackOptions {
   logDir: string;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /** Planner replicas. @default 1 */
+  planners?: number;
+  /** Run the budget service (its ledger on NATS KV) and meter every model call. @default false */
+  budget?: boolean;
 }
 
 /**
  * The services as real processes on a real nats-server (JetStream file storage in a temporary folder):
- * one planner and two executors, each executor with its own in-process model simulator. `PW_STORE`
- * picks NATS KV or the MongoDB store (on FerretDB, started here).
+ * planners and two executors, each executor with its own in-process model simulator, and the budget
+ * service when asked. `PW_STORE` picks NATS KV or the MongoDB store (on FerretDB, started here).
  */
 export class ChaosStack {
   readonly executors: Executor[] = [];
   /** Every simulator ever started (killed executors' included): the total of all model calls. */
   readonly sims: SimulatorHandle[] = [];
-  planner!: ProcessHandle;
+  readonly planners: ProcessHandle[] = [];
+
+  /** The first planner (tests with one planner). */
+  get planner(): ProcessHandle {
+    return this.planners[0]!;
+  }
 
   private constructor(
     readonly stack: LocalStack,
@@ -74,14 +83,16 @@ export class ChaosStack {
     const env: Record<string, string> = {
       PW_STORE: o.store,
       ...(mongo ? { MONGODB_URL: mongo.url, PW_MONGODB_DB: mongo.db } : {}),
-      PW_EXECUTOR_BUDGET: 'off',
+      PW_EXECUTOR_BUDGET: o.budget ? 'enforce' : 'off',
       ...o.env,
     };
     let stack: LocalStack | undefined;
     try {
       stack = await LocalStack.start({ services: [], logDir: o.logDir, env });
       const chaos = new ChaosStack(stack, ferret, mongo);
-      chaos.planner = await stack.startService('planner');
+      // The ledger stays on NATS KV whatever the checkpoint store: the chaos is about the core.
+      if (o.budget) await stack.startService('budget', { PW_STORE: 'kv' });
+      for (let i = 0; i < (o.planners ?? 1); i++) chaos.planners.push(await stack.startService('planner'));
       await Promise.all([chaos.startExecutor(), chaos.startExecutor()]);
       return chaos;
     } catch (err) {
@@ -89,6 +100,13 @@ export class ChaosStack {
       await ferret?.stop();
       throw err;
     }
+  }
+
+  /** Kills one planner and starts a new one in its place (resolves when it is ready). */
+  async replacePlanner(victim: ProcessHandle): Promise<void> {
+    this.planners.splice(this.planners.indexOf(victim), 1);
+    await victim.kill();
+    this.planners.push(await this.stack.startService('planner'));
   }
 
   get natsUrl(): string {
@@ -146,4 +164,20 @@ export async function dlqCount(nc: NatsConnection): Promise<number> {
   } catch {
     return 0; // never created: nothing was dead-lettered
   }
+}
+
+/**
+ * The subjects of a run's events in the stream, oldest first (`<seq> <subject>`): what a test prints
+ * for a run that did not finish, so the failure says where the run stopped.
+ */
+export async function runTrail(nc: NatsConnection, runId: string, limit = 60): Promise<string[]> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(streams.events.name, { filter_subjects: [`pw.events.${runId}.>`] });
+  const out: string[] = [];
+  const iter = await consumer.fetch({ max_messages: 1_000, expires: 2_000 });
+  for await (const m of iter) {
+    out.push(`${m.seq} ${m.subject}`);
+    if (m.info.pending === 0) break;
+  }
+  return out.slice(-limit);
 }

@@ -1,7 +1,6 @@
 import { LocalStack } from '@pipewright/cli';
-import { openKvStores } from '@pipewright/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, runToEnd } from '../support/run.js';
+import { client, runToEnd, trailOf } from '../support/run.js';
 
 /**
  * The run deadline is a durable timer (`pw.runs.deadline`, held back by delayed naks), so a run that
@@ -37,7 +36,7 @@ describe('run deadline', () => {
     if (end.type !== 'run.finished') throw new Error('unreachable');
     expect(end.partial).toHaveProperty('draft');
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
-    const trail = await (await openKvStores(c.nc)).decisions.list(runId);
+    const trail = await trailOf(c.js, runId);
     expect(trail.map((d) => d.action)).toContain('request-approval');
   });
 });

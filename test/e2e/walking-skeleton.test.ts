@@ -5,7 +5,7 @@ import { LocalStack, REPO_ROOT, readPipelineFile, watchRun } from '@pipewright/c
 import { openKvStores } from '@pipewright/kit';
 import { findBinary } from '@pipewright/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, isAlive, runToEnd } from '../support/run.js';
+import { client, isAlive, runToEnd, taskEntry, trailOf } from '../support/run.js';
 
 /**
  * The walking skeleton end to end: nats-server, the simulator, and planner, executor, budget and
@@ -50,15 +50,16 @@ describe('a pipeline runs end to end through planner and executor', () => {
     const stores = await openKvStores(c.nc);
     const run = await stores.runs.get(runId);
     expect(run?.value.status).toBe('succeeded');
-    const facts = await stores.steps.get(runId, 'facts');
-    expect(facts?.output).toEqual({ population: expect.any(Number), river: expect.any(String) });
-    expect(run?.value.steps['facts']?.output).toEqual(facts?.output);
+    const facts = await taskEntry(c.nc, runId, 'facts=1');
+    if (facts?.type !== 'step.completed') throw new Error(`facts has no result: ${facts?.type}`);
+    expect(facts.output).toEqual({ population: expect.any(Number), river: expect.any(String) });
+    expect(run?.value.steps['facts']?.output).toEqual(facts.output);
     // the rendered prompt of `summary` used the checkpointed output of `facts`
     const counters = await stack.sim.counters();
     expect(counters.byKey[`${runId}:summary`]?.calls).toBe(1);
     expect(counters.byKey[`${runId}:facts`]?.calls).toBe(1);
 
-    const trail = await stores.decisions.list(runId);
+    const trail = await trailOf(c.js, runId);
     expect(trail.map((d) => d.seq)).toEqual(trail.map((_, i) => i));
     expect(trail[0]).toMatchObject({ on: 'run.submitted', action: 'start' });
     expect(trail.filter((d) => d.action === 'dispatch').flatMap((d) => d.stepIds).sort()).toEqual(['facts', 'history', 'summary']);

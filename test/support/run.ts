@@ -1,7 +1,8 @@
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { submitRun, watchRun, type RunEnd } from '@pipewright/cli';
-import type { RunEvent } from '@pipewright/contracts';
+import { decisionTrail, readRunEvents, submitRun, watchRun, type RunEnd } from '@pipewright/cli';
+import type { Decision, RunEvent } from '@pipewright/contracts';
+import { TaskLog, type TaskLogEntry } from '@pipewright/kit';
 
 /** A client connection for a test, closed by the returned function. */
 export async function client(url: string): Promise<{ nc: NatsConnection; js: ReturnType<typeof jetstream>; close: () => Promise<void> }> {
@@ -25,4 +26,14 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The last entry of a task's log (`<stepId>=<attempt>[=t<turn>][=tool]`): its result, once it has one. */
+export async function taskEntry(nc: NatsConnection, runId: string, task: string): Promise<TaskLogEntry | undefined> {
+  return (await new TaskLog(jetstream(nc), await jetstreamManager(nc)).last(runId, task))?.entry;
+}
+
+/** The run's decision trail, read from its events. */
+export async function trailOf(js: ReturnType<typeof jetstream>, runId: string): Promise<Decision[]> {
+  return decisionTrail(await readRunEvents(js, runId));
 }

@@ -13,7 +13,16 @@ export function renderEvent(e: RunEvent): string {
     case 'step.dispatched':
       return `${t}  step ${e.stepId.padEnd(14)} dispatched   attempt ${e.attempt}  model ${e.model.model}  pool ${e.pool}`;
     case 'step.completed':
+      if (e.task === 'tool') return `${t}  step ${e.stepId.padEnd(14)} tool         ${e.model.model} answered (turn ${e.turn ?? '?'})  ${Math.round(e.latencyMs)} ms`;
       return `${t}  step ${e.stepId.padEnd(14)} completed    model ${e.model.model}  calls ${e.calls}  tokens ${e.usage.inputTokens}+${e.usage.outputTokens}${e.costUsd !== undefined ? `  $${e.costUsd.toFixed(6)}` : ''}  ${Math.round(e.latencyMs)} ms  (${e.rung})`;
+    case 'step.started':
+      return `${t}  step ${e.stepId.padEnd(14)} started      ${e.task}${e.turn !== undefined ? ` turn ${e.turn}` : ''} on ${e.owner}${e.takeover ? ` (took over from ${e.takeover.from}: ${e.takeover.why})` : ''}`;
+    case 'step.revoked':
+      return `${t}  step ${e.stepId.padEnd(14)} REVOKED      ${e.inFlight ? `stopping its ${e.task} on ${e.owner ?? 'an executor'}` : 'not started'}: ${e.reason}`;
+    case 'task.spent':
+      return `${t}  step ${e.stepId.padEnd(14)} spent        ${e.spend.length} call(s) of a delivery that lost the task (counted in the run's cost)`;
+    case 'run.decided':
+      return e.decisions.map((d) => `${t}  decision #${d.seq} ${d.action}${d.stepIds.length > 0 ? ` ${d.stepIds.join(',')}` : ''}: ${d.reason}`).join('\n');
     case 'step.parked':
       return `${t}  step ${e.stepId.padEnd(14)} PARKED       ${e.reason}; retrying at ${e.retryAt.slice(11, 19)} (run paused)`;
     case 'step.failed':
@@ -37,7 +46,7 @@ export function renderEvent(e: RunEvent): string {
     case 'run.finished':
       return [
         `${t}  run ${e.runId} ${STATUS_MARK[e.status] ?? e.status} in ${Math.round(e.durationMs)} ms: ${e.reason ?? ''}`,
-        `           tokens ${e.usage.inputTokens} in + ${e.usage.outputTokens} out = ${e.usage.totalTokens}${e.costUsd > 0 ? `, cost $${e.costUsd.toFixed(6)}` : ''}`,
+        `           tokens ${e.usage.inputTokens} in + ${e.usage.outputTokens} out = ${e.usage.totalTokens}${e.costUsd > 0 ? `, cost $${e.costUsd.toFixed(6)}` : ''}${e.unsettled ? ` (${e.unsettled} task(s) never reported what they spent)` : ''}`,
         e.output !== undefined ? `           output: ${JSON.stringify(e.output, null, 2).replace(/\n/g, '\n           ')}` : '',
         e.partial !== undefined ? `           partial: ${JSON.stringify(e.partial)}` : '',
       ]

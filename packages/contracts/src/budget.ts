@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorInfo, ModelTarget, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage } from './common.js';
+import { ModelPrice } from './money.js';
 
 /**
  * Budget messages travel request-reply on core NATS (`pw.budget.*`), never on a subject a stream
@@ -62,6 +63,11 @@ export const BudgetGranted = z.object({
   reservedUsd: z.number().nonnegative(),
   reservedTokens: z.number().int().nonnegative(),
   expiresAt: Timestamp,
+  /**
+   * The price the reservation was granted at (absent: the model has no price, its calls cost $0). The
+   * commit charges usage at this price, and the executor reports a call's cost with it (`usageCost`).
+   */
+  price: ModelPrice.optional(),
   /** True when this answers a repeated request for a reservation already granted. */
   repeated: z.boolean(),
 });
@@ -73,6 +79,11 @@ export const BudgetDenied = z.object({
   reason: z.string(),
   /** What is left under the denying limit (USD or tokens, after committed and reserved use). */
   remaining: z.number(),
+  /**
+   * Pipeline and tenant (rolling-window) limits: when enough spend will have left the window for this
+   * reservation to fit, if nothing else is spent meanwhile. Absent for run limits, which never free up.
+   */
+  retryAfterMs: z.number().int().nonnegative().optional(),
   repeated: z.boolean(),
 });
 export const BudgetReserveReply = z.discriminatedUnion('outcome', [BudgetGranted, BudgetDenied, BudgetErrorReply]);

@@ -1,13 +1,21 @@
 import { z } from 'zod';
 import { ApprovalDecision, ApprovalEscalated, ApprovalId, ApprovalOnTimeout, ProposedAction } from './approval.js';
 import { ModelTarget, PoolName, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage, ValidationIssue } from './common.js';
-import { RunStatus } from './run-state.js';
+import { Decision, RunStatus } from './run-state.js';
 import { StepCompleted, StepFailed } from './step.js';
+import { Spend, StepRevoked, StepStarted, TaskSpent } from './task.js';
 
 const Base = { schemaVersion: SchemaVersion, runId: RunId, at: Timestamp };
 
+/**
+ * The planner's decisions travel on the events of the transition that made them (the first event of the
+ * transition carries them all), so the decision trail is the run's events, not a second write.
+ */
+const Decided = { decisions: z.array(Decision).max(1_000).optional() };
+
 export const RunStarted = z.object({
   ...Base,
+  ...Decided,
   type: z.literal('run.started'),
   pipeline: z.string(),
   pipelineVersion: z.string().optional(),
@@ -26,6 +34,7 @@ export const RunRejected = z.object({
 
 export const StepDispatched = z.object({
   ...Base,
+  ...Decided,
   type: z.literal('step.dispatched'),
   stepId: StepId,
   attempt: z.number().int().min(1),
@@ -51,10 +60,14 @@ export const StepParked = z.object({
   /** Calls this delivery made (and paid for) before it parked; the planner adds them to the run. */
   usage: Usage.optional(),
   costUsd: z.number().nonnegative().optional(),
+  /** Each metered call of the delivery, for the budget service to book. */
+  spend: z.array(Spend).max(1_000).optional(),
+  owner: z.string().max(128).optional(),
 });
 
 export const RunFinished = z.object({
   ...Base,
+  ...Decided,
   type: z.literal('run.finished'),
   status: RunStatus,
   output: z.unknown().optional(),
@@ -63,7 +76,19 @@ export const RunFinished = z.object({
   reason: z.string().optional(),
   usage: Usage,
   costUsd: z.number().nonnegative().default(0),
+  /**
+   * Tasks still running when the run ended whose spending was not reported before the settle deadline
+   * (their executor vanished): `costUsd` may lack what they spent. Absent when every task settled.
+   */
+  unsettled: z.number().int().positive().optional(),
   durationMs: z.number().nonnegative(),
+});
+
+/** Decisions of a transition that published no other event (e.g. an agent's next turn). */
+export const RunDecided = z.object({
+  ...Base,
+  type: z.literal('run.decided'),
+  decisions: z.array(Decision).min(1).max(1_000),
 });
 
 /**
@@ -72,6 +97,7 @@ export const RunFinished = z.object({
  */
 export const ApprovalRequested = z.object({
   ...Base,
+  ...Decided,
   type: z.literal('approval.requested'),
   approvalId: ApprovalId,
   stepId: StepId,
@@ -86,8 +112,12 @@ export const ApprovalRequested = z.object({
 export const RunEvent = z.discriminatedUnion('type', [
   RunStarted,
   RunRejected,
+  RunDecided,
   StepDispatched,
+  StepStarted,
   StepParked,
+  StepRevoked,
+  TaskSpent,
   StepCompleted,
   StepFailed,
   RunFinished,
@@ -102,4 +132,5 @@ export type RunRejected = z.infer<typeof RunRejected>;
 export type StepDispatched = z.infer<typeof StepDispatched>;
 export type StepParked = z.infer<typeof StepParked>;
 export type RunFinished = z.infer<typeof RunFinished>;
+export type RunDecided = z.infer<typeof RunDecided>;
 export type ApprovalRequested = z.infer<typeof ApprovalRequested>;

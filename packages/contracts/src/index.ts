@@ -29,8 +29,12 @@ export { formatPath, fromZodError, describeIssues } from './issues.js';
 export { RunRequest, CancelRequest, RunDeadlineTimer } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
 export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
-export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision, PendingApproval } from './run-state.js';
-export { RunStarted, RunRejected, StepDispatched, StepParked, RunFinished, RunEvent, ApprovalRequested } from './events.js';
+export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision, PendingApproval, OutboxEntry, OutboxMessage } from './run-state.js';
+export { RunStarted, RunRejected, RunDecided, StepDispatched, StepParked, RunFinished, RunEvent, ApprovalRequested } from './events.js';
+export { TaskKind, TaskId, taskId, taskIdOf, Spend, StepStarted, StepRevoked, TaskSpent } from './task.js';
+export type { TaskRef } from './task.js';
+export { ModelPrice, NANO_PER_USD, ZERO_AMOUNT, reservationAmount, usageCost, nanoToUsd, usdToNano, addAmount, roundUsd } from './money.js';
+export type { Amount } from './money.js';
 export type { RunEventType } from './events.js';
 export {
   ReservationId,
@@ -71,7 +75,7 @@ export {
 export type { ApprovalRequestInput } from './approval.js';
 export { ToolName, ToolCallId, ToolRequest, ToolReply, ToolSuccess, ToolFailure, ToolError, ToolDescription, TOOL_ERROR_CODES, toolIdempotencyKey, toolSubjects } from './tool.js';
 export type { ToolRequestInput } from './tool.js';
-export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_TYPES, SUBJECT_PREFIX } from './subjects.js';
-export type { StreamDef } from './subjects.js';
+export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_SUBJECTS, BUDGET_SPEND_SUBJECTS, SUBJECT_PREFIX } from './subjects.js';
+export type { StreamDef, TaskLogType } from './subjects.js';
 export { publishedSchemas, renderJsonSchema } from './json-schemas.js';
 export { ClaimRef, CLAIM_REF_SCHEME, isClaimRef, parseClaimUrl, claimUrl } from './claim-check.js';

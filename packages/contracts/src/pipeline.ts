@@ -147,11 +147,13 @@ export type RunBudget = z.infer<typeof RunBudget>;
 
 export const BudgetPolicy = RunBudget.extend({
   /**
-   * When a model call is denied by a run limit (`maxUsd`, `maxTokens`): fail the run as
-   * `budget_exhausted`, or ask a person for more through the approver (proposed: twice the limit
-   * reached) and, once approved, run the step again. @default "fail"
+   * When a model call is denied by a limit. `fail`: the run ends as `budget_exhausted`. `ask`: a run
+   * limit (`maxUsd`, `maxTokens`) asks a person for more through the approver (proposed: twice the
+   * limit reached) and, once approved, runs the step again. `wait`: a pipeline or tenant limit over a
+   * rolling window keeps the step waiting (the run shows `paused`) until the window has room, within
+   * the run's deadline; a run limit, which never frees up, still fails the run. @default "fail"
    */
-  onExceeded: z.enum(['fail', 'ask']).default('fail'),
+  onExceeded: z.enum(['fail', 'ask', 'wait']).default('fail'),
   /**
    * With `onExceeded: ask`: how long the request for more budget waits before it is rejected (the run
    * then ends `budget_exhausted`). @default the timeout of `defaults.approval`, else no limit

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BudgetLimits } from './approval.js';
 import { ErrorInfo, ModelTarget, RunId, TenantId, Timestamp, Usage } from './common.js';
+import { ClaimRef } from './claim-check.js';
 import { PipelineSpec } from './pipeline.js';
 import { ChatMessage, RepairRung, ToolCall } from './step.js';
 
@@ -66,9 +67,14 @@ export const StepState = z.object({
     .object({
       /** The model turn in flight or last finished, from 1. */
       turn: z.number().int().nonnegative(),
-      /** Tool calls and results so far (trimmed to the step's history budget when sent). */
+      /**
+       * The tool calls and results the model sees next turn: kept within the step's `historyTokens`
+       * (whole turns dropped oldest first), so the stored run does not grow with the loop.
+       */
       history: z.array(ChatMessage),
-      /** How often each (tool, arguments) was asked for, for the repetition guard. */
+      /** Tool calls dropped from the history to stay within its budget (the model is told how many). */
+      omitted: z.number().int().nonnegative().optional(),
+      /** How often each (tool, arguments) was asked for, for the repetition guard (keyed by a digest). */
       actionCounts: z.record(z.string(), z.number().int().positive()),
       /** The validated tool call being executed. */
       pendingCall: ToolCall.optional(),
@@ -113,19 +119,50 @@ export const RunState = z.object({
   /** W3C traceparent of the run's root span, so every later span joins the run's trace. */
   traceparent: z.string().optional(),
   /**
-   * Transactional outbox: the messages and decisions of the last transition, written atomically with
-   * the state. Whoever loads the run next republishes them (deterministic msg ids make that harmless),
-   * so a crash between the state write and the publish loses nothing.
+   * Transactional outbox: the messages of recent transitions, written atomically with the state (see
+   * OutboxEntry). Older stored runs kept one entry as an object; they are read as a list of one.
    */
-  outbox: z
-    .object({
-      transition: z.number().int().nonnegative(),
-      messages: z.array(z.object({ subject: z.string(), msgId: z.string(), payload: z.unknown() })),
-      decisions: z.array(z.lazy(() => Decision)),
-    })
-    .optional(),
+  outbox: z.preprocess((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? [{ answers: 'legacy', writer: 'legacy', at: new Date(0).toISOString(), messages: (v as { messages?: unknown }).messages ?? [] }] : v), z.array(z.lazy(() => OutboxEntry)).max(256).default([])),
+  /**
+   * Set while a run that ended waits for the tasks that were running to report what they spent: its
+   * `run.finished` is published once every one of them has (or at `until`), so its `costUsd` is whole.
+   */
+  settling: z.object({ tasks: z.array(z.string()), until: Timestamp }).optional(),
+  /**
+   * The last spending reports that are not a task's result (parks, lost deliveries) already added to
+   * the run, so that one delivered twice is counted once.
+   */
+  charged: z.array(z.string()).max(64).optional(),
 });
 export type RunState = z.infer<typeof RunState>;
+
+/** A message a transition publishes once its state is stored. */
+export const OutboxMessage = z.object({
+  subject: z.string(),
+  msgId: z.string(),
+  payload: z.unknown(),
+  /** A large payload is stored once as a blob and only its reference is kept here (claim check). */
+  payloadRef: ClaimRef.optional(),
+  /** An entry of a task's log (a revocation): appended with compare-and-set rather than published. */
+  append: z.literal(true).optional(),
+});
+export type OutboxMessage = z.infer<typeof OutboxMessage>;
+
+/**
+ * The messages of one transition, stored with the state it led to. `answers` names the event the
+ * transition applied (`<stream>:<seq>`): when that event is delivered again (its planner died before
+ * acknowledging it), the entry is republished, because its messages may never have gone out. An entry
+ * is dropped once the planner that wrote it has published it and writes the run again, so a run holds
+ * about one entry per planner replica; it is never republished merely because another replica loads it.
+ */
+export const OutboxEntry = z.object({
+  answers: z.string(),
+  /** The planner process that wrote it. */
+  writer: z.string(),
+  at: Timestamp,
+  messages: z.array(OutboxMessage),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntry>;
 
 /** One entry of a run's decision trail: what the planner decided, on which event, and why. */
 export const Decision = z.object({

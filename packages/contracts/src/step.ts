@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorInfo, JsonSchemaDoc, ModelTarget, PoolName, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage } from './common.js';
 import { RetryPolicy } from './retry-policy.js';
+import { Spend, TaskKind } from './task.js';
 import { ToolCallId, ToolName } from './tool.js';
 
 /** A tool call the model made (OpenAI's function-call shape, arguments as parsed JSON). */
@@ -60,6 +61,8 @@ export const StepCommand = z
         maxUsd: z.number().positive().optional(),
         maxTokens: z.number().int().positive().optional(),
         failClosed: z.boolean(),
+        /** The pipeline's `budget.onExceeded`: with `wait`, a full pipeline or tenant window makes the step wait for room. */
+        onExceeded: z.enum(['fail', 'ask', 'wait']).optional(),
       })
       .optional(),
   })
@@ -110,7 +113,7 @@ const StepResultBase = {
   stepId: StepId,
   attempt: z.number().int().min(1),
   /** What produced the result: a plain model call (absent), an agent turn (output: AgentAction), or a tool call. */
-  task: z.enum(['llm', 'agent-turn', 'tool']).optional(),
+  task: TaskKind.optional(),
   /** Agent turns and tool calls: the iteration they belong to. */
   turn: z.number().int().min(1).optional(),
   /** Model calls made for this dispatch, including retries. */
@@ -118,6 +121,10 @@ const StepResultBase = {
   usage: Usage,
   /** What the calls cost, from the budget service's price table (absent when unmetered). */
   costUsd: z.number().nonnegative().optional(),
+  /** Each metered call of this delivery: what the budget service books from this record. */
+  spend: z.array(Spend).max(1_000).optional(),
+  /** The executor process that held the task (absent when the planner wrote the result). */
+  owner: z.string().max(128).optional(),
   latencyMs: z.number().nonnegative(),
   at: Timestamp,
 };

@@ -19,8 +19,19 @@ export const subjects = {
   stepDispatch: (pool: string) => `pw.steps.${pool}.dispatch`,
   /** Tool calls for one pool's executors (stream PW_STEPS, work queue, a consumer of its own). */
   toolDispatch: (pool: string) => `pw.steps.${pool}.tool`,
-  /** Every event of one run (stream PW_EVENTS, limits retention). `type` is e.g. `step.completed`. */
+  /** An event of one run (stream PW_EVENTS, limits retention). `type` is e.g. `run.started`. */
   runEvent: (runId: string, type: string) => `pw.events.${runId}.${type}`,
+  /**
+   * An entry of a task's log: `type` is `step.started|completed|failed|parked|revoked` (see task.ts).
+   * The task id is the last token, so one task's entries share the pattern `taskLog` matches.
+   */
+  taskEvent: (runId: string, type: TaskLogType, task: string) => `pw.events.${runId}.${type}.${task}`,
+  /** Every entry of one task's log: what an append's compare-and-set is checked against. */
+  taskLog: (runId: string, task: string) => `pw.events.${runId}.step.*.${task}`,
+  /** Entries of one type across all runs and tasks (consumer filters, subscriptions). */
+  taskEvents: (type: TaskLogType | 'task.spent') => `pw.events.*.${type}.*`,
+  /** Spending of a delivery that lost its task: outside the task's log (`task.` not `step.`). */
+  taskSpent: (runId: string, task: string) => `pw.events.${runId}.task.spent.${task}`,
   /** All events of one run, for `watch`. */
   runEvents: (runId: string) => `pw.events.${runId}.>`,
   allEvents: 'pw.events.>',
@@ -34,6 +45,11 @@ export const subjects = {
     release: 'pw.budget.release',
     status: 'pw.budget.status',
   },
+  /**
+   * An executor process's liveness endpoint (core NATS). A lease is live while its owner answers here;
+   * "no responders" means the owner's connection is gone, so its tasks may be taken over at once.
+   */
+  executorPing: (owner: string) => `pw.executors.${owner}.ping`,
   /** Tools answer requests here (any language). */
   tool: (name: string) => `pw.tools.${name}`,
   /** A tool's description (JSON Schema of its input and output). */
@@ -48,17 +64,28 @@ export interface StreamDef {
   readonly retention: 'workqueue' | 'limits';
   /** Messages older than this are removed; 0 keeps them until consumed (work queues). */
   readonly maxAgeMs: number;
-  /** Window in which a repeated Nats-Msg-Id is dropped as a duplicate. */
+  /** Window in which a repeated Nats-Msg-Id is dropped as a duplicate (the default; `PW_DEDUPE_WINDOW_MS` overrides it). */
   readonly duplicateWindowMs: number;
+  /** Direct gets (any replica answers reads of one message): the task logs are read this way. */
+  readonly allowDirect?: boolean;
 }
+
+/** The entries of a task's log (see task.ts), in the order they may appear. */
+export type TaskLogType = 'step.started' | 'step.parked' | 'step.revoked' | 'step.completed' | 'step.failed';
 
 const DAY_MS = 86_400_000;
 const DEDUPE_WINDOW_MS = 120_000;
+/**
+ * PW_EVENTS holds the task logs (each step's result is its checkpoint) and the decision trail, so it
+ * keeps events as long as a run may live (31 days) plus the default retention after it (7 days); the
+ * retention sweeper purges a finished run's events with the run.
+ */
+const EVENTS_MAX_AGE_MS = 38 * DAY_MS;
 
 export const streams = {
   runs: { name: 'PW_RUNS', subjects: ['pw.runs.>'], retention: 'workqueue', maxAgeMs: 7 * DAY_MS, duplicateWindowMs: DEDUPE_WINDOW_MS },
   steps: { name: 'PW_STEPS', subjects: ['pw.steps.>'], retention: 'workqueue', maxAgeMs: 7 * DAY_MS, duplicateWindowMs: DEDUPE_WINDOW_MS },
-  events: { name: 'PW_EVENTS', subjects: ['pw.events.>'], retention: 'limits', maxAgeMs: 7 * DAY_MS, duplicateWindowMs: DEDUPE_WINDOW_MS },
+  events: { name: 'PW_EVENTS', subjects: ['pw.events.>'], retention: 'limits', maxAgeMs: EVENTS_MAX_AGE_MS, duplicateWindowMs: DEDUPE_WINDOW_MS, allowDirect: true },
   approvals: { name: 'PW_APPROVALS', subjects: ['pw.approvals.>'], retention: 'workqueue', maxAgeMs: 30 * DAY_MS, duplicateWindowMs: DEDUPE_WINDOW_MS },
   dlq: { name: 'PW_DLQ', subjects: ['pw.dlq.>'], retention: 'limits', maxAgeMs: 30 * DAY_MS, duplicateWindowMs: DEDUPE_WINDOW_MS },
 } as const satisfies Record<string, StreamDef>;
@@ -68,13 +95,24 @@ export const consumers = {
   plannerRuns: 'planner-runs',
   plannerEvents: 'planner-events',
   plannerDeadlines: 'planner-deadlines',
+  /** The budget service's booking of spending from task results. */
+  budgetSpend: 'budget-spend',
   executor: (pool: string) => `executor-${pool}`,
   executorTools: (pool: string) => `executor-${pool}-tools`,
   approver: 'approver-requests',
 } as const;
 
-/** Event types the planner consumes from PW_EVENTS (its own events it does not need back). */
-export const PLANNER_EVENT_TYPES = ['step.completed', 'step.failed', 'step.parked', 'approval.decided'] as const;
+/** What the budget books spending from (PW_EVENTS): every task outcome that carries `spend`. */
+export const BUDGET_SPEND_SUBJECTS = [subjects.taskEvents('step.completed'), subjects.taskEvents('step.failed'), subjects.taskEvents('step.parked'), subjects.taskEvents('task.spent')] as const;
+
+/** What the planner consumes from PW_EVENTS: task results, parks and revocations, and approval decisions. */
+export const PLANNER_EVENT_SUBJECTS = [
+  subjects.taskEvents('step.completed'),
+  subjects.taskEvents('step.failed'),
+  subjects.taskEvents('step.parked'),
+  subjects.taskEvents('step.revoked'),
+  subjects.runEvent('*', 'approval.decided'),
+] as const;
 
 /** Header names. */
 export const headers = {
@@ -97,12 +135,10 @@ export const headers = {
 /** Deterministic message ids: a republish after a crash is dropped by JetStream as a duplicate. */
 export const msgIds = {
   submit: (runId: string) => `submit:${runId}`,
-  command: (runId: string, stepId: string, attempt: number) => `${runId}:${stepId}:${attempt}`,
-  /**
-   * A step, or one turn of an agent step (`<stepId>=t<turn>`): the part of a msg id or key that names
-   * the task. `=` is outside the step-id alphabet, so no step id can collide with a turn.
-   */
-  task: (stepId: string, turn?: number) => (turn === undefined ? stepId : `${stepId}=t${turn}`),
+  /** The command of a task (its id from `taskId`): one per task, however often the outbox is flushed. */
+  command: (runId: string, task: string) => `${runId}:${task}:cmd`,
+  /** An entry of a task's log, by the process that writes it (a retried append is then the same message). */
+  taskEntry: (runId: string, task: string, type: TaskLogType | 'task.spent', writer: string) => `${runId}:${task}:${type}:${writer}`,
   event: (runId: string, type: string, key: string) => `${runId}:${type}:${key}`,
 } as const;
 
@@ -113,4 +149,6 @@ export const buckets = {
   decisions: 'pw_decisions',
   /** Receipts of tool calls by idempotency key (effects once). */
   toolReceipts: 'pw_tool_receipts',
+  /** Each executor process's registry entry: its pool and the tasks it holds (for rescue when it dies). */
+  executors: 'pw_executors',
 } as const;

@@ -32,6 +32,25 @@ export class ProcessExitedError extends Error {
   }
 }
 
+/**
+ * A server that cannot bind port 0 was started on ports picked as free, and another process took one
+ * of them before the server bound it, on every attempt.
+ */
+export class PortsTakenError extends Error {
+  override readonly name = 'PortsTakenError';
+  constructor(
+    /** The name the server was started under. */
+    readonly processName: string,
+    /** How many times it was started on fresh ports. */
+    readonly attempts: number,
+    /** The last attempt's failure: its output says "address already in use". */
+    cause: ProcessExitedError,
+  ) {
+    const message = `${processName}: a port picked as free was taken by another process before ${processName} could bind it, on all ${attempts} attempts (address already in use)`;
+    super(withDetails(message, lastOutput(processName, cause.output)), { cause });
+  }
+}
+
 /** A binary that devstack needs is nowhere it looks; the message says how to get it. */
 export class BinaryNotFoundError extends Error {
   override readonly name = 'BinaryNotFoundError';

@@ -4,21 +4,24 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findBinary, requireBinary } from './binaries.js';
-import { ProcessExitedError } from './errors.js';
-import { freePort } from './ports.js';
 import { canConnect } from './probes.js';
 import { startProcess } from './process.js';
 import type { ProcessHandle } from './process.js';
+import { portFromLine } from './reported-ports.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 
 /** How long to wait for FerretDB's port to accept connections. */
 export const FERRETDB_READY_TIMEOUT_MS = 20_000;
 /** How long `stop()` waits after SIGTERM before SIGKILL. */
 export const FERRETDB_STOP_GRACE_MS = 10_000;
-const PORT_RACE_ATTEMPTS = 3;
+/**
+ * FerretDB logs the address its listener bound (`Listening on TCP 127.0.0.1:PORT...`, console format,
+ * level info) as soon as it is open, the port of its own choosing when given port 0.
+ */
+const LISTENING_LINE = /Listening on TCP 127\.0\.0\.1:(\d+)/;
 
 export interface FerretDbOptions {
-  /** Port on 127.0.0.1. @default a free port */
+  /** Port on 127.0.0.1. @default 0: FerretDB binds one of the kernel's choosing and reports it */
   port?: number;
   /** Print FerretDB's output to stderr, prefixed with `[ferretdb]`. @default false */
   echo?: boolean;
@@ -41,8 +44,8 @@ export function ferretDbAvailable(): boolean {
 
 /**
  * Starts `ferretdb --handler=sqlite` on 127.0.0.1 with its data, state file and nothing else in a
- * temporary folder: telemetry off, the debug HTTP listener off (`--debug-addr=-`). Ready when its
- * port accepts a TCP connection.
+ * temporary folder: telemetry off, the debug HTTP listener off (`--debug-addr=-`). The port is the
+ * one FerretDB reports having bound; ready when it accepts a TCP connection.
  */
 export async function startFerretDb(opts: FerretDbOptions = {}): Promise<FerretHandle> {
   const binary = requireBinary('ferretdb');
@@ -50,32 +53,28 @@ export async function startFerretDb(opts: FerretDbOptions = {}): Promise<FerretH
   try {
     const dataDir = join(workDir, 'data');
     await mkdir(dataDir);
-    for (let attempt = 1; ; attempt++) {
-      const port = opts.port ?? (await freePort());
-      try {
-        const proc = await startProcess({
-          name: 'ferretdb',
-          command: binary,
-          args: [
-            '--handler=sqlite',
-            // A directory URI: FerretDB keeps one SQLite file per database in it; the trailing / matters.
-            `--sqlite-url=file:${dataDir}/`,
-            `--listen-addr=127.0.0.1:${port}`,
-            '--telemetry=disable',
-            '--debug-addr=-',
-            `--state-dir=${workDir}`,
-          ],
-          cwd: workDir,
-          readyCheck: () => canConnect('127.0.0.1', port),
-          readyTimeoutMs: FERRETDB_READY_TIMEOUT_MS,
-          echo: opts.echo === true,
-        });
-        return new FerretDb(port, proc, workDir);
-      } catch (err) {
-        const portTaken = err instanceof ProcessExitedError && /address already in use/i.test(err.output);
-        if (!portTaken || attempt >= PORT_RACE_ATTEMPTS) throw err;
-      }
-    }
+    const proc = await startProcess({
+      name: 'ferretdb',
+      command: binary,
+      args: [
+        '--handler=sqlite',
+        // A directory URI: FerretDB keeps one SQLite file per database in it; the trailing / matters.
+        `--sqlite-url=file:${dataDir}/`,
+        `--listen-addr=127.0.0.1:${opts.port ?? 0}`,
+        // The port is read from an info line in the console format: neither may change under us.
+        '--log-level=info',
+        '--log-format=console',
+        '--telemetry=disable',
+        '--debug-addr=-',
+        `--state-dir=${workDir}`,
+      ],
+      cwd: workDir,
+      reportedPorts: { mongo: portFromLine(LISTENING_LINE) },
+      readyCheck: (port) => canConnect('127.0.0.1', port('mongo')),
+      readyTimeoutMs: FERRETDB_READY_TIMEOUT_MS,
+      echo: opts.echo === true,
+    });
+    return new FerretDb(proc.port('mongo'), proc, workDir);
   } catch (err) {
     await removeDir(workDir);
     throw err;

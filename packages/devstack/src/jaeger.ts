@@ -2,11 +2,14 @@
 // demo. Jaeger v2 is an OpenTelemetry Collector distribution: without a config it binds fixed ports
 // (4317, 4318, 16685, 16686, 8888), so devstack generates a small config that puts each listener it
 // needs on a free 127.0.0.1 port and turns off the ones it does not (OTLP gRPC, internal metrics).
+// Unlike the other servers it is not started on port 0: its listeners come from that config file, and
+// no output of it is known to report the ports it bound (there is no Jaeger binary on these machines to
+// check one), so devstack could not tell its URLs. Its ports are picked with freePort instead, and the
+// start is retried on fresh ones when another process took one in between (bounded; see ports.ts).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findBinary, requireBinary } from './binaries.js';
-import { ProcessExitedError } from './errors.js';
-import { freePort } from './ports.js';
+import { freePort, retryWhilePortsTaken } from './ports.js';
 import { startProcess } from './process.js';
 import type { ProcessHandle } from './process.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
@@ -17,6 +20,7 @@ export const JAEGER_READY_TIMEOUT_MS = 30_000;
 export const JAEGER_STOP_GRACE_MS = 10_000;
 /** Traces kept by the in-memory store. */
 const MAX_TRACES = 100_000;
+/** Starts on fresh ports when a picked one was taken in between (see ports.ts). */
 const PORT_RACE_ATTEMPTS = 3;
 
 export interface JaegerOptions {
@@ -49,27 +53,22 @@ export async function startJaeger(opts: JaegerOptions = {}): Promise<JaegerHandl
   const binary = requireBinary('jaeger');
   const workDir = await makeTempDir('jaeger');
   try {
-    for (let attempt = 1; ; attempt++) {
+    return await retryWhilePortsTaken('jaeger', PORT_RACE_ATTEMPTS, async () => {
       const ports: JaegerPorts = { otlpHttp: await freePort(), queryHttp: await freePort(), queryGrpc: await freePort() };
       const configFile = join(workDir, 'jaeger.yaml');
       await writeFile(configFile, jaegerConfig(ports));
       const queryUrl = `http://127.0.0.1:${ports.queryHttp}`;
-      try {
-        const proc = await startProcess({
-          name: 'jaeger',
-          command: binary,
-          args: ['--config', configFile],
-          cwd: workDir,
-          readyUrl: `${queryUrl}/api/v3/services`,
-          readyTimeoutMs: JAEGER_READY_TIMEOUT_MS,
-          echo: opts.echo === true,
-        });
-        return new Jaeger(`http://127.0.0.1:${ports.otlpHttp}/`, queryUrl, proc, workDir);
-      } catch (err) {
-        const portTaken = err instanceof ProcessExitedError && /address already in use/i.test(err.output);
-        if (!portTaken || attempt >= PORT_RACE_ATTEMPTS) throw err;
-      }
-    }
+      const proc = await startProcess({
+        name: 'jaeger',
+        command: binary,
+        args: ['--config', configFile],
+        cwd: workDir,
+        readyUrl: `${queryUrl}/api/v3/services`,
+        readyTimeoutMs: JAEGER_READY_TIMEOUT_MS,
+        echo: opts.echo === true,
+      });
+      return new Jaeger(`http://127.0.0.1:${ports.otlpHttp}/`, queryUrl, proc, workDir);
+    });
   } catch (err) {
     await removeDir(workDir);
     throw err;

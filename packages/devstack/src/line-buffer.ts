@@ -1,5 +1,7 @@
-// A ring buffer of the last output lines of a process: enough to explain a failure, bounded so that a
-// chatty server running for an hour does not grow the test process's memory.
+// The output of a process as lines: a stream split into lines, and a ring buffer of the last ones,
+// enough to explain a failure, bounded so that a chatty server running for an hour does not grow the
+// test process's memory.
+import type { Readable } from 'node:stream';
 
 /** How many lines a process keeps by default. */
 export const DEFAULT_KEPT_LINES = 200;
@@ -26,9 +28,13 @@ export class LineBuffer {
     return [...this.lines.slice(this.start), ...this.lines.slice(0, this.start)];
   }
 
-  /** The first kept line that matches, oldest first. */
-  find(pattern: RegExp): string | undefined {
-    return this.toArray().find((line) => matches(pattern, line));
+  /** What `read` makes of the first kept line it accepts (returns non-undefined for), oldest first. */
+  first<T>(read: (line: string) => T | undefined): T | undefined {
+    for (const line of this.toArray()) {
+      const value = read(line);
+      if (value !== undefined) return value;
+    }
+    return undefined;
   }
 
   /** The last `count` kept lines (all by default), joined with newlines. */
@@ -41,4 +47,26 @@ export class LineBuffer {
 export function matches(pattern: RegExp, line: string): boolean {
   pattern.lastIndex = 0;
   return pattern.test(line);
+}
+
+/** Splits a stream into lines (\n or \r\n); resolves when the stream ends, after the last partial line. */
+export function readLines(stream: Readable | null, onLine: (line: string) => void): Promise<void> {
+  if (stream === null) return Promise.resolve();
+  return new Promise((resolve) => {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop() ?? '';
+      for (const part of parts) onLine(part.endsWith('\r') ? part.slice(0, -1) : part);
+    });
+    const finish = (): void => {
+      if (partial !== '') onLine(partial);
+      partial = '';
+      resolve();
+    };
+    stream.once('end', finish);
+    stream.once('close', finish);
+    stream.once('error', finish);
+  });
 }

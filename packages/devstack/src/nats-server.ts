@@ -1,11 +1,14 @@
-// A real nats-server with JetStream on free loopback ports and a temporary store, for tests, the demo
-// and benchmarks. It can be killed (a crash) and restarted on the same port and store, which is what
-// the crash-recovery tests need.
-import { writeFile } from 'node:fs/promises';
+// A real nats-server with JetStream on loopback ports and a temporary store, for tests, the demo and
+// benchmarks. It binds ports of the kernel's choosing (`-p -1 -m -1`) and reports them in a ports file,
+// so no other process can take them between a pick and the bind (issue 10). It can be killed (a crash)
+// and restarted on the same client port and store, which is what the crash-recovery tests need.
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.js';
-import { ProcessExitedError } from './errors.js';
-import { freePort } from './ports.js';
+import { readNatsPortsFile } from './nats-ports-file.js';
+import type { NatsBoundPorts } from './nats-ports-file.js';
+import { isAddressInUse } from './ports.js';
+import { httpGet } from './probes.js';
 import { startProcess } from './process.js';
 import type { ProcessHandle } from './process.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
@@ -14,11 +17,11 @@ import { makeTempDir, removeDir } from './temp-dir.js';
 export const NATS_READY_TIMEOUT_MS = 15_000;
 /** How long `stop()` waits after SIGTERM before SIGKILL. */
 export const NATS_STOP_GRACE_MS = 10_000;
-/** Start attempts when a port that devstack chose was taken in the meantime. */
-const PORT_RACE_ATTEMPTS = 3;
+/** nats-server's RANDOM_PORT: bind a port of the kernel's choosing (`-p -1`, `-m -1`). */
+const RANDOM_PORT = -1;
 
 export interface NatsServerOptions {
-  /** Client port on 127.0.0.1. @default a free port */
+  /** Client port on 127.0.0.1. @default one the server binds itself (`-p -1`) and reports */
   port?: number;
   /**
    * JetStream store folder (`-sd`). A given folder is never removed. @default a temporary folder,
@@ -41,9 +44,12 @@ export interface NatsServerOptions {
 export interface NatsServerHandle {
   /** `nats://127.0.0.1:PORT` */
   readonly url: string;
+  /** The client port: the one the server first bound; a restart binds it again. */
   readonly port: number;
-  /** HTTP monitoring port (`-m`): /varz, /jsz, /healthz. */
+  /** HTTP monitoring port (`-m`): /varz, /jsz, /healthz. Chosen anew by the server on each restart. */
   readonly monitorPort: number;
+  /** The server process's id (a benchmark reads its CPU time from /proc). */
+  readonly pid: number;
   /** The JetStream store folder. */
   readonly storeDir: string;
   /** The last ~200 lines of the server's output (its log goes to stderr). */
@@ -52,14 +58,18 @@ export interface NatsServerHandle {
   stop(): Promise<void>;
   /** SIGKILL now and wait for the exit; keeps the store (a crash). */
   kill(): Promise<void>;
-  /** Start again on the same port and store and wait until ready; a running server is stopped first. */
+  /**
+   * Start again on the same client port and store and wait until ready; a running server is stopped
+   * first. Fails when another process took the port while the server was down.
+   */
   restart(): Promise<void>;
 }
 
 /**
- * Starts nats-server with `-js -a 127.0.0.1 -p PORT -m MONITOR_PORT -sd STORE` (plus a generated
- * config file for `syncAlways` / `maxPayload`) and waits until `/healthz?js-enabled-only=true`
- * answers 200 (15 s at most). Errors show the server's last output.
+ * Starts nats-server with `-js -a 127.0.0.1 -p -1 -m -1 -sd STORE --ports_file_dir DIR` (plus a
+ * generated config file for `syncAlways` / `maxPayload`), reads the ports it bound from its ports file,
+ * and waits until `/healthz?js-enabled-only=true` answers 200 (15 s at most). Errors show the server's
+ * last output.
  */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const binary = requireBinary('nats-server');
@@ -67,18 +77,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   try {
     const storeDir = opts.storeDir ?? join(workDir, 'store');
     const configFile = await writeConfig(workDir, opts);
-    for (let attempt = 1; ; attempt++) {
-      const port = opts.port ?? (await freePort());
-      const monitorPort = await freePort();
-      const layout: Layout = { binary, port, monitorPort, storeDir, configFile, echo: opts.echo === true };
-      try {
-        const proc = await launch(layout);
-        return new NatsServer(layout, proc, workDir, opts);
-      } catch (err) {
-        const portTaken = err instanceof ProcessExitedError && /address already in use/i.test(err.output);
-        if (!portTaken || attempt >= PORT_RACE_ATTEMPTS) throw err;
-      }
-    }
+    const layout: Layout = { binary, workDir, storeDir, configFile, echo: opts.echo === true };
+    return new NatsServer(layout, await launch(layout, opts.port ?? RANDOM_PORT, 1), opts);
   } catch (err) {
     await removeDir(workDir);
     throw err;
@@ -87,24 +87,39 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
 interface Layout {
   binary: string;
-  port: number;
-  monitorPort: number;
+  workDir: string;
   storeDir: string;
   configFile: string | undefined;
   echo: boolean;
 }
 
-function launch(layout: Layout): Promise<ProcessHandle> {
-  const args = ['-js', '-a', '127.0.0.1', '-p', String(layout.port), '-m', String(layout.monitorPort), '-sd', layout.storeDir];
+/** One run of the server: the process and the ports it bound. */
+interface Run {
+  proc: ProcessHandle;
+  ports: NatsBoundPorts;
+}
+
+/** Starts the server on `port` (RANDOM_PORT: one of its choosing) and waits until it is ready. */
+async function launch(layout: Layout, port: number, seq: number): Promise<Run> {
+  // A folder per start: a killed server leaves its ports file behind, and the next start must not read it.
+  const portsDir = join(layout.workDir, 'ports', String(seq));
+  await mkdir(portsDir, { recursive: true });
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(RANDOM_PORT), '-sd', layout.storeDir, '--ports_file_dir', portsDir];
   if (layout.configFile !== undefined) args.unshift('-c', layout.configFile);
-  return startProcess({
+  let ports: NatsBoundPorts | undefined;
+  const proc = await startProcess({
     name: 'nats-server',
     command: layout.binary,
     args,
-    readyUrl: `http://127.0.0.1:${layout.monitorPort}/healthz?js-enabled-only=true`,
+    readyCheck: async () => {
+      ports ??= await readNatsPortsFile(portsDir);
+      return ports !== undefined && (await httpGet(`http://127.0.0.1:${ports.monitor}/healthz?js-enabled-only=true`)).status === 200;
+    },
     readyTimeoutMs: NATS_READY_TIMEOUT_MS,
     echo: layout.echo,
   });
+  if (ports === undefined) throw new Error('nats-server was ready before its ports were read: a bug in devstack');
+  return { proc, ports };
 }
 
 /** Writes a config file when an option has no command-line flag; command-line flags still win. */
@@ -126,45 +141,58 @@ async function writeConfig(workDir: string, opts: NatsServerOptions): Promise<st
 class NatsServer implements NatsServerHandle {
   readonly url: string;
   readonly port: number;
-  readonly monitorPort: number;
   readonly storeDir: string;
   private removed = false;
+  private starts = 1;
 
   constructor(
     private readonly layout: Layout,
-    private proc: ProcessHandle,
-    private readonly workDir: string,
+    private run: Run,
     private readonly opts: NatsServerOptions,
   ) {
-    this.port = layout.port;
-    this.monitorPort = layout.monitorPort;
+    this.port = run.ports.client;
     this.storeDir = layout.storeDir;
-    this.url = `nats://127.0.0.1:${layout.port}`;
+    this.url = `nats://127.0.0.1:${this.port}`;
+  }
+
+  get monitorPort(): number {
+    return this.run.ports.monitor;
+  }
+
+  get pid(): number {
+    return this.run.proc.pid;
   }
 
   output(): string {
-    return this.proc.output();
+    return this.run.proc.output();
   }
 
   async stop(): Promise<void> {
-    await this.proc.stop(NATS_STOP_GRACE_MS);
+    await this.run.proc.stop(NATS_STOP_GRACE_MS);
     if (this.removed) return;
     this.removed = true;
-    // The work folder holds the generated config and, unless one was given, the store.
+    // The work folder holds the generated config, the ports files and, unless one was given, the store.
     if (this.opts.storeDir !== undefined || this.opts.keepStore !== true) {
-      await removeDir(this.workDir);
-    } else if (this.layout.configFile !== undefined) {
-      await removeDir(this.layout.configFile);
+      await removeDir(this.layout.workDir);
+    } else {
+      await removeDir(join(this.layout.workDir, 'ports'));
+      if (this.layout.configFile !== undefined) await removeDir(this.layout.configFile);
     }
   }
 
   async kill(): Promise<void> {
-    await this.proc.kill();
+    await this.run.proc.kill();
   }
 
   async restart(): Promise<void> {
     if (this.removed) throw new Error(`nats-server on port ${this.port} was stopped and its temporary files removed; it cannot restart`);
-    await this.proc.stop(NATS_STOP_GRACE_MS);
-    this.proc = await launch(this.layout);
+    await this.run.proc.stop(NATS_STOP_GRACE_MS);
+    try {
+      // The same client port, so that clients reconnect to the address they know.
+      this.run = await launch(this.layout, this.port, ++this.starts);
+    } catch (err) {
+      if (!isAddressInUse(err)) throw err;
+      throw new Error(`nats-server cannot restart on port ${this.port}: another process bound it while the server was down\n${err.message}`, { cause: err });
+    }
   }
 }

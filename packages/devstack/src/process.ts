@@ -4,13 +4,14 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { trackChild } from './children.js';
 import { echoAllOutput } from './config.js';
 import { ProcessExitedError, WaitTimeoutError, lastOutput } from './errors.js';
-import { DEFAULT_KEPT_LINES, LineBuffer, matches } from './line-buffer.js';
-import { httpGet } from './probes.js';
-import { settleWithin, waitFor } from './wait.js';
+import { DEFAULT_KEPT_LINES, LineBuffer, matches, readLines } from './line-buffer.js';
+import { awaitReadiness } from './readiness.js';
+import type { LineSource, ReadinessOptions } from './readiness.js';
+import { portLookup } from './reported-ports.js';
+import { settleWithin } from './wait.js';
 
 /** How long `startProcess` waits for readiness by default. */
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
@@ -22,10 +23,7 @@ export const KILL_WAIT_MS = 5_000;
 const OUTPUT_DRAIN_MS = 500;
 /** How many output lines an error message shows. */
 const ERROR_OUTPUT_LINES = 40;
-/** Pause between two readiness polls of `readyUrl` / `readyCheck`. */
-const READY_POLL_MS = 100;
-
-export interface StartProcessOptions {
+export interface StartProcessOptions extends ReadinessOptions {
   /** A short name for messages, errors and the `[name]` echo prefix. */
   name: string;
   /** The executable (a path, or a name looked up on PATH). Run directly, without a shell. */
@@ -40,12 +38,6 @@ export interface StartProcessOptions {
    */
   inheritEnv?: boolean;
   cwd?: string;
-  /** Ready when an output line (stdout or stderr) matches. */
-  readyPattern?: RegExp;
-  /** Ready when a GET of this URL answers 200 (polled). */
-  readyUrl?: string;
-  /** Ready when this resolves true (polled; a throw counts as "not yet"). */
-  readyCheck?: () => Promise<boolean>;
   /** How long to wait for all the given readiness conditions. @default 30_000 */
   readyTimeoutMs?: number;
   /** Also append every output line to this file. */
@@ -66,6 +58,8 @@ export interface ProcessHandle {
    * when the process exits first or after `timeoutMs`.
    */
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<string>;
+  /** A port the process reported (see `reportedPorts`); throws for a name it was not asked to report. */
+  port(name: string): number;
   /** SIGTERM, wait up to `graceMs` (default 10 s), then SIGKILL and wait for the exit. */
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL now and wait for the exit. */
@@ -112,11 +106,12 @@ function spawned(child: ChildProcess, opts: StartProcessOptions): Promise<void> 
   });
 }
 
-class RunningProcess implements ProcessHandle {
+class RunningProcess implements ProcessHandle, LineSource {
   readonly name: string;
   readonly exited: Promise<number | null>;
   private readonly lines = new LineBuffer(DEFAULT_KEPT_LINES);
   private readonly lineListeners = new Set<(line: string) => void>();
+  private readonly ports = new Map<string, number>();
   private readonly log: WriteStream | undefined;
   private exitInfo: ExitInfo | undefined;
 
@@ -155,7 +150,16 @@ class RunningProcess implements ProcessHandle {
   }
 
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<string> {
-    const kept = this.lines.find(pattern);
+    return this.waitForLine((line) => (matches(pattern, line) ? line : undefined), `a line matching ${String(pattern)}`, timeoutMs);
+  }
+
+  port(name: string): number {
+    return portLookup(this.ports, this.name)(name);
+  }
+
+  /** Resolves with what `read` makes of the first line, kept or to come, that it accepts. */
+  waitForLine<T>(read: (line: string) => T | undefined, what: string, timeoutMs: number): Promise<T> {
+    const kept = this.lines.first(read);
     if (kept !== undefined) return Promise.resolve(kept);
     return new Promise((resolve, reject) => {
       const cleanup = (): void => {
@@ -163,19 +167,20 @@ class RunningProcess implements ProcessHandle {
         this.lineListeners.delete(onLine);
       };
       const onLine = (line: string): void => {
-        if (!matches(pattern, line)) return;
+        const value = read(line);
+        if (value === undefined) return;
         cleanup();
-        resolve(line);
+        resolve(value);
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new WaitTimeoutError(`output matching ${String(pattern)} from ${this.name}`, timeoutMs, { details: this.lastOutput() }));
+        reject(new WaitTimeoutError(`${what} from ${this.name}`, timeoutMs, { details: this.lastOutput() }));
       }, timeoutMs);
       this.lineListeners.add(onLine);
       void this.exited.then(() => {
         if (!this.lineListeners.has(onLine)) return;
         cleanup();
-        reject(this.exitedError(`before printing a line matching ${String(pattern)}`));
+        reject(this.exitedError(`before printing ${what}`));
       });
     });
   }
@@ -199,37 +204,14 @@ class RunningProcess implements ProcessHandle {
   /** Waits until every readiness condition holds; rejects early when the process exits. */
   async waitReady(opts: StartProcessOptions): Promise<void> {
     const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-    const conditions: string[] = [];
     const aborter = new AbortController();
-    const waits: Promise<unknown>[] = [];
-    if (opts.readyPattern !== undefined) {
-      conditions.push(`an output line matching ${String(opts.readyPattern)}`);
-      waits.push(this.waitForOutput(opts.readyPattern, timeoutMs));
-    }
-    if (opts.readyUrl !== undefined) {
-      const url = opts.readyUrl;
-      conditions.push(`HTTP 200 from ${url}`);
-      waits.push(waitFor(`HTTP 200 from ${url}`, async () => ((await httpGet(url)).status === 200 ? true : undefined), {
-        timeoutMs,
-        intervalMs: READY_POLL_MS,
-        signal: aborter.signal,
-      }));
-    }
-    if (opts.readyCheck !== undefined) {
-      const check = opts.readyCheck;
-      conditions.push('its readiness check');
-      waits.push(waitFor('readiness check', async () => ((await check()) ? true : undefined), {
-        timeoutMs,
-        intervalMs: READY_POLL_MS,
-        signal: aborter.signal,
-      }));
-    }
-    if (waits.length === 0) return;
+    const { conditions, done } = awaitReadiness(opts, this, this.ports, timeoutMs, aborter.signal);
+    if (conditions.length === 0) return;
     const died = this.exited.then((): never => {
       throw this.exitedError('before it was ready');
     });
     try {
-      await Promise.race([Promise.all(waits), died]);
+      await Promise.race([done, died]);
     } catch (err) {
       if (this.exitInfo !== undefined) throw this.exitedError('before it was ready');
       if (err instanceof ProcessExitedError) throw err;
@@ -269,26 +251,4 @@ class RunningProcess implements ProcessHandle {
     const info = this.exitInfo ?? { code: null, signal: null };
     return new ProcessExitedError(this.name, info.code, info.signal, when, this.lines.text(ERROR_OUTPUT_LINES));
   }
-}
-
-/** Splits a stream into lines (\n or \r\n); resolves when the stream ends, after the last partial line. */
-function readLines(stream: Readable | null, onLine: (line: string) => void): Promise<void> {
-  if (stream === null) return Promise.resolve();
-  return new Promise((resolve) => {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      for (const part of parts) onLine(part.endsWith('\r') ? part.slice(0, -1) : part);
-    });
-    const finish = (): void => {
-      if (partial !== '') onLine(partial);
-      partial = '';
-      resolve();
-    };
-    stream.once('end', finish);
-    stream.once('close', finish);
-    stream.once('error', finish);
-  });
 }

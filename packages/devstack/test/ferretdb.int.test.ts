@@ -103,7 +103,16 @@ describe('startFerretDb', () => {
     stack.add('ferretdb a', () => a.stop());
     stack.add('ferretdb b', () => b.stop());
     expect(a.port).not.toBe(b.port);
+    // Each bound a port of its own choosing (--listen-addr=127.0.0.1:0) and said which.
+    expect(a.output()).toContain(`Listening on TCP 127.0.0.1:${a.port}`);
+    expect(b.output()).toContain(`Listening on TCP 127.0.0.1:${b.port}`);
     expect((await command(a.port, { ping: 1, $db: 'admin' })).ok).toBe(1);
     expect((await command(b.port, { ping: 1, $db: 'admin' })).ok).toBe(1);
+  });
+
+  it.skipIf(!available)('fails with its output when a port it was given is taken', async () => {
+    const first = await startFerretDb();
+    stack.add('ferretdb first', () => first.stop());
+    await expect(startFerretDb({ port: first.port })).rejects.toThrow(/ferretdb exited with code \d+ before it was ready[\s\S]*address already in use/);
   });
 });

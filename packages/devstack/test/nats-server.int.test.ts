@@ -37,6 +37,21 @@ describe('startNatsServer', () => {
     await nats.stop(); // idempotent
   });
 
+  it('binds ports of its own choosing and reports them: servers started at once all answer on theirs', async () => {
+    const servers = await Promise.all([startNatsServer(), startNatsServer(), startNatsServer()]);
+    servers.forEach((nats, i) => stack.add(`nats parallel ${i}`, () => nats.stop()));
+    const ports = servers.flatMap((nats) => [nats.port, nats.monitorPort]);
+    expect(new Set(ports).size).toBe(ports.length);
+    for (const nats of servers) {
+      // The server picked the port (-p -1) and said so; devstack did not pick it first.
+      expect(nats.output()).toContain(`Listening for client connections on 127.0.0.1:${nats.port}`);
+      expect(nats.output()).toContain(`Starting http monitor on 127.0.0.1:${nats.monitorPort}`);
+      expect((await readInfo(nats.port)).info.port).toBe(nats.port);
+      expect((await httpGet(`http://127.0.0.1:${nats.monitorPort}/healthz?js-enabled-only=true`)).status).toBe(200);
+    }
+    await Promise.all(servers.map((nats) => nats.stop()));
+  });
+
   it('keeps the stream after kill and restart on the same port and store', async () => {
     const nats = await startNatsServer();
     stack.add('nats crash', () => nats.stop());
@@ -58,6 +73,8 @@ describe('startNatsServer', () => {
 
     await nats.restart();
     expect({ port: nats.port, storeDir: nats.storeDir }).toEqual(before);
+    // The monitoring port is the server's choice again; the handle follows it.
+    expect((await httpGet(`http://127.0.0.1:${nats.monitorPort}/healthz?js-enabled-only=true`)).status).toBe(200);
     const again = await RawNats.connect(nats.port);
     await again.handshake();
     const info = JSON.parse(await again.request('$JS.API.STREAM.INFO.CRASH', '')) as StreamInfo;
@@ -105,5 +122,18 @@ describe('startNatsServer', () => {
     stack.add('nats first', () => first.stop());
     await expect(startNatsServer({ port: first.port })).rejects.toThrow(/nats-server exited with code 1 before it was ready[\s\S]*address already in use/);
     await first.stop();
+  });
+
+  it('fails to restart, saying why, when another process took its port while it was down', async () => {
+    const nats = await startNatsServer();
+    stack.add('nats displaced', () => nats.stop());
+    await nats.kill();
+    const squatter = await startNatsServer({ port: nats.port });
+    stack.add('nats squatter', () => squatter.stop());
+    await expect(nats.restart()).rejects.toThrow(new RegExp(`nats-server cannot restart on port ${nats.port}: another process bound it while the server was down[\\s\\S]*address already in use`));
+    await squatter.stop();
+    await nats.restart();
+    expect((await readInfo(nats.port)).info.port).toBe(nats.port);
+    await nats.stop();
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProcessExitedError, Stack, WaitTimeoutError, freePort, liveChildCount, startProcess } from '../src/index.js';
+import { ProcessExitedError, Stack, WaitTimeoutError, liveChildCount, portFromJsonLog, startProcess } from '../src/index.js';
 
 const node = process.execPath;
 const stack = new Stack();
@@ -40,21 +40,22 @@ describe('startProcess', () => {
     }
   });
 
-  it('is ready when readyUrl answers 200', async () => {
-    const port = await freePort();
+  it('is ready when readyUrl, built from the port the process reported, answers 200', async () => {
     const proc = await startProcess({
       name: 'http',
       command: node,
       args: script(`
         let ready = false;
         setTimeout(() => { ready = true; }, 300);
-        require('node:http').createServer((req, res) => { res.statusCode = ready ? 200 : 503; res.end(); }).listen(${port}, '127.0.0.1');
+        const server = require('node:http').createServer((req, res) => { res.statusCode = ready ? 200 : 503; res.end(); });
+        server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'http listening', port: server.address().port })));
       `),
-      readyUrl: `http://127.0.0.1:${port}/health`,
+      reportedPorts: { http: portFromJsonLog('http listening') },
+      readyUrl: (port) => `http://127.0.0.1:${port('http')}/health`,
       readyTimeoutMs: 5_000,
     });
     stack.add('http', () => proc.stop());
-    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    const res = await fetch(`http://127.0.0.1:${proc.port('http')}/health`);
     expect(res.status).toBe(200);
     await proc.stop();
   });
@@ -93,19 +94,23 @@ describe('startProcess', () => {
   });
 
   it('kills the process and names the conditions when readiness times out', async () => {
-    const port = await freePort();
     const started = startProcess({
       name: 'slow',
       command: node,
-      args: script(`console.log('still thinking'); setInterval(() => {}, 1000);`),
+      args: script(`
+        console.log('still thinking');
+        const server = require('node:http').createServer((req, res) => { res.statusCode = 503; res.end(); });
+        server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'http listening', port: server.address().port })));
+      `),
       readyPattern: /ready/,
-      readyUrl: `http://127.0.0.1:${port}/`,
+      reportedPorts: { http: portFromJsonLog('http listening') },
+      readyUrl: (port) => `http://127.0.0.1:${port('http')}/`,
       // long enough for a child on a loaded machine to print its line before the deadline
       readyTimeoutMs: 5_000,
     });
     await expect(started).rejects.toThrow(WaitTimeoutError);
     await expect(started).rejects.toThrow(
-      /timed out after 5000ms waiting for slow to be ready \(an output line matching \/ready\/ and HTTP 200 from http:\/\/127\.0\.0\.1:\d+\/\)[\s\S]*still thinking/,
+      /timed out after 5000ms waiting for slow to be ready \(the line reporting its http port and an output line matching \/ready\/ and HTTP 200 from http:\/\/127\.0\.0\.1:\d+\/\)[\s\S]*still thinking/,
     );
     expect(liveChildCount()).toBe(0);
   });
@@ -137,7 +142,7 @@ describe('startProcess', () => {
   it('waitForOutput times out with a message naming the pattern', async () => {
     const proc = await startProcess({ name: 'quiet', command: node, args: script(`setInterval(() => {}, 1000);`) });
     stack.add('quiet', () => proc.stop());
-    await expect(proc.waitForOutput(/hello/, 200)).rejects.toThrow('timed out after 200ms waiting for output matching /hello/ from quiet');
+    await expect(proc.waitForOutput(/hello/, 200)).rejects.toThrow('timed out after 200ms waiting for a line matching /hello/ from quiet');
     await proc.stop();
   });
 

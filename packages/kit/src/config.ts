@@ -66,6 +66,13 @@ export const commonEnv = z.object({
   PW_STORE: z.enum(['kv', 'mongo']).default('kv'),
   MONGODB_URL: z.string().optional(),
   PW_MONGODB_DB: z.string().default('pipewright'),
+  /**
+   * JetStream's duplicate window on every Pipewright stream: a publish repeating a Nats-Msg-Id within it
+   * is dropped. Nothing depends on it for correctness (task logs are compare-and-set, and a republished
+   * outbox only on its own event's redelivery); it bounds the memory the server keeps per stream.
+   * @default 2 minutes
+   */
+  PW_DEDUPE_WINDOW_MS: envInt(1_000, 86_400_000).default(120_000),
   /** Replicas of the KV buckets and streams this service creates (1 for a single server, 3 for a cluster). */
   PW_REPLICAS: envInt(1, 5).default(1),
   /**

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { Stores } from '../src/store/types.js';
 import { blobConformance } from './conformance/blobs.js';
-import { checkpointConformance } from './conformance/checkpoints.js';
 import { listingConformance } from './conformance/listing.js';
 import { retentionConformance } from './conformance/retention.js';
 import { runConformance } from './conformance/runs.js';
-import { toolCallConformance } from './conformance/tool-calls.js';
 
 /** Two handles on the same data, like two replicas of a service (separate connections). */
 export interface Handles {
@@ -35,8 +33,6 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 
     runConformance(get);
     listingConformance(get);
-    checkpointConformance(get);
-    toolCallConformance(get);
     retentionConformance(get);
     blobConformance(get);
   });

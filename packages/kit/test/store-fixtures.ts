@@ -33,6 +33,7 @@ export function runState(o: RunOptions = {}): RunState {
     input: o.input ?? { topic: 'tides' },
     tenant: o.tenant ?? 'acme',
     steps: { a: { status: 'pending', attempt: 0 }, b: { status: 'pending', attempt: 0 } },
+    outbox: [],
     dispatches: 0,
     decisionSeq: 0,
     usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },

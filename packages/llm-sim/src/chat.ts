@@ -38,7 +38,7 @@ function dropConnection(res: ServerResponse): void {
   else socket.destroy();
 }
 
-function respond(state: SimState, res: ServerResponse, req: ChatRequest, hit: ScriptHit | undefined, d: FaultDecision): void {
+function respond(state: SimState, res: ServerResponse, req: ChatRequest, hit: ScriptHit | undefined, d: FaultDecision, key: string | undefined): void {
   const outcome = { [OUTCOME_HEADER]: d.outcome };
   switch (d.outcome) {
     case 'hang':
@@ -62,6 +62,7 @@ function respond(state: SimState, res: ServerResponse, req: ChatRequest, hit: Sc
       if (d.outcome === 'schema-break') corruption = { kind: 'schema-break' };
       const answer = composeAnswer(req, hit?.reply, state.seed, corruption);
       const meta = { id: completionId(), created: Math.floor(Date.now() / 1000), model: req.model };
+      state.counters.bill(key, answer.promptTokens, answer.completionTokens);
       if (req.stream) {
         res.setHeader(OUTCOME_HEADER, d.outcome);
         writeStream(res, meta, answer, req.includeUsage);
@@ -122,5 +123,5 @@ export async function handleChat(state: SimState, httpReq: IncomingMessage, res:
   if (decision.outcome === 'hang') return; // the socket stays open until the client or close() ends it
   await waitMs(latencyHeader ?? sampled, signal);
   if (isGone(res)) return;
-  respond(state, res, req, hit, decision);
+  respond(state, res, req, hit, decision, key);
 }

@@ -9,7 +9,7 @@ export interface SimCounters {
    * Per `Idempotency-Key` header value: number of calls, and the `X-Pw-Call-Attempt` header values
    * (as numbers) in arrival order. Calls without the key are not listed here.
    */
-  byKey: Record<string, { calls: number; attempts: number[] }>;
+  byKey: Record<string, KeyCounters>;
   /** Calls per requested model (requests without a readable model are not listed). */
   byModel: Record<string, number>;
   /**
@@ -17,6 +17,17 @@ export interface SimCounters {
    * 'schema-break', plus '400' / '404' for rejected requests.
    */
   byOutcome: Record<string, number>;
+}
+
+/** What the simulator saw of one Idempotency-Key. */
+export interface KeyCounters {
+  calls: number;
+  /** `X-Pw-Call-Attempt` of each call, in arrival order. */
+  attempts: number[];
+  /** When each call arrived (ms since the epoch), in arrival order: tests compare them with run events. */
+  arrivals: number[];
+  /** Tokens of the answers sent in full (what a provider would bill), summed over the key's calls. */
+  billed: { inputTokens: number; outputTokens: number; answers: number };
 }
 
 /** One observed call. */
@@ -29,15 +40,16 @@ export interface CallRecord {
 
 export class CounterSet {
   private totalCalls = 0;
-  private byKey = new Map<string, { calls: number; attempts: number[] }>();
+  private byKey = new Map<string, KeyCounters>();
   private byModel = new Map<string, number>();
   private byOutcome = new Map<string, number>();
 
   record(call: CallRecord): void {
     this.totalCalls += 1;
     if (call.key !== undefined) {
-      const entry = this.byKey.get(call.key) ?? { calls: 0, attempts: [] };
+      const entry = this.byKey.get(call.key) ?? { calls: 0, attempts: [], arrivals: [], billed: { inputTokens: 0, outputTokens: 0, answers: 0 } };
       entry.calls += 1;
+      entry.arrivals.push(Date.now());
       if (call.attempt !== undefined) entry.attempts.push(call.attempt);
       this.byKey.set(call.key, entry);
     }
@@ -45,10 +57,19 @@ export class CounterSet {
     this.byOutcome.set(call.outcome, (this.byOutcome.get(call.outcome) ?? 0) + 1);
   }
 
+  /** Records the usage of an answer sent in full for `key` (the client received it: it is billed). */
+  bill(key: string | undefined, inputTokens: number, outputTokens: number): void {
+    const entry = key === undefined ? undefined : this.byKey.get(key);
+    if (!entry) return;
+    entry.billed.inputTokens += inputTokens;
+    entry.billed.outputTokens += outputTokens;
+    entry.billed.answers += 1;
+  }
+
   /** A deep copy: later calls do not change a snapshot already handed out. */
   snapshot(): SimCounters {
     const byKey: SimCounters['byKey'] = {};
-    for (const [k, v] of this.byKey) byKey[k] = { calls: v.calls, attempts: [...v.attempts] };
+    for (const [k, v] of this.byKey) byKey[k] = { calls: v.calls, attempts: [...v.attempts], arrivals: [...v.arrivals], billed: { ...v.billed } };
     return {
       totalCalls: this.totalCalls,
       byKey,

@@ -17,7 +17,7 @@ describe('admin and protocol edges', () => {
     await c.chat.completions.create({ model: 'sim-large', messages: user('no key') });
     expect(s.counters()).toEqual({
       totalCalls: 4,
-      byKey: { 'run:step-1': { calls: 2, attempts: [1, 2] }, 'run:step-2': { calls: 1, attempts: [1] } },
+      byKey: { 'run:step-1': expect.objectContaining({ calls: 2, attempts: [1, 2] }), 'run:step-2': expect.objectContaining({ calls: 1, attempts: [1] }) },
       byModel: { 'sim-small': 3, 'sim-large': 1 },
       byOutcome: { '503': 1, ok: 3 },
     });

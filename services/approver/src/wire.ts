@@ -1,5 +1,5 @@
 import { ApprovalRequest, consumers, streams, subjects } from '@pipewright/contracts';
-import { ACK, ensurePullConsumer, startConsumer, type ServiceRuntime } from '@pipewright/kit';
+import { ACK, announcer, ensurePullConsumer, startConsumer, type ServiceRuntime } from '@pipewright/kit';
 import { Background } from './approvals/background.js';
 import { ApprovalEvents } from './approvals/events.js';
 import { Approvals } from './approvals/service.js';
@@ -55,7 +55,8 @@ export async function wireApprover(rt: ServiceRuntime, cfg: ApproverConfig, toke
   });
   const http = await startHttpServer(app, cfg.PW_APPROVER_HOST, cfg.PW_APPROVER_PORT);
   rt.shutdown.add('approver http', () => http.close());
-  rt.log.info({ port: http.port, store: stores.kind }, 'approver API and inbox listening');
+  // With PW_APPROVER_PORT=0 this line is the only place the bound port shows, so it prints at any level.
+  announcer(rt.log).info({ port: http.port, store: stores.kind }, 'approver API and inbox listening');
 
   const common = { ackWaitMs: cfg.PW_APPROVER_ACK_WAIT_MS, maxDeliver: cfg.PW_APPROVER_MAX_DELIVER };
   await ensurePullConsumer(rt.jsm, { stream: streams.approvals.name, durable: consumers.approver, filterSubjects: [subjects.approvalRequest], ...common });

@@ -12,7 +12,8 @@ const budgetEnv = commonEnv.extend({
   PW_BUDGET_SWEEP_INTERVAL_MS: envInt(0, 3_600_000).default(5_000),
   /**
    * How long a finished reservation (committed, released, denied, expired) is kept. A repeated request
-   * inside this window is answered from the record and never counted twice.
+   * inside this window is answered from the record and never counted twice. Counted from the time up to
+   * which spend events are booked, so a backlog (an outage) keeps records until it is booked.
    */
   PW_BUDGET_RECORD_RETENTION_MS: envInt(10_000, 7 * 86_400_000).default(600_000),
   /** Requests one replica works on at once; beyond it, requests are answered `overloaded` (retryable). */

@@ -5,13 +5,25 @@ export interface BudgetMetrics {
   /** Requests answered, by endpoint and outcome (granted, denied, committed, released, status, error). */
   requests: Counter<'op' | 'outcome'>;
   duration: Histogram<'op'>;
-  /** USD charged by commits that recorded usage (repeats excluded). */
+  /** USD charged by commits that recorded usage (requests and spend events; repeats excluded). */
   chargedUsd: Counter;
   inFlight: Gauge;
+  /** Spend entries booked from task events: committed, released (nothing used), repeated (booked before). */
+  booked: Counter<'outcome'>;
 }
 
-export function createMetrics(registry: Registry, writer: { stats: WriterStats }): BudgetMetrics {
+export function createMetrics(registry: Registry, writer: { stats: WriterStats }, horizon?: { bookedThrough(): number }): BudgetMetrics {
   const registers = [registry];
+  if (horizon)
+    new Gauge({
+      name: 'pw_budget_booking_lag_seconds',
+      help: 'How far behind spend events are booked, as this replica last read it; while it grows (an outage, an event that keeps failing) ledger records are kept longer',
+      registers,
+      collect() {
+        const through = horizon.bookedThrough();
+        if (Number.isFinite(through)) this.set(Math.max(0, Date.now() - through) / 1000);
+      },
+    });
   new Gauge({
     name: 'pw_budget_ledger_writes',
     help: 'Ledger writes and compare-and-set conflicts since start (conflicts: another replica wrote first)',
@@ -25,7 +37,8 @@ export function createMetrics(registry: Registry, writer: { stats: WriterStats }
   return {
     requests: new Counter({ name: 'pw_budget_requests_total', help: 'Budget requests answered, by endpoint and outcome', labelNames: ['op', 'outcome'], registers }),
     duration: new Histogram({ name: 'pw_budget_request_seconds', help: 'Time to answer a budget request', labelNames: ['op'], registers, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1] }),
-    chargedUsd: new Counter({ name: 'pw_budget_charged_usd_total', help: 'USD charged by the price table for committed usage', registers }),
+    chargedUsd: new Counter({ name: 'pw_budget_charged_usd_total', help: 'USD charged for committed usage, at the price each reservation was granted at', registers }),
     inFlight: new Gauge({ name: 'pw_budget_in_flight', help: 'Budget requests being worked on by this replica', registers }),
+    booked: new Counter({ name: 'pw_budget_spend_booked_total', help: 'Spend entries of task events booked, by outcome (committed, released, repeated)', labelNames: ['outcome'], registers }),
   };
 }

@@ -1,4 +1,4 @@
-import { describeIssues, fromZodError, type ModelTarget } from '@pipewright/contracts';
+import { describeIssues, fromZodError, ModelPrice, type ModelTarget } from '@pipewright/contracts';
 import { ConfigError } from '@pipewright/kit';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -8,16 +8,6 @@ import { z } from 'zod';
  * a YAML/JSON file (`PW_BUDGET_CONFIG`) and/or inline JSON (`PW_BUDGET_CONFIG_JSON`, whose entries win).
  * Validated at start-up; a bad field stops the service with its path.
  */
-
-/** USD per million tokens. `cachedInput` defaults to `input` (no discount assumed). */
-export const ModelPrice = z
-  .object({
-    input: z.number().nonnegative().max(100_000),
-    cachedInput: z.number().nonnegative().max(100_000).optional(),
-    output: z.number().nonnegative().max(100_000),
-  })
-  .strict();
-export type ModelPrice = z.infer<typeof ModelPrice>;
 
 /** The longest rolling window: 31 days of hourly buckets. */
 const WINDOW_HOURS_MAX = 744;
@@ -35,7 +25,10 @@ export type ScopeLimit = z.infer<typeof ScopeLimit>;
 
 export const BudgetSettingsDoc = z
   .object({
-    /** Keyed by model (`gpt-4o-mini`), by provider and model (`azure/gpt-4o`), or `*` for every other model. */
+    /**
+     * USD per million tokens (`cachedInput` defaults to `input`), keyed by model (`gpt-4o-mini`), by
+     * provider and model (`azure/gpt-4o`), or `*` for every other model.
+     */
     prices: z.record(z.string().min(1).max(240), ModelPrice).default({}),
     pipelines: z.record(z.string().min(1).max(128), ScopeLimit).default({}),
     tenants: z.record(z.string().min(1).max(64), ScopeLimit).default({}),

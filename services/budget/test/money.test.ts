@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { nanoToUsd, reservationAmount, usageCost, usdToNano } from '../src/index.js';
+import { nanoToUsd, reservationAmount, usageCost, usdToNano } from '@pipewright/contracts';
 
 const price = { input: 0.15, cachedInput: 0.075, output: 0.6 };
 
+// The arithmetic the budget charges with lives in @pipewright/contracts (the executor reports costs
+// with the same functions); these are the figures the budget's charges rest on.
 describe('money', () => {
   it('prices a reservation at the full input price plus the whole output cap, in nano-dollars', () => {
     // 1000 × $0.15/M + 500 × $0.60/M = $0.00015 + $0.0003

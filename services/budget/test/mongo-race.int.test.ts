@@ -5,14 +5,13 @@ import { log, sleep } from './slow-store.js';
 
 /**
  * The MongoDB ledger store on FerretDB with pruning racing the writers, as replicas' sweepers would:
- * claims are kept only CLAIM_RETENTION (shortened here), writers work from cached versions that can be
- * older than that, and two pruners checkpoint and delete concurrently. No acknowledged update may be lost
+ * replaced versions are kept only TOMBSTONE_RETENTION (shortened here), writers work from cached versions
+ * that can be older than that, and two pruners delete concurrently. No acknowledged update may be lost
  * or applied twice, and no reader may ever see a version older than one it saw before.
  */
 const WRITERS = 6;
 const APPENDS = 12;
-const CLAIM_RETENTION_MS = 1_000;
-const CHECKPOINT_RETENTION_MS = 500;
+const TOMBSTONE_RETENTION_MS = 1_000;
 const KEYS = ['tenant.race-a', 'tenant.race-b'];
 
 interface Doc {
@@ -30,7 +29,7 @@ const stack = new Stack();
 const available = ferretDbAvailable();
 let url: string;
 const open = async (): Promise<LedgerStore & { prune(now: number): Promise<number> }> => {
-  const s = await openMongoLedgerStore(url, 'pw_budget_race', { claimRetentionMs: CLAIM_RETENTION_MS, checkpointRetentionMs: CHECKPOINT_RETENTION_MS });
+  const s = await openMongoLedgerStore(url, 'pw_budget_race', { tombstoneRetentionMs: TOMBSTONE_RETENTION_MS });
   stack.add('mongo client', () => s.close());
   return s;
 };
@@ -53,7 +52,9 @@ describe('MongoDB ledger store: writers and pruning racing on FerretDB', () => {
     let pruned = 0;
     const pruner = async (s: typeof pruneA) => {
       while (!done) {
-        pruned += await s.prune(Date.now());
+        // Not `pruned += await …`: that reads `pruned` before the await, and the other pruner's count is lost.
+        const n = await s.prune(Date.now());
+        pruned += n;
         await sleep(20);
       }
     };
@@ -76,12 +77,12 @@ describe('MongoDB ledger store: writers and pruning racing on FerretDB', () => {
       }
     };
     // Some writers go through the ledger writer (group commit, cached versions); the others read, then
-    // stall (a slow network, a paused process) for up to twice the claims' retention before they write:
+    // stall (a slow network, a paused process) for up to twice the tombstones' retention before they write:
     // by then the versions after the one they read may have been pruned and their numbers be free again.
     const slowCas = async (store: LedgerStore, key: string, token: string) => {
       for (let attempt = 0; ; attempt++) {
         const current = await store.get(key);
-        if (attempt < 3) await sleep(Math.random() * 2 * CLAIM_RETENTION_MS);
+        if (attempt < 3) await sleep(Math.random() * 2 * TOMBSTONE_RETENTION_MS);
         const next = JSON.stringify(append(token)(current ? (JSON.parse(current.text) as Doc) : undefined, Date.now()).doc);
         if ((current ? await store.update(key, next, current.version) : await store.create(key, next)).ok) return;
       }
@@ -98,7 +99,7 @@ describe('MongoDB ledger store: writers and pruning racing on FerretDB', () => {
         } catch (err) {
           failed.push(err);
         }
-        await sleep(Math.random() * CLAIM_RETENTION_MS);
+        await sleep(Math.random() * TOMBSTONE_RETENTION_MS);
       }
     };
     const background = [pruner(pruneA), pruner(pruneB), watch()];

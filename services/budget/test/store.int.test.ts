@@ -3,7 +3,7 @@ import { binDir, ferretDbAvailable, Stack, startFerretDb, startNatsServer } from
 import { createLogger } from '@pipewright/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
-import { BUDGET_COLLECTIONS, CLAIM_RETENTION_MS, holdOp, LedgerWriter, openKvLedgerStore, openMongoLedgerStore, windowCodec, windowUsage, type LedgerStore, type WindowRef } from '../src/index.js';
+import { BUDGET_COLLECTIONS, holdOp, LedgerWriter, openKvLedgerStore, openMongoLedgerStore, TOMBSTONE_RETENTION_MS, windowCodec, windowUsage, type LedgerStore, type WindowRef } from '../src/index.js';
 
 /**
  * One conformance suite for both ledger stores, against real servers: compare-and-set semantics, the
@@ -122,7 +122,7 @@ describe.each(fixtures)('ledger store: %s', (_name, available, setup) => {
   });
 });
 
-describe('ledger store: MongoDB version claims', () => {
+describe('ledger store: MongoDB versions and pruning', () => {
   let f: Fixture;
   let a: LedgerStore;
   let b: LedgerStore;
@@ -132,22 +132,22 @@ describe('ledger store: MongoDB version claims', () => {
     [a, b] = [await f.open(), await f.open()];
   });
 
-  it.skipIf(!mongoAvailable)('keeps every version through pruning, and refuses a writer whose base was read before the prune', async () => {
+  it.skipIf(!mongoAvailable)('prunes replaced versions past their retention, and refuses a writer whose base was read before the prune', async () => {
     let v = (await a.create('tenant.walk', JSON.stringify({ v: 1 }))) as { ok: true; version: number };
     for (let i = 2; i <= 5; i++) v = (await a.update('tenant.walk', JSON.stringify({ v: i }), v.version)) as { ok: true; version: number };
     expect(await b.get('tenant.walk')).toEqual({ text: JSON.stringify({ v: 5 }), version: 5 });
-    // Every claim is past its retention: a checkpoint takes over version 5, then the claims go.
-    expect(await b.prune!(Date.now() + 2 * CLAIM_RETENTION_MS)).toBe(5);
+    // Every tombstone is past its retention: versions 2-4 go; version 1 stays (it keeps a second create refused).
+    expect(await b.prune!(Date.now() + 2 * TOMBSTONE_RETENTION_MS)).toBe(3);
     const raw = new MongoClient(f.mongoUrl!, { retryWrites: false });
     stack.add('raw mongo client', () => raw.close());
-    const db = raw.db('pw_budget_test');
-    expect(await db.collection(BUDGET_COLLECTIONS.claims).countDocuments({ key: 'tenant.walk' })).toBe(0);
-    expect(await db.collection(BUDGET_COLLECTIONS.checkpoints).findOne({ key: 'tenant.walk' })).toMatchObject({ n: 1, version: 5 });
-    // Writers that read versions 4 and 3 before the prune: their version numbers are free again, but taken.
+    const versions = raw.db('pw_budget_test').collection(BUDGET_COLLECTIONS.ledgers);
+    const ids = async () => (await versions.find({ key: 'tenant.walk' }).toArray()).map((d) => String(d._id)).sort();
+    expect(await ids()).toEqual(['tenant.walk:1', 'tenant.walk:5']);
+    // Writers that read versions 4 and 3 before the prune: 5 is taken; 4's number is free again, but 3 is gone.
     expect(await b.update('tenant.walk', '{"v":"stale"}', 4)).toEqual({ ok: false, reason: 'conflict' });
     expect(await a.update('tenant.walk', '{"v":"staler"}', 3)).toEqual({ ok: false, reason: 'conflict' });
     expect(await b.create('tenant.walk', '{"v":"again"}')).toEqual({ ok: false, reason: 'exists' });
-    expect(await db.collection(BUDGET_COLLECTIONS.claims).countDocuments({ key: 'tenant.walk' })).toBe(0);
+    expect(await ids()).toEqual(['tenant.walk:1', 'tenant.walk:5']);
     expect(await a.get('tenant.walk')).toEqual({ text: JSON.stringify({ v: 5 }), version: 5 });
     expect(await a.update('tenant.walk', JSON.stringify({ v: 6 }), 5)).toEqual({ ok: true, version: 6 });
     expect(await b.get('tenant.walk')).toEqual({ text: JSON.stringify({ v: 6 }), version: 6 });

@@ -27,16 +27,32 @@ const providersJson = z.string().transform((s, ctx) => {
 const executorEnv = commonEnv.extend({
   /** The pool this executor serves (one durable consumer per pool, shared by its replicas). */
   PW_EXECUTOR_POOL: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default('default'),
-  /** Steps handled at once by this process. */
-  PW_EXECUTOR_CONCURRENCY: envInt(1, 10_000).default(32),
   /**
-   * AckWait of the step and tool consumers: a killed executor's step is redelivered after this. Short,
-   * because a live executor heartbeats (`working()`) every third of it however long its model call
-   * runs; only a dead (or ~1.7 s frozen) process lets it lapse. See docs/durability.md.
+   * Steps (and, separately, tool calls) handled at once by this process. Every task held is listed in
+   * the process's registry entry, one KV value, which bounds it.
    */
-  PW_EXECUTOR_ACK_WAIT_MS: envInt(1_000, 600_000).default(2_500),
-  /** Deliveries of one step command before it goes to the DLQ. */
-  PW_EXECUTOR_MAX_DELIVER: envInt(1, 1_000).default(10),
+  PW_EXECUTOR_CONCURRENCY: envInt(1, 2_000).default(32),
+  /**
+   * AckWait of the step and tool consumers. A killed executor is not detected by it: its peers see it
+   * gone (PW_EXECUTOR_RESCUE_INTERVAL_MS) and hand its messages back at once, and a redelivery finds the
+   * task's lease, so no timing repeats a model call. AckWait bounds only what no registry can list: a
+   * message the server sent that its process never read (it died reading, or a connection drop lost it)
+   * comes back after this; a live process heartbeats every third of it. See docs/durability.md.
+   */
+  PW_EXECUTOR_ACK_WAIT_MS: envInt(1_000, 3_600_000).default(15_000),
+  /**
+   * How often each executor checks that its peers are alive. A peer whose connection is gone (asked
+   * twice, 750 ms apart) has its held tasks handed back to the stream, to run again on a live executor.
+   */
+  PW_EXECUTOR_RESCUE_INTERVAL_MS: envInt(100, 60_000).default(1_000),
+  /**
+   * After its own connection to NATS comes back, an executor takes no task from a peer that looks gone for
+   * this long: after a nats-server restart every process reconnects at its own moment, and a peer not back
+   * yet is not dead. A first connection does not count. Longer than the clients' reconnect time.
+   */
+  PW_EXECUTOR_RECONNECT_GRACE_MS: envInt(0, 120_000).default(10_000),
+  /** How long a liveness ping waits. An executor that does not answer in time is slow, not dead: its tasks are kept. */
+  PW_EXECUTOR_PING_TIMEOUT_MS: envInt(100, 60_000).default(2_000),
   /**
    * `enforce`: reserve with the budget service before every model call (what the pipeline's
    * `budget.failClosed` says happens when it cannot be reached). `off`: no budget at all (development

@@ -9,7 +9,6 @@ export type { BreakerOptions, BreakerState, BreakerChange, GuardedOutcome } from
 export { TokenBucket, ProviderLimiter, estimateTokens } from './llm/rate-limit.js';
 export type { Admission, LimitSpec } from './llm/rate-limit.js';
 export { parkDelayMs, clampToDeadline, PARK_JITTER_SHARE, PARK_MIN_DELAY_MS } from './llm/park.js';
-export { PARK_GENERATION_HEADER } from './llm/parking.js';
 export { runStep } from './llm/chain.js';
 export { createStepRunner } from './llm/runner.js';
 export type { StepRunner, StepRunnerOptions } from './llm/runner.js';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BreakerRegistry, type BreakerChange, type CallFailure, type CallOutcome } from '../src/index.js';
 
 const target = { provider: 'default', model: 'm' };
-const ok: CallOutcome = { ok: true, text: '{}', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, finishReason: 'stop', responseModel: 'm', responseId: 'r' };
+const ok: CallOutcome = { ok: true, text: '{}', toolCalls: [], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, finishReason: 'stop', responseModel: 'm', responseId: 'r' };
 const fail = (f: Partial<CallFailure> & Pick<CallFailure, 'code' | 'providerFault'>): CallOutcome => ({ ok: false, failure: { message: f.code, retryable: true, ...f } });
 const http500 = fail({ code: 'provider_5xx', status: 500, providerFault: true });
 const timeout = fail({ code: 'timeout', providerFault: true });

@@ -1,4 +1,4 @@
-import type { Usage } from '@pipewright/contracts';
+import { nanoToUsd, usageCost } from '@pipewright/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallGate, GatedCall } from '../src/index.js';
 import { command, keyOf, startHarness, type Harness } from './harness.js';
@@ -22,7 +22,7 @@ describe('retries and terminal errors', () => {
     const out = await h.run(cmd);
     expect(out).toMatchObject({ kind: 'succeeded', calls: 4, rung: 'direct' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-    expect(h.sim.counters().byKey[keyOf(cmd)]).toEqual({ calls: 4, attempts: [1, 2, 3, 4] });
+    expect(h.sim.counters().byKey[keyOf(cmd)]).toMatchObject({ calls: 4, attempts: [1, 2, 3, 4] });
   });
 
   it('waits at least the Retry-After of a 429 before the next call', async () => {
@@ -48,14 +48,14 @@ describe('retries and terminal errors', () => {
     expect(await h.run(cmd)).toMatchObject({ kind: 'failed', error: { code: 'unknown_provider', message: expect.stringContaining('nowhere') } });
   });
 
-  it('asks the gate before every call, settles each with its usage (undefined on failure), and stops on a refusal', async () => {
+  it('asks the gate before every call, records each metered call with its usage (zero on failure) at the granted price, and stops on a refusal', async () => {
     h.sim.setConfig({});
-    const seen: { call: number; usage: Usage | undefined }[] = [];
+    const price = { input: 1, output: 2 };
     const gate: CallGate = {
       admit: (c: GatedCall) =>
         Promise.resolve(
           c.call <= 2
-            ? { kind: 'admitted' as const, settle: (usage: Usage | undefined) => (seen.push({ call: c.call, usage }), Promise.resolve(undefined)) }
+            ? { kind: 'admitted' as const, reservation: { id: `r${c.call}`, price } }
             : { kind: 'refused' as const, error: { code: 'budget_exceeded', message: 'run budget of 10 tokens spent', retryable: false } },
         ),
     };
@@ -63,7 +63,15 @@ describe('retries and terminal errors', () => {
     h.sim.setConfig({ scripts: [{ match: { key: cmd.runId }, replies: [{ fault: '500' }, { fault: 'schema-break' }, { fault: 'ok' }] }] });
     const out = await h.run(cmd, { gate });
     expect(out).toMatchObject({ kind: 'failed', calls: 2, error: { code: 'budget_exceeded' } });
-    expect(seen).toEqual([{ call: 1, usage: undefined }, { call: 2, usage: expect.objectContaining({ totalTokens: expect.any(Number) }) }]);
+    if (out.kind !== 'failed') throw new Error('unreachable');
+    expect(out.spend).toEqual([
+      { reservationId: 'r1', model: cmd.call.model, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, costUsd: 0 },
+      { reservationId: 'r2', model: cmd.call.model, usage: expect.objectContaining({ totalTokens: expect.any(Number) }), costUsd: expect.any(Number) },
+    ]);
+    // the cost is the usage at the granted price, the same arithmetic the budget service charges with
+    const used = out.spend[1]!.usage;
+    expect(out.spend[1]!.costUsd).toBe(nanoToUsd(usageCost(price, used).nano));
+    expect(out.costUsd).toBe(out.spend[1]!.costUsd);
     expect(h.sim.counters().byKey[keyOf(cmd)]?.calls).toBe(2);
   });
 
@@ -81,7 +89,7 @@ describe('retries and terminal errors', () => {
     const started = Date.now();
     const p = h.run(cmd, { signal: ac.signal });
     setTimeout(() => ac.abort(), 200);
-    expect(await p).toEqual({ kind: 'interrupted' });
+    expect(await p).toEqual({ kind: 'interrupted', spend: [] });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

@@ -1,106 +1,114 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { context, trace } from '@opentelemetry/api';
-import { headers, TERMINAL_STATUSES, type RunState } from '@pipewright/contracts';
-import { contextFromTraceparent, publishJson, RetryableError, type Logger, type Stores } from '@pipewright/kit';
+import { trace } from '@opentelemetry/api';
+import { TERMINAL_STATUSES, type RunState } from '@pipewright/contracts';
+import { RetryableError, type Logger, type Stores } from '@pipewright/kit';
 import { ClaimTable } from './claims.js';
-import { decide } from './core/decide.js';
+import type { ResultReader } from './result-refs.js';
+import { decide, type Transition } from './core/decide.js';
 import type { PlannerEvent } from './core/events.js';
-import { LruSet } from './lru.js';
+import { overflow } from './core/overflow.js';
+import type { Outbox } from './outbox.js';
+import { WrittenCache } from './written-cache.js';
 
 /** Concurrent writers of one run retry this many times before handing the event back to the stream. */
 const MAX_CAS_ATTEMPTS = 16;
-/** Runs whose last written state is kept in memory. */
-const WRITTEN_CACHE_SIZE = 10_000;
 
-export type ApplyResult = { kind: 'applied'; state: RunState } | { kind: 'unchanged'; reason: string };
+export type ApplyResult = { kind: 'applied'; state: RunState } | { kind: 'replayed' } | { kind: 'unchanged'; reason: string; noRun?: true };
+
+export interface ApplierOptions {
+  /** The largest run state stored (bytes of JSON); a transition past it ends the run instead. */
+  maxStateBytes: number;
+}
 
 /**
- * Applies events to runs: load → republish a stale outbox → decide → compare-and-set → publish →
- * append decisions. Any number of planner replicas may run this at once; a lost race reloads and
- * decides again.
+ * Applies events to runs: load → (the event was applied already: republish its outbox entry) → decide
+ * → compare-and-set → publish. Any number of planner replicas may run this at once; a lost race
+ * reloads and decides again. Each event is named by where it came from (`<stream>:<seq>`), which is
+ * what the outbox entry of its transition records.
  */
 export class RunApplier {
-  /** Outboxes this process published, so it does not republish its own. */
-  private readonly flushed = new LruSet(50_000);
-  /**
-   * The last state this process wrote for each recent run. Applying the next event to it skips a read;
-   * compare-and-set keeps that safe: if another replica wrote since, the update loses and we reload.
-   */
-  private readonly written = new Map<string, { state: RunState; version: number }>();
-  /** Claim-checked step outputs: resolved for deciding, referenced in what is stored and published. */
+  /** The last state this process wrote for each recent run: the next event of the run skips a read. */
+  private readonly written = new WrittenCache();
+  /** Claim-checked values: resolved for deciding, referenced in what is stored. */
   private readonly claims: ClaimTable;
 
   constructor(
     private readonly stores: Stores,
-    private readonly js: JetStreamClient,
+    private readonly outbox: Outbox,
     private readonly log: Logger,
+    private readonly opts: ApplierOptions,
+    results: ResultReader,
   ) {
-    this.claims = new ClaimTable(stores.blobs);
+    this.claims = new ClaimTable(stores.blobs, results);
   }
 
-  async apply(runId: string, event: PlannerEvent): Promise<ApplyResult> {
+  /**
+   * `eventKey` names where the event is stored (`<stream>:<seq>`): the outbox entry records it, and a
+   * step output is kept in the run as a reference to its result at that sequence.
+   */
+  async apply(runId: string, event: PlannerEvent, eventKey: string, eventSeq?: number): Promise<ApplyResult> {
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      // First try: what this process last wrote. After a lost race, or for a redelivered event (which
-      // must see the stored truth to be recognised as a duplicate), read the store.
+      // First try: what this process last wrote (compare-and-set catches it being stale). After a lost
+      // race, or for a redelivered event, which must see the stored truth, read the store.
       const cached = attempt === 1 ? this.written.get(runId) : undefined;
       const current = cached ? { value: cached.state, version: cached.version } : await this.stores.runs.get(runId);
-      if (current && !cached) await this.flushIfStale(current.value);
+      const done = this.outbox.answering(current?.value, eventKey);
+      if (done) {
+        // Applied before, by a planner that may have died before publishing: publish again (its ids
+        // make a copy inside the dedupe window a no-op; executors check their task logs anyway).
+        this.log.info({ runId, eventKey, writer: done.writer }, 'event delivered again after it was applied: republishing its outbox');
+        await this.outbox.publish(current!.value, done, undefined, true);
+        return { kind: 'replayed' };
+      }
       const hydrated = await this.claims.hydrate(current?.value, event);
-      const t = decide(hydrated.state, hydrated.event, new Date());
+      const now = new Date();
+      let t: Transition = decide(hydrated.state, hydrated.event, now);
       if (t.kind === 'unchanged') {
         if (cached) continue; // the cache may be behind: confirm against the store before ignoring the event
         return t;
       }
-      const next = this.claims.dehydrate(t.state, hydrated.refs);
-      const written = current ? await this.stores.runs.update(next, current.version) : await this.stores.runs.create(next);
-      if (!written.ok) {
+      const prevOutbox = current?.value.outbox ?? [];
+      const e = hydrated.event;
+      const source = e.type === 'step.completed' && eventSeq !== undefined && (e.task ?? 'llm') === 'llm' ? { stepId: e.stepId, seq: eventSeq, output: e.output } : undefined;
+      const store = async (tr: Extract<Transition, { kind: 'changed' }>): Promise<RunState> => ({
+        ...(await this.claims.dehydrate(tr.state, hydrated.refs, source)),
+        outbox: await this.outbox.next(prevOutbox, runId, eventKey, now.toISOString(), tr.messages),
+      });
+      let stored = await store(t);
+      let json = JSON.stringify(stored);
+      let bytes = byteLength(json);
+      if (bytes > this.opts.maxStateBytes && hydrated.state) {
+        // The transition would store more than the run may: end the run, naming why, instead.
+        this.log.error({ runId, bytes, limit: this.opts.maxStateBytes }, 'run state would exceed its limit: ending the run');
+        const ended = overflow(hydrated.state, bytes, this.opts.maxStateBytes, now);
+        if (ended.kind !== 'changed') return ended;
+        t = ended;
+        stored = await store(t);
+        json = JSON.stringify(stored);
+        bytes = byteLength(json);
+      }
+      const messages = t.messages;
+      const w = current ? await this.stores.runs.update(stored, current.version, { json }) : await this.stores.runs.create(stored, { json });
+      if (!w.ok) {
         this.written.delete(runId);
-        this.log.debug({ runId, attempt, reason: written.reason }, 'lost a compare-and-set race; deciding again');
+        this.log.debug({ runId, attempt, reason: w.reason }, 'lost a compare-and-set race; deciding again');
         continue;
       }
-      this.remember(runId, next, written.version);
+      if (TERMINAL_STATUSES.has(stored.status) && !stored.settling) this.written.delete(runId);
+      else this.written.set(runId, stored, w.version, bytes);
       const span = trace.getActiveSpan();
       for (const d of t.decisions) span?.addEvent(`decision ${d.action}`, { 'pw.decision.reason': d.reason, 'pw.decision.steps': d.stepIds.join(','), 'pw.decision.seq': d.seq });
-      await this.flush(next);
-      return { kind: 'applied', state: next };
+      await this.outbox.publish(stored, stored.outbox.at(-1)!, messages, false);
+      return { kind: 'applied', state: stored };
     }
     throw new RetryableError(`run ${runId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 50);
   }
 
-  /** Whether the run exists and has not finished (the store's view). */
+  /** Whether the run exists and still needs its timers: not finished, or finished and settling. */
   async isLive(runId: string): Promise<boolean> {
     const run = await this.stores.runs.get(runId);
-    return run !== undefined && !TERMINAL_STATUSES.has(run.value.status);
-  }
-
-  private remember(runId: string, state: RunState, version: number): void {
-    this.written.delete(runId);
-    if (TERMINAL_STATUSES.has(state.status)) return;
-    this.written.set(runId, { state, version });
-    if (this.written.size > WRITTEN_CACHE_SIZE) {
-      const oldest = this.written.keys().next().value;
-      if (oldest !== undefined) this.written.delete(oldest);
-    }
-  }
-
-  /** Republishes the outbox of a transition another process (or a crashed one) may not have published. */
-  private async flushIfStale(state: RunState): Promise<void> {
-    const ob = state.outbox;
-    if (!ob || this.flushed.has(`${state.runId}:${ob.transition}`)) return;
-    this.log.debug({ runId: state.runId, transition: ob.transition }, 'republishing an outbox this process did not publish');
-    await context.with(contextFromTraceparent(state.traceparent), () => this.flush(state, true));
-  }
-
-  private async flush(state: RunState, replay = false): Promise<void> {
-    const ob = state.outbox;
-    if (!ob) return;
-    // A replayed command may reach an executor after the dedupe window: mark it so the executor checks
-    // its checkpoints before calling a model.
-    const opts = replay ? { headers: { [headers.replay]: '1' } } : {};
-    await Promise.all([
-      ...ob.messages.map((m) => publishJson(this.js, m.subject, m.payload, { msgId: m.msgId, ...opts })),
-      ob.decisions.length > 0 ? this.stores.decisions.append(ob.decisions) : Promise.resolve(),
-    ]);
-    this.flushed.add(`${state.runId}:${ob.transition}`);
+    return run !== undefined && (!TERMINAL_STATUSES.has(run.value.status) || run.value.settling !== undefined);
   }
 }
+
+/** UTF-8 bytes of a JSON text, counted without encoding it (the store encodes it once). */
+const byteLength = (json: string) => Buffer.byteLength(json, 'utf8');

@@ -5,8 +5,20 @@ const plannerEnv = commonEnv.extend({
   PW_PLANNER_CONCURRENCY: envInt(1, 10_000).default(64),
   /** AckWait of the planner's consumers. */
   PW_PLANNER_ACK_WAIT_MS: envInt(1_000, 600_000).default(5_000),
+  /**
+   * How long a cancel whose run does not exist yet waits for the run's submission (it can overtake it:
+   * they are consumed apart). After that, a cancel of an unknown run is dropped with a warning.
+   */
+  PW_PLANNER_CANCEL_WAIT_MS: envInt(0, 86_400_000).default(600_000),
   /** Deliveries of one event before it goes to the DLQ. */
   PW_PLANNER_MAX_DELIVER: envInt(1, 1_000).default(20),
+  /**
+   * The largest run state the planner stores (bytes of JSON). Outputs, agent histories and outbox
+   * payloads above their thresholds are stored once as blobs, so a run reaches this only with very many
+   * steps; a transition that would pass it ends the run as `failed`, naming this variable. Must stay
+   * below what the store takes (NATS max_payload, 1 MiB by default; 16 MiB for MongoDB).
+   */
+  PW_RUN_STATE_MAX_BYTES: envInt(16 * 1024, 15 * 1024 * 1024).default(512 * 1024),
 });
 export type PlannerConfig = ReturnType<typeof loadConfig>;
 

@@ -1,33 +1,59 @@
 import { createHash } from 'node:crypto';
-import { ApprovalDecision, CancelRequest, consumers, msgIds, PLANNER_EVENT_TYPES, RunDeadlineTimer, RunId, RunRequest, SCHEMA_VERSION, StepCompleted, StepFailed, StepParked, streams, subjects, type RunRejected, type ValidationIssue } from '@pipewright/contracts';
+import {
+  ApprovalDecision,
+  CancelRequest,
+  consumers,
+  msgIds,
+  PLANNER_EVENT_SUBJECTS,
+  RunDeadlineTimer,
+  RunId,
+  RunRequest,
+  SCHEMA_VERSION,
+  StepCompleted,
+  StepFailed,
+  StepParked,
+  StepRevoked,
+  streams,
+  subjects,
+  TaskSpent,
+  type RunRejected,
+  type ValidationIssue,
+} from '@pipewright/contracts';
 import { z } from 'zod';
 
-/** What the planner consumes from PW_EVENTS: step results and approval decisions. */
-const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, ApprovalDecision]);
+/** What the planner consumes from PW_EVENTS: task results, parks, revocations, lost spending, approval decisions. */
+const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, ApprovalDecision]);
 import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
 import type { RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
-import { deadlineTimerMsgId } from './core/decide.js';
+import { deadlineTimerMsgId } from './core/timers.js';
 
 /**
  * The planner's inputs: run requests and cancellations (PW_RUNS, work queue), and step results and
  * approval decisions (PW_EVENTS, filtered to the types the planner acts on). Each is a durable consumer shared by every
  * planner replica.
  */
-export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConfig, applier: RunApplier): Promise<ConsumerHandle[]> {
+export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConfig, applier: RunApplier): Promise<void> {
   const common = { ackWaitMs: cfg.PW_PLANNER_ACK_WAIT_MS, maxDeliver: cfg.PW_PLANNER_MAX_DELIVER };
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerRuns, filterSubjects: [subjects.runSubmit], ...common });
-  await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: `${consumers.plannerRuns}-cancel`, filterSubjects: [subjects.runCancel], ...common });
+  // A cancel that overtook its run's submission waits for it (see the handler): no delivery limit.
+  await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: `${consumers.plannerRuns}-cancel`, filterSubjects: [subjects.runCancel], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   // A timer is held back with delayed naks until its deadline: no delivery is ever the last.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerDeadlines, filterSubjects: [subjects.runDeadline], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   await ensurePullConsumer(rt.jsm, {
     stream: streams.events.name,
     durable: consumers.plannerEvents,
-    filterSubjects: PLANNER_EVENT_TYPES.map((t) => subjects.runEvent('*', t)),
+    filterSubjects: [...PLANNER_EVENT_SUBJECTS],
     ...common,
   });
 
+  // One shutdown step, registered before the first consumer runs: it stops every consumer started so
+  // far at once, so a start-up attempt that fails half-way is undone, and a drain stops them together.
+  const started: ConsumerHandle[] = [];
+  rt.shutdown.add('consumers', async (graceMs) => {
+    await Promise.all(started.map((h) => h.stop(graceMs)));
+  });
   const reject = async (runId: string, issues: ValidationIssue[], reason: string) => {
     const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues };
     await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', '0') });
@@ -35,7 +61,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   };
 
   const base = { js: rt.js, service: 'planner', log: rt.log, concurrency: cfg.PW_PLANNER_CONCURRENCY, ...common };
-  const submit = await startConsumer({
+  started.push(await startConsumer({
     ...base,
     stream: streams.runs.name,
     durable: consumers.plannerRuns,
@@ -54,24 +80,32 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
       }
       const tp = currentTraceparent();
-      const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) });
+      const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) }, keyOf(streams.runs.name, ctx));
       ctx.log.info({ runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : {}) }, 'run submitted');
       return ACK;
     },
-  });
-  const cancel = await startConsumer({
+  }));
+  started.push(await startConsumer({
     ...base,
     stream: streams.runs.name,
     durable: `${consumers.plannerRuns}-cancel`,
     schema: CancelRequest,
     spanName: 'pw.runs.cancel',
     handler: async (req, ctx) => {
-      const r = await applier.apply(req.runId, { type: 'run.cancel', runId: req.runId, reason: req.reason });
+      const r = await applier.apply(req.runId, { type: 'run.cancel', runId: req.runId, reason: req.reason }, keyOf(streams.runs.name, ctx));
+      if (r.kind === 'unchanged' && r.noRun) {
+        // Submissions and cancels are separate consumers (and replicas): a cancel sent right after its
+        // submit can be handled first. It waits for the run, for a while, instead of being lost.
+        const waitedMs = Date.now() - ctx.storedAtMs;
+        if (waitedMs < cfg.PW_PLANNER_CANCEL_WAIT_MS) return { kind: 'retry', delayMs: cancelRetryMs(ctx.deliveryCount), reason: 'the run is not submitted yet; the cancel waits for it' };
+        ctx.log.warn({ runId: req.runId, waitedMs }, 'cancel of a run that does not exist: dropped');
+        return ACK;
+      }
       ctx.log.info({ runId: req.runId, result: r.kind }, 'run cancel handled');
       return ACK;
     },
-  });
-  const results = await startConsumer({
+  }));
+  started.push(await startConsumer({
     ...base,
     stream: streams.events.name,
     durable: consumers.plannerEvents,
@@ -79,18 +113,18 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     spanName: 'pw.events.step',
     handler: async (result, ctx) => {
       ctx.span.setAttributes({ 'pw.run.id': result.runId, 'pw.step.id': result.stepId });
-      const r = await applier.apply(result.runId, result);
+      const r = await applier.apply(result.runId, result, keyOf(streams.events.name, ctx), ctx.seq);
       if (result.type === 'approval.decided') {
         // A decision that changes nothing (stale, duplicate, run already over) is worth a line: a person acted.
         const facts = { runId: result.runId, stepId: result.stepId, approvalId: result.approvalId, decision: result.decision, by: result.by };
         if (r.kind === 'unchanged') ctx.log.info({ ...facts, reason: r.reason }, 'approval decision ignored');
-        else ctx.log.info({ ...facts, status: r.state.status }, 'approval decision applied');
+        else ctx.log.info({ ...facts, result: r.kind, ...(r.kind === 'applied' ? { status: r.state.status } : {}) }, 'approval decision applied');
       } else if (r.kind === 'unchanged') ctx.log.debug({ runId: result.runId, stepId: result.stepId, reason: r.reason }, 'step result ignored');
-      else ctx.log.info({ runId: result.runId, stepId: result.stepId, type: result.type, status: r.state.status }, 'step result applied');
+      else ctx.log.info({ runId: result.runId, stepId: result.stepId, type: result.type, result: r.kind, ...(r.kind === 'applied' ? { status: r.state.status } : {}) }, 'step result applied');
       return ACK;
     },
-  });
-  const deadlines = await startConsumer({
+  }));
+  started.push(await startConsumer({
     ...base,
     maxDeliver: -1,
     stream: streams.runs.name,
@@ -98,8 +132,13 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     schema: RunDeadlineTimer,
     spanName: 'pw.runs.deadline',
     handler: (timer, ctx) => onDeadlineTimer(rt, applier, timer, ctx),
-  });
-  return [submit, cancel, results, deadlines];
+  }));
+}
+
+
+/** Names an event by where it is stored: what an outbox entry records as the event it answers. */
+function keyOf(stream: string, ctx: MessageContext): string {
+  return `${stream}:${ctx.seq}`;
 }
 
 /** A run id for a request that brought none: derived from the stream sequence, so a redelivery gets the same id. */
@@ -128,7 +167,12 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
     await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation), headers: { [TIMER_GENERATION]: String(generation) } });
     return ACK;
   }
-  const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId });
-  ctx.log.info({ runId: timer.runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : { status: r.state.status }) }, 'run deadline timer fired');
+  const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId }, keyOf(streams.runs.name, ctx));
+  ctx.log.info({ runId: timer.runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'run deadline timer fired');
   return ACK;
+}
+
+/** 100 ms doubling to 5 s: a cancel that overtook its submission usually finds the run at once. */
+function cancelRetryMs(deliveryCount: number): number {
+  return Math.min(5_000, 100 * 2 ** Math.min(10, deliveryCount - 1));
 }

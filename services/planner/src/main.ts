@@ -1,19 +1,34 @@
 #!/usr/bin/env node
-import { configOrExit, runService, startRetentionSweeper } from '@pipewright/kit';
+import { randomBytes } from 'node:crypto';
+import { streams, subjects } from '@pipewright/contracts';
+import { configOrExit, runService, startRetentionSweeper, TaskLog } from '@pipewright/kit';
 import { RunApplier } from './apply.js';
 import { loadConfig } from './config.js';
 import { startPlannerConsumers } from './consumers.js';
+import { Outbox } from './outbox.js';
+import { resultReader } from './result-refs.js';
 
 const config = configOrExit(loadConfig, 'planner');
 await runService('planner', config, async (rt) => {
   const stores = await rt.stores();
-  const applier = new RunApplier(stores, rt.js, rt.log);
-  // Retention: the planner owns runs, so it removes finished ones (a no-op where the store has TTL indexes).
-  const sweeper = startRetentionSweeper({ stores, olderThanMs: config.PW_RETENTION_MS, intervalMs: config.PW_RETENTION_SWEEP_MS, log: rt.log });
-  rt.shutdown.add('retention', () => sweeper.stop());
-  const handles = await startPlannerConsumers(rt, config, applier);
-  rt.shutdown.add('consumers', async (graceMs) => {
-    await Promise.all(handles.map((h) => h.stop(graceMs)));
+  // This process's name in the outbox entries it writes: unique per process, so a restarted planner
+  // never takes a dead one's entries for its own.
+  const writer = `planner-${randomBytes(4).toString('hex')}`;
+  const outbox = new Outbox(writer, rt.js, new TaskLog(rt.js, rt.jsm), stores.blobs, rt.log);
+  const applier = new RunApplier(stores, outbox, rt.log, { maxStateBytes: config.PW_RUN_STATE_MAX_BYTES }, resultReader(rt.jsm, stores.blobs));
+  // Retention: the planner owns runs, so it removes finished ones (a no-op where the store has TTL
+  // indexes), with their events: task logs and the decision trail.
+  const sweeper = startRetentionSweeper({
+    stores,
+    olderThanMs: config.PW_RETENTION_MS,
+    intervalMs: config.PW_RETENTION_SWEEP_MS,
+    log: rt.log,
+    purgeEvents: async (runId) => {
+      await rt.jsm.streams.purge(streams.events.name, { filter: subjects.runEvents(runId) });
+    },
   });
+  rt.shutdown.add('retention', () => sweeper.stop());
+  await startPlannerConsumers(rt, config, applier);
+  rt.log.info({ writer }, 'planner ready');
   return {};
 });

@@ -1,7 +1,7 @@
 import { RunRequest, SCHEMA_VERSION, type RunState, type StepCommand, type ToolCommand } from '@pipewright/contracts';
 import { describe, expect, it } from 'vitest';
 import { decide, type Transition } from '../src/index.js';
-import { trimHistory } from '../src/core/history.js';
+import { historyMessages, trimHistory } from '../src/core/history.js';
 import { later, T0 } from './fixtures.js';
 
 const changed = (t: Transition) => {
@@ -115,9 +115,12 @@ describe('trimHistory', () => {
     ];
     const history = [1, 2, 3, 4, 5].flatMap(turn);
     const trimmed = trimHistory(history, 400);
-    expect(trimmed[0]).toMatchObject({ role: 'user', content: expect.stringContaining('omitted') });
-    expect(trimmed.at(-1)).toMatchObject({ toolCallId: 'c5' });
-    expect(trimmed.length).toBeLessThan(history.length);
-    expect(trimHistory(history, 100_000)).toEqual(history);
+    expect(trimmed.kept.at(-1)).toMatchObject({ toolCallId: 'c5' });
+    expect(trimmed.kept.length).toBeLessThan(history.length);
+    expect(trimmed.dropped).toBe((history.length - trimmed.kept.length) / 2);
+    expect(historyMessages(trimmed.kept, trimmed.dropped)[0]).toMatchObject({ role: 'user', content: expect.stringContaining(`${trimmed.dropped} earlier tool call(s) omitted`) });
+    expect(trimHistory(history, 100_000)).toEqual({ kept: history, dropped: 0 });
+    // trimming what was kept again drops nothing more: the stored history is already within budget
+    expect(trimHistory(trimmed.kept, 400)).toEqual({ kept: trimmed.kept, dropped: 0 });
   });
 });

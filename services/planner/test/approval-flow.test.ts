@@ -187,7 +187,7 @@ describe('tool gates (approval.tools on an agent step)', () => {
     expect(t.state.status).toBe('running');
     const [cmd] = sent<ToolCommand>(t, '.tool');
     expect(cmd).toMatchObject({ tool: 'refund', arguments: { id: 'A-1', amountUsd: 120 }, idempotencyKey: 'run-1:agent:t1', callId: 't1' });
-    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent=t1-tool:1');
+    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent=1=t1=tool:cmd');
   });
 
   it('edited: dispatches once with the edited arguments, same msg id and key; the history shows them', () => {
@@ -196,7 +196,7 @@ describe('tool gates (approval.tools on an agent step)', () => {
     const cmds = sent<ToolCommand>(t, '.tool');
     expect(cmds).toHaveLength(1);
     expect(cmds[0]).toMatchObject({ arguments: { id: 'A-1', amountUsd: 60 }, idempotencyKey: 'run-1:agent:t1' });
-    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent=t1-tool:1');
+    expect(t.messages.find((m) => m.subject.endsWith('.tool'))?.msgId).toBe('run-1:agent=1=t1=tool:cmd');
     expect(t.state.steps['agent']?.agent?.history.at(-1)).toMatchObject({ role: 'assistant', toolCalls: [{ arguments: { id: 'A-1', amountUsd: 60 } }] });
     expect(t.decisions[0]).toMatchObject({ action: 'approval-edited', reason: 'approval run-1:agent:1:t1 edited by alice via api' });
     // the decision redelivered: nothing is dispatched again

@@ -93,7 +93,7 @@ describe('budget.onExceeded: ask', () => {
     expect(t.state.steps['publish']?.approval).toBeUndefined();
     expect(t.state.steps['publish']?.error).toBeUndefined();
     const [cmd] = commands(t);
-    expect(cmd?.msgId).toBe('run-1:publish:2');
+    expect(cmd?.msgId).toBe('run-1:publish=2:cmd');
     expect(cmd?.payload as StepCommand).toMatchObject({ stepId: 'publish', attempt: 2, budget: { maxUsd: 0.02 } });
     expect(t.decisions.map((d) => [d.action, d.reason])).toEqual([
       ['approval-approved', 'approval run-1:publish:1:budget approved by alice via api'],
@@ -191,7 +191,7 @@ describe('budget.onExceeded: ask', () => {
     expect(t.state.steps['support']?.approval?.approvalId).toBe('run-1:support:1:budget');
     const a = changed(decide(t.state, decision('run-1:support:1:budget', 'support'), later(4)));
     const [cmd] = commands(a);
-    expect(cmd?.msgId).toBe('run-1:support=t2:2');
+    expect(cmd?.msgId).toBe('run-1:support=2=t2:cmd');
     const c = cmd?.payload as StepCommand;
     expect(c).toMatchObject({ kind: 'agent-turn', turn: 2, attempt: 2, budget: { maxUsd: 0.02 } });
     expect(c.call.messages.slice(1)).toEqual([

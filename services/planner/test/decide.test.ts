@@ -22,10 +22,19 @@ describe('decide', () => {
     const timer = t0.messages.find((m) => m.subject === 'pw.runs.deadline');
     expect(timer).toEqual({ subject: 'pw.runs.deadline', msgId: 'run-1:deadline:0', payload: { schemaVersion: 1, runId: 'run-1', deadlineAt: t0.state.deadlineAt } });
     expect(decide(t0.state, { type: 'run.deadline', runId: 'run-1' }, later(1_000)).kind).toBe('unchanged');
-    const late = changed(decide(t0.state, { type: 'run.deadline', runId: 'run-1' }, new Date(Date.parse(t0.state.deadlineAt) + 1)));
+    const deadline = Date.parse(t0.state.deadlineAt);
+    const late = changed(decide(t0.state, { type: 'run.deadline', runId: 'run-1' }, new Date(deadline + 1)));
     expect(late.state.status).toBe('timed_out');
     expect(late.state.reason).toContain('guard: limits.deadlineMs');
-    expect(decide(late.state, { type: 'run.deadline', runId: 'run-1' }, later(10 ** 8)).kind).toBe('unchanged');
+    // step a was running: it is revoked, and the run settles before it publishes run.finished
+    expect(late.messages.filter((m) => m.append).map((m) => m.subject)).toEqual(['pw.events.run-1.step.revoked.a=1']);
+    expect(eventTypes(late)).not.toContain('run.finished');
+    expect(late.state.settling?.tasks).toEqual(['a=1']);
+    // the settle timer: a deadline that has not passed changes nothing; once past, the run closes with what it knows
+    expect(decide(late.state, { type: 'run.deadline', runId: 'run-1' }, new Date(deadline + 2)).kind).toBe('unchanged');
+    const closed = changed(decide(late.state, { type: 'run.deadline', runId: 'run-1' }, new Date(Date.parse(late.state.settling!.until) + 1)));
+    expect(closed.messages.find((m) => m.subject.endsWith('run.finished'))?.payload).toMatchObject({ status: 'timed_out', unsettled: 1 });
+    expect(decide(closed.state, { type: 'run.deadline', runId: 'run-1' }, later(10 ** 9)).kind).toBe('unchanged');
   });
 
   it('fails the run, naming the step, when a rendered prompt would make a command larger than a message may be', () => {
@@ -45,10 +54,11 @@ describe('decide', () => {
     expect(cmds[0]!.call.messages).toEqual([{ role: 'user', content: 'Outline tides' }]);
     expect(cmds[0]!.call.model).toEqual({ provider: 'default', model: 'sim-small' });
     expect(cmds[0]!.retry.maxAttempts).toBe(3);
-    expect(t.messages.find((m) => m.subject === 'pw.steps.default.dispatch')?.msgId).toBe('run-1:a:1');
+    expect(t.messages.find((m) => m.subject === 'pw.steps.default.dispatch')?.msgId).toBe('run-1:a=1:cmd');
     expect(eventTypes(t)).toEqual(['run.started', 'step.dispatched']);
     expect(t.decisions.map((d) => [d.seq, d.action])).toEqual([[0, 'start'], [1, 'dispatch']]);
-    expect(t.state.outbox?.transition).toBe(1);
+    // the trail travels on the transition's first planner event: no write of its own
+    expect((t.messages.find((m) => m.subject.endsWith('run.started'))?.payload as { decisions?: unknown[] }).decisions).toEqual(t.decisions);
   });
 
   it('fans out after a step completes and fans in when all needs are done', () => {
@@ -82,16 +92,34 @@ describe('decide', () => {
     expect(dup).toMatchObject({ kind: 'unchanged' });
   });
 
-  it('fails the run with the step error and a partial result when a step fails', () => {
+  it('fails the run with the step error; the step still running is revoked and its cost counted before run.finished', () => {
     let s = started();
     s = changed(decide(s, completed(s, 'a', { title: 'T' }), later(1))).state;
     const t = changed(decide(s, failed(s, 'b'), later(2)));
     expect(t.state.status).toBe('failed');
     expect(t.state.reason).toContain('step b failed: provider_5xx');
-    const fin = t.messages.find((m) => m.subject.endsWith('run.finished'))!.payload as { partial: unknown };
-    expect(fin.partial).toEqual({ a: { title: 'T' } });
-    // a late result for c after the failure changes nothing
-    expect(decide(t.state, completed(t.state, 'c', 'C'), later(3)).kind).toBe('unchanged');
+    expect(t.messages.filter((m) => m.append).map((m) => m.subject)).toEqual(['pw.events.run-1.step.revoked.c=1']);
+    expect(eventTypes(t)).not.toContain('run.finished');
+    // c's executor reports after the end: its spending is the run's, then the run finishes
+    const late = completed(t.state, 'c', 'C');
+    late.costUsd = 0.25;
+    const fin = changed(decide(t.state, late, later(3)));
+    const payload = fin.messages.find((m) => m.subject.endsWith('run.finished'))!.payload as { partial: unknown; costUsd: number; status: string };
+    expect(payload).toMatchObject({ status: 'failed', costUsd: 0.25, partial: { a: { title: 'T' } } });
+    expect(fin.state.settling).toBeUndefined();
+    // another copy of c's result changes nothing
+    expect(decide(fin.state, late, later(4)).kind).toBe('unchanged');
+  });
+
+  it('settles a revoked task that never started at once, from its revocation', () => {
+    const s = started();
+    const t = changed(decide(s, { type: 'run.cancel', runId: 'run-1', reason: 'user' }, later(1)));
+    expect(t.state.settling?.tasks).toEqual(['a=1']);
+    const revoked = { schemaVersion: 1 as const, type: 'step.revoked' as const, runId: 'run-1', stepId: 'a', attempt: 1, task: 'llm' as const, reason: 'cancelled', inFlight: false, at: later(2).toISOString() };
+    const fin = changed(decide(t.state, revoked, later(2)));
+    expect(fin.messages.find((m) => m.subject.endsWith('run.finished'))?.payload).toMatchObject({ status: 'cancelled' });
+    // a revocation that found the task running waits for its owner's result instead
+    expect(decide(t.state, { ...revoked, inFlight: true, owner: 'ex-1' }, later(2)).kind).toBe('unchanged');
   });
 
   it('cancels a running run once', () => {
@@ -127,11 +155,11 @@ describe('decide', () => {
     expect(s.reason).toContain('steps.a.output.title');
   });
 
-  it('numbers outbox transitions so a stale outbox can be told from a published one', () => {
+  it('puts the decisions of a transition that publishes no event on a run.decided event', () => {
     const s = started();
-    const t = changed(decide(s, completed(s, 'a', { title: 'T' }), later(1)));
-    expect(t.state.outbox?.transition).toBe(2);
-    expect(t.state.outbox?.messages.length).toBe(t.messages.length);
+    const t = changed(decide(s, { type: 'run.cancel', runId: 'run-1', reason: 'user' }, later(1)));
+    const decided = t.messages.find((m) => m.subject === 'pw.events.run-1.run.decided');
+    expect((decided?.payload as { decisions: { action: string }[] }).decisions.map((d) => d.action)).toEqual(['finish', 'settle']);
   });
 
   it('does not mutate the state it was given', () => {
@@ -166,7 +194,8 @@ describe('decide: pauses, budgets and costs', () => {
     const t = changed(decide(s, f, later(2)));
     expect(t.state.status).toBe('budget_exhausted');
     expect(t.state.reason).toContain('guard: budget');
-    expect(t.messages.find((m) => m.subject.endsWith('run.finished'))?.payload).toMatchObject({ status: 'budget_exhausted', partial: { a: { title: 'T' } } });
+    const fin = changed(decide(t.state, completed(t.state, 'c', 'C'), later(3)));
+    expect(fin.messages.find((m) => m.subject.endsWith('run.finished'))?.payload).toMatchObject({ status: 'budget_exhausted', partial: { a: { title: 'T' } } });
   });
 
   it('passes the effective run limits to every command and rolls up cost', () => {

@@ -1,8 +1,8 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { REPO_ROOT } from '@pipewright/cli';
+import { APPROVER_API_PORT, OPS_PORT_ENV, opsReadiness, REPO_ROOT } from '@pipewright/cli';
 import type { ApprovalRequestInput } from '@pipewright/contracts';
-import { ferretDbAvailable, freePort, startFerretDb, startNatsServer, startProcess, Stack, waitFor, type FerretHandle, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
+import { ferretDbAvailable, startFerretDb, startNatsServer, startProcess, Stack, waitFor, type FerretHandle, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
 import { Receiver } from './receiver.js';
 
 /** Tokens of the people in these tests (name → token). */
@@ -111,21 +111,24 @@ export class ApproverHarness {
     }
   }
 
-  /** Starts one more approver process (a replica) and returns its API base URL. */
+  /**
+   * Starts one more approver process (a replica) and returns its API base URL. Its API and ops server
+   * bind ports of their own choosing (0), read from the lines that report them: test files run in
+   * parallel, and a port picked as free may be taken before the approver binds it (issue 10).
+   */
   async startApprover(extraEnv: Record<string, string> = {}): Promise<string> {
-    const [port, opsPort] = [await freePort(), await freePort()];
     const proc = await startProcess({
       name: `approver-${this.procs.length + 1}`,
       command: process.execPath,
       args: [`${REPO_ROOT}services/approver/dist/main.js`],
       inheritEnv: false,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...this.baseEnv, PW_APPROVER_PORT: String(port), PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...extraEnv },
-      readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...this.baseEnv, PW_APPROVER_PORT: '0', ...OPS_PORT_ENV, ...extraEnv },
+      ...opsReadiness({ api: APPROVER_API_PORT }),
       readyTimeoutMs: 20_000,
     });
     this.procs.push(proc);
     this.cleanup.add(proc.name, () => proc.stop(5_000));
-    return `http://127.0.0.1:${port}`;
+    return `http://127.0.0.1:${proc.port('api')}`;
   }
 
   processes(): readonly ProcessHandle[] {

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { RunStatus } from '@pipewright/contracts';
 import { loadCliConfig } from '../config.js';
 import { openBus } from '../connect.js';
+import { cancelByLabels, cancelRun, parseLabel } from '../commands/cancel.js';
 import { listRuns, showRun } from '../commands/runs.js';
 import { submitRun } from '../commands/submit.js';
 import { watchRun } from '../commands/watch.js';
@@ -73,7 +74,30 @@ runs
     const cfg = loadCliConfig();
     const bus = await openBus(cfg);
     try {
-      console.log(await showRun(cfg, bus.nc, runId));
+      console.log(await showRun(cfg, bus.nc, bus.js, runId));
+    } finally {
+      await bus.close();
+    }
+  });
+
+runs
+  .command('cancel')
+  .argument('[runId]', 'the run to cancel')
+  .option('--label <key=value...>', 'cancel every unfinished run that carries these labels (instead of one run)')
+  .option('--reason <text>', 'why, recorded on the run', 'cancelled with the CLI')
+  .description('cancel a run, or every unfinished run with the given labels: running calls are aborted, nothing new starts')
+  .action(async (runId: string | undefined, o: { label?: string[]; reason: string }) => {
+    if ((runId === undefined) === (o.label === undefined)) throw new Error('give a run id or --label key=value, not both');
+    const cfg = loadCliConfig();
+    const bus = await openBus(cfg);
+    try {
+      if (runId !== undefined) {
+        await cancelRun(bus.js, runId, o.reason);
+        console.log(`cancel of run ${runId} requested`);
+        return;
+      }
+      const ids = await cancelByLabels(cfg, bus.nc, bus.js, Object.fromEntries((o.label ?? []).map(parseLabel)), o.reason);
+      console.log(ids.length === 0 ? 'no unfinished run has these labels' : `cancel requested for ${ids.length} run(s):\n${ids.join('\n')}`);
     } finally {
       await bus.close();
     }

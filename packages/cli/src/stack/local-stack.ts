@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { freePort, startNatsServer, startProcess, Stack, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
+import { startNatsServer, startProcess, Stack, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
 import type { SimConfig } from '@pipewright/llm-sim';
 import { inheritedEnv } from '../config.js';
-import { SimClient } from './sim-client.js';
+import { REPO_ROOT } from './repo-root.js';
+import { APPROVER_API_PORT, OPS_PORT_ENV, opsReadiness } from './service-ports.js';
+import type { SimClient } from './sim-client.js';
+import { startSimProcess } from './sim-process.js';
+
+export { REPO_ROOT };
 
 export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver';
 export const ALL_SERVICES: readonly ServiceName[] = ['planner', 'executor', 'budget', 'approver'];
-
-/** Root of the repository, from this file's place in packages/cli/dist/stack/. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 export interface LocalStackOptions {
   /** Services to start, one process each (executor: `executors` processes). @default all four */
@@ -42,8 +43,9 @@ export const SIM_PRICES = {
 } as const;
 
 /**
- * The whole local stack as separate processes: nats-server (JetStream, temp storage, free port), the
- * model simulator, and the services. Used by the demo, the end-to-end tests and the benchmarks.
+ * The whole local stack as separate processes: nats-server (JetStream, temp storage), the model
+ * simulator, and the services. Used by the demo, the end-to-end tests and the benchmarks. Every
+ * listener binds a port of its own choosing (port 0) and reports it, so stacks run side by side.
  */
 export class LocalStack {
   private readonly cleanup = new Stack();
@@ -63,6 +65,8 @@ export class LocalStack {
     readonly nats: NatsServerHandle,
     readonly sim: SimClient,
     private readonly opts: LocalStackOptions,
+    /** The simulator's process id (a benchmark reads its CPU time from /proc). */
+    readonly simPid: number,
   ) {
     const configured = opts.env?.['PW_APPROVER_TOKENS'] !== undefined || opts.env?.['PW_APPROVER_TOKENS_FILE'] !== undefined;
     this.approverToken = configured ? undefined : randomBytes(18).toString('hex');
@@ -73,17 +77,11 @@ export class LocalStack {
     const nats = await startNatsServer(opts.syncAlways ? { syncAlways: true } : {});
     let stack: LocalStack | undefined;
     try {
-      const simPort = await freePort();
-      const simProc = await startProcess({
-        name: 'llm-sim',
-        command: process.execPath,
-        args: [`${REPO_ROOT}packages/llm-sim/dist/bin/llm-sim.js`, '--port', String(simPort)],
-        readyPattern: /llm-sim listening/,
+      const { proc: simProc, client: sim } = await startSimProcess({
         ...(opts.echo ? { echo: true } : {}),
         ...(opts.logDir ? { logFile: `${opts.logDir}/llm-sim.log` } : {}),
       });
-      const sim = new SimClient(`http://127.0.0.1:${simPort}`);
-      stack = new LocalStack(nats, sim, opts);
+      stack = new LocalStack(nats, sim, opts, simProc.pid);
       stack.cleanup.add('nats-server', () => nats.stop());
       stack.cleanup.add('llm-sim', () => simProc.stop(2_000));
       if (opts.sim) await sim.setConfig(opts.sim);
@@ -117,30 +115,29 @@ export class LocalStack {
     };
   }
 
-  /** Starts one more process of a service; resolves when it logs that it is ready. */
+  /**
+   * Starts one more process of a service; resolves when its /readyz answers 200. Its ops server (and
+   * the approver's API) bind ports of their own choosing, read from the lines that report them.
+   */
   async startService(name: ServiceName, extraEnv: Readonly<Record<string, string>> = {}): Promise<ProcessHandle> {
     const id = `${name}-${++this.seq}`;
-    const opsPort = await freePort();
-    // The approver's API and inbox get a free port too, so stacks can run side by side.
     const approverEnv: Record<string, string> =
-      name === 'approver'
-        ? { PW_APPROVER_PORT: String((this.approverPort = await freePort())), PW_APPROVER_HOST: '127.0.0.1', ...(this.approverToken ? { PW_APPROVER_TOKENS: `dev:${this.approverToken}` } : {}) }
-        : {};
+      name === 'approver' ? { PW_APPROVER_PORT: '0', PW_APPROVER_HOST: '127.0.0.1', ...(this.approverToken ? { PW_APPROVER_TOKENS: `dev:${this.approverToken}` } : {}) } : {};
     const budgetEnv = this.budgetEnv(name);
     const proc = await startProcess({
       name: id,
       command: process.execPath,
       args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}services/${name}/dist/main.js`],
       inheritEnv: false,
-      env: { ...inheritedEnv(), ...this.serviceEnv({ PW_HTTP_PORT: String(opsPort), PW_HTTP_HOST: '127.0.0.1', ...approverEnv, ...budgetEnv, ...extraEnv }) },
-      // Ready the way Kubernetes sees it: /readyz answers 200 (whatever the log level).
-      readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
+      env: { ...inheritedEnv(), ...this.serviceEnv({ ...OPS_PORT_ENV, ...approverEnv, ...budgetEnv, ...extraEnv }) },
+      ...opsReadiness(name === 'approver' ? { api: APPROVER_API_PORT } : {}),
       readyTimeoutMs: 60_000, // generous: a loaded 2-core CI machine can take many seconds to load a service
       ...(this.opts.echo ? { echo: true } : {}),
       ...(this.opts.logDir ? { logFile: `${this.opts.logDir}/${id}.log` } : {}),
     });
     this.procs.set(id, proc);
-    this.opsPorts.set(id, opsPort);
+    this.opsPorts.set(id, proc.port('ops'));
+    if (name === 'approver') this.approverPort = proc.port('api');
     this.cleanup.add(id, async () => {
       this.procs.delete(id);
       await proc.stop(8_000);

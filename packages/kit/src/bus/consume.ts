@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { describeIssues, fromZodError, type ValidationIssue } from '@pipewright/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { errorMessage } from '../errors.js';
+import { lazyChild } from '../logger.js';
 import { extractTrace } from '../telemetry/propagation.js';
 import { sendToDlq } from './dlq.js';
 import { outcomeOfError, settle, type Outcome } from './outcome.js';
@@ -12,6 +15,16 @@ export interface MessageContext {
   readonly subject: string;
   readonly seq: number;
   readonly deliveryCount: number;
+  /**
+   * This delivery, unique: `s<stream seq>d<delivery count>` and a random suffix. Sequence and count alone
+   * can repeat: a nats-server killed before it wrote its consumer state sends a message again with the
+   * same delivery count, possibly to the same process, while the first delivery is still being handled.
+   */
+  readonly delivery: string;
+  /** When the stream stored the message (ms since the epoch, the server's clock). */
+  readonly storedAtMs: number;
+  /** The message's ack subject: another process may hand the message back with a `-NAK` on it. */
+  readonly ackSubject: string;
   /** A header of the message, if present. */
   header(name: string): string | undefined;
   /** True on the last delivery the consumer allows: a retry now would end in the DLQ. */
@@ -37,11 +50,26 @@ export interface ConsumeOptions<S extends z.ZodType> {
   concurrency: number;
   /** The consumer's AckWait; in-flight messages send `working()` every third of it. */
   ackWaitMs: number;
-  /** The consumer's max_deliver: the last delivery that fails goes to the DLQ. */
+  /**
+   * The consumer's max_deliver: a retry on the last delivery goes to the DLQ instead. With -1 (a timer
+   * held back with delayed naks, or work whose failures all heal) no delivery is the last.
+   */
   maxDeliver: number;
   /** Span name for a message (`process <name>`). */
   spanName: string;
   onInvalid?: InvalidHook;
+  /**
+   * Told of every message delivered to this process — at once, before it waits for a free slot — and
+   * again once it has been settled (acked, handed back, or refused): e.g. to list what this process
+   * holds where a peer can hand it back should the process die.
+   */
+  tracker?: DeliveryTracker;
+}
+
+/** Deliveries are named by their ack subject, which is unique to each (two copies of one message included). */
+export interface DeliveryTracker {
+  received(ackSubject: string): void;
+  settled(ackSubject: string): void;
 }
 
 export interface ConsumerHandle {
@@ -61,6 +89,8 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
   const consumer = await o.js.consumers.get(o.stream, o.durable);
   const tracer = trace.getTracer(`pipewright.${o.service}`);
   const abort = new AbortController();
+  // Every handler in flight listens to this one signal (up to the concurrency, thousands): not a leak.
+  setMaxListeners(0, abort.signal);
   const inFlight = new Map<JsMsg, Promise<void>>();
   let stopping = false;
   let wake: (() => void) | undefined;
@@ -84,7 +114,7 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
       },
       parent,
     );
-    const log = o.log.child({ subject: msg.subject, seq: msg.seq });
+    const log = lazyChild(o.log, { subject: msg.subject, seq: msg.seq });
     try {
       await context.with(trace.setSpan(parent, span), async () => {
         const decoded = decode(msg, o.schema);
@@ -99,6 +129,9 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           subject: msg.subject,
           seq: msg.seq,
           deliveryCount: msg.info.deliveryCount,
+          delivery: `s${msg.seq}d${msg.info.deliveryCount}-${randomBytes(4).toString('hex')}`,
+          ackSubject: ackSubjectOf(msg),
+          storedAtMs: Math.floor(msg.info.timestampNanos / 1e6),
           // max_deliver -1 (a timer held back with delayed naks): no delivery is the last
           lastDelivery: o.maxDeliver > 0 && msg.info.deliveryCount >= o.maxDeliver,
           header: (name) => msg.headers?.get(name) || undefined,
@@ -134,12 +167,15 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           msg.nak(); // buffered but not started: hand back now rather than after AckWait
           continue;
         }
+        const ack = ackSubjectOf(msg);
+        o.tracker?.received(ack);
         // Heartbeat from receipt, not from the handler's start: a message waiting for a free slot must
         // not reach AckWait and be redelivered to another replica while it sits in this buffer.
         const heartbeat = setInterval(() => msg.working(), heartbeatEveryMs);
         while (inFlight.size >= o.concurrency) await new Promise<void>((r) => (wake = r));
         const p = handleOne(msg, heartbeat).finally(() => {
           inFlight.delete(msg);
+          o.tracker?.settled(ack);
           wake?.();
         });
         inFlight.set(msg, p);
@@ -182,4 +218,9 @@ function decode<S extends z.ZodType>(msg: JsMsg, schema: S): Decoded<z.infer<S>>
   if (parsed.success) return { ok: true, value: parsed.data };
   const issues = fromZodError(parsed.error);
   return { ok: false, reason: `invalid message: ${describeIssues(issues)}`, raw, issues };
+}
+
+/** The ack subject the message came with (JsMsg carries it as `reply`, which its interface leaves out). */
+function ackSubjectOf(msg: JsMsg): string {
+  return (msg as JsMsg & { readonly reply?: string }).reply ?? '';
 }

@@ -1,20 +1,31 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type ConsumerConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { StreamDef } from '@pipewright/contracts';
+
+/** JetStream's error when a stream name is taken (a replica created it between our info and add). */
+const STREAM_NAME_IN_USE = 10058;
+
+export interface StreamOptions {
+  /** Replicas of the stream (1 for a single server, 3 for a cluster). @default 1 */
+  replicas?: number;
+  /** Overrides the definition's duplicate window (`PW_DEDUPE_WINDOW_MS`). */
+  duplicateWindowMs?: number;
+}
 
 /**
  * Creates a stream, or updates it to match the definition when it exists. Safe to run from every
  * replica at every start-up.
  */
-export async function ensureStream(jsm: JetStreamManager, def: StreamDef, replicas = 1): Promise<void> {
+export async function ensureStream(jsm: JetStreamManager, def: StreamDef, opts: StreamOptions = {}): Promise<void> {
   const config = {
     name: def.name,
     subjects: [...def.subjects],
     retention: def.retention === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: nanos(def.maxAgeMs),
-    duplicate_window: nanos(def.duplicateWindowMs),
-    num_replicas: replicas,
+    duplicate_window: nanos(opts.duplicateWindowMs ?? def.duplicateWindowMs),
+    num_replicas: opts.replicas ?? 1,
+    ...(def.allowDirect ? { allow_direct: true } : {}),
   };
   try {
     await jsm.streams.info(def.name);
@@ -25,7 +36,7 @@ export async function ensureStream(jsm: JetStreamManager, def: StreamDef, replic
       await jsm.streams.add(config);
     } catch (addErr) {
       // Another replica created it between our info and add.
-      if (!String(addErr).includes('already in use')) throw addErr;
+      if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE)) throw addErr;
     }
   }
 }
@@ -42,6 +53,12 @@ export interface PullConsumerDef {
   /** Redelivery delays after a missed ack, in ms (length must be < maxDeliver). */
   backoffMs?: readonly number[];
   maxAckPending?: number;
+  /**
+   * Where the consumer starts when it is created: `all` at the stream's first message, `new` with the
+   * messages published after its creation. An existing consumer keeps its position; pass the same
+   * value every time, since the server refuses an update that changes it. @default 'all'
+   */
+  deliverPolicy?: 'all' | 'new';
 }
 
 /** Creates or updates a durable pull consumer shared by every replica of a service. */
@@ -49,7 +66,7 @@ export async function ensurePullConsumer(jsm: JetStreamManager, def: PullConsume
   const config: Partial<ConsumerConfig> = {
     durable_name: def.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: def.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: nanos(def.ackWaitMs),
     max_deliver: def.maxDeliver,
     max_ack_pending: def.maxAckPending ?? 1000,
@@ -68,6 +85,5 @@ export async function ensurePullConsumer(jsm: JetStreamManager, def: PullConsume
 }
 
 function isNotFound(err: unknown): boolean {
-  const s = String(err);
-  return s.includes('not found') || s.includes('10059') || s.includes('10014');
+  return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
 }

@@ -6,12 +6,20 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { connectNats } from '../bus/connect.js';
 import { ensureStream } from '../bus/topology.js';
 import type { CommonConfig } from '../config.js';
-import { createLogger, type Logger } from '../logger.js';
+import { announcer, createLogger, type Logger } from '../logger.js';
 import { openStores } from '../store/open.js';
 import type { Stores } from '../store/types.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startOpsServer, type RouteHandler } from './http.js';
+import { registerLoopDelayGauges } from './loop-delay.js';
 import { Shutdown } from './shutdown.js';
+import { metricsMark } from './metrics-mark.js';
+import { retryStartup, StartupError } from './startup-retry.js';
+
+/** Exit code when start-up meets an error that retrying cannot mend (a refused stream config, a bug). */
+export const EXIT_STARTUP_FAILED = 1;
+/** While the first connection to NATS is pending (nats.js keeps trying), say so this often. */
+const NATS_WAIT_LOG_MS = 5_000;
 
 export interface ServiceRuntime {
   readonly name: string;
@@ -36,9 +44,26 @@ export interface ServiceParts {
 /**
  * Starts a service the same way everywhere: logger, tracing, NATS, the streams, the ops server, signal
  * handling. `setup` wires the service's own consumers and registers their shutdown steps.
+ *
+ * A transient fault during start-up (NATS or JetStream not reachable or not ready yet, a request timing
+ * out, an unreachable store) never ends the process: the step is retried with backoff, each retry is
+ * logged, and /readyz answers 503 until start-up completes. A failed `setup` attempt is undone (the
+ * shutdown steps it registered run) before it is tried again, so `setup` must register a shutdown
+ * step for everything it starts, as soon as it starts it. Any other error is logged with the step it
+ * stopped at and exits with EXIT_STARTUP_FAILED.
  */
 export async function runService(name: string, config: CommonConfig, setup: (rt: ServiceRuntime) => Promise<ServiceParts>): Promise<ServiceRuntime> {
   const log = createLogger(name, config.PW_LOG_LEVEL);
+  try {
+    return await start(name, config, setup, log);
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    log.fatal({ err: err.cause, step: err.step }, err.message);
+    process.exit(EXIT_STARTUP_FAILED);
+  }
+}
+
+async function start(name: string, config: CommonConfig, setup: (rt: ServiceRuntime) => Promise<ServiceParts>, log: Logger): Promise<ServiceRuntime> {
   const tracing = startTracing({
     serviceName: config.OTEL_SERVICE_NAME ?? `pipewright-${name}`,
     ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
@@ -51,6 +76,7 @@ export async function runService(name: string, config: CommonConfig, setup: (rt:
   const registry = new Registry();
   registry.setDefaultLabels({ service: name });
   collectDefaultMetrics({ register: registry });
+  registerLoopDelayGauges(registry);
 
   // The ops server starts first and stops last: /healthz answers while the service connects, and
   // /readyz says 503 while it starts, while NATS is disconnected, and while it drains.
@@ -67,16 +93,27 @@ export async function runService(name: string, config: CommonConfig, setup: (rt:
       routes: () => routes,
     });
     shutdown.add('http', () => ops.close());
-    log.info({ port: ops.port }, 'ops server listening');
+    // With PW_HTTP_PORT=0 this line is the only place the bound port shows, so it prints at any level.
+    announcer(log).info({ port: ops.port }, 'ops server listening');
   }
 
-  const nc = await connectNats(config, `pipewright-${name}`, log, (up) => (connected = up));
+  // nats.js retries the first connection itself (waitOnFirstConnect); this makes the wait visible.
+  const waiting = setInterval(() => log.warn('start-up: NATS not reachable yet; still trying'), NATS_WAIT_LOG_MS);
+  const nc = await retryStartup('connect to NATS', () => connectNats(config, `pipewright-${name}`, log, (up) => (connected = up)), { log }).finally(() =>
+    clearInterval(waiting),
+  );
   shutdown.add('nats', async () => {
     await nc.drain();
   });
-  const jsm = await jetstreamManager(nc);
+  const jsm = await retryStartup('JetStream API', () => jetstreamManager(nc), { log });
   const js = jetstream(nc);
-  for (const def of Object.values(streams)) await ensureStream(jsm, def, config.PW_REPLICAS);
+  await retryStartup(
+    'streams',
+    async () => {
+      for (const def of Object.values(streams)) await ensureStream(jsm, def, { replicas: config.PW_REPLICAS, duplicateWindowMs: config.PW_DEDUPE_WINDOW_MS });
+    },
+    { log },
+  );
 
   let storesP: Promise<Stores> | undefined;
   const rt: ServiceRuntime = {
@@ -91,14 +128,32 @@ export async function runService(name: string, config: CommonConfig, setup: (rt:
     shutdown,
     stores: () => {
       if (!storesP) {
-        storesP = openStores(config, nc);
-        shutdown.add('stores', async () => (await storesP)?.close());
+        const opening = openStores(config, nc);
+        storesP = opening;
+        // Registered once open, so that undoing a failed setup closes them and the next attempt reopens.
+        void opening.then(
+          (s) =>
+            shutdown.add('stores', async () => {
+              storesP = undefined;
+              await s.close();
+            }),
+          () => {
+            if (storesP === opening) storesP = undefined;
+          },
+        );
       }
       return storesP;
     },
   };
 
-  const parts = await setup(rt);
+  const mark = shutdown.mark();
+  // Metrics a failed attempt registered are removed with the rest of it: the next attempt registers them anew.
+  const forgetMetrics = metricsMark(registry);
+  const undoAttempt = async () => {
+    await shutdown.unwind(mark);
+    forgetMetrics();
+  };
+  const parts = await retryStartup('setup', () => setup(rt), { log, cleanup: undoAttempt });
   extraReady = parts.ready;
   routes = parts.routes ?? {};
   started = true;

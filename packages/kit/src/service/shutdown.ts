@@ -28,6 +28,25 @@ export class Shutdown {
     this.steps.push({ name, run });
   }
 
+  /** How many steps are registered: a mark that `unwind` returns to. */
+  mark(): number {
+    return this.steps.length;
+  }
+
+  /**
+   * Runs, in reverse order, and forgets the steps registered after `mark`: undoes a start-up attempt
+   * that failed half-way, so that the next attempt starts clean. Errors are logged, never thrown.
+   */
+  async unwind(mark: number): Promise<void> {
+    for (const step of this.steps.splice(mark).reverse()) {
+      try {
+        await step.run(this.graceMs);
+      } catch (err) {
+        this.log.error({ err, step: step.name }, 'undoing a start-up step failed');
+      }
+    }
+  }
+
   /** Installs SIGTERM/SIGINT handlers that drain and exit the process. */
   installSignalHandlers(): void {
     const onSignal = (signal: NodeJS.Signals) => {

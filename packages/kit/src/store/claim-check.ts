@@ -7,8 +7,8 @@ import type { BlobStore } from './types.js';
 export const DEFAULT_CLAIM_THRESHOLD_BYTES = 64 * 1024;
 
 export type Externalized =
-  /** Small enough: the value travels as it is. */
-  | { kind: 'inline'; value: unknown }
+  /** Small enough: the value travels as it is (`data`: its JSON, encoded, for a caller that sends it). */
+  | { kind: 'inline'; value: unknown; data?: Uint8Array }
   /** Too large: store `data` (the value's JSON) and send a reference to it. */
   | { kind: 'blob'; data: Uint8Array; sha256: string };
 
@@ -21,7 +21,7 @@ const dec = new TextDecoder();
  */
 export function externalize(value: unknown, opts: { thresholdBytes: number }): Externalized {
   const data = enc.encode(JSON.stringify(value) ?? 'null');
-  if (data.byteLength <= opts.thresholdBytes) return { kind: 'inline', value };
+  if (data.byteLength <= opts.thresholdBytes) return { kind: 'inline', value, data };
   return { kind: 'blob', data, sha256: sha256Hex(data) };
 }
 

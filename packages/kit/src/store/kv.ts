@@ -1,10 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { buckets, Decision, RunState, StepCompleted, TERMINAL_STATUSES, type RunStatus } from '@pipewright/contracts';
-import { KvToolCallStore } from './kv-tool-calls.js';
+import { buckets, RunState, TERMINAL_STATUSES, type RunStatus } from '@pipewright/contracts';
 import { openObjectStoreBlobs } from './object-store-blobs.js';
-import { TOOL_CALLS_BUCKET } from './tool-calls.js';
-import { checkpointPart, partOf, type DecisionStore, type DurabilityProfile, type RunFilter, type RunStore, type RunSummary, type StepCheckpoint, type StepStore, type Stores, type Versioned, type WriteResult } from './types.js';
+import type { DurabilityProfile, RunFilter, RunStore, RunSummary, Stores, Versioned, WriteOptions, WriteResult } from './types.js';
 
 export interface KvStoreOptions {
   /** Replicas of each bucket (1 for a single server, 3 for a cluster). @default 1 */
@@ -24,13 +22,10 @@ export async function openKvStores(nc: NatsConnection, opts: KvStoreOptions = {}
   const kvm = new Kvm(nc);
   const replicas = opts.replicas ?? 1;
   const open = (name: string) => kvm.create(name, { history: 1, replicas });
-  const [runs, steps, decisions, toolCalls, blobs] = await Promise.all([open(buckets.runs), open(buckets.steps), open(buckets.decisions), open(TOOL_CALLS_BUCKET), openObjectStoreBlobs(nc, { replicas })]);
+  const [runs, blobs] = await Promise.all([open(buckets.runs), openObjectStoreBlobs(nc, { replicas })]);
   return {
     kind: 'kv',
     runs: new KvRunStore(runs),
-    steps: new KvStepStore(steps),
-    decisions: new KvDecisionStore(decisions),
-    toolCalls: new KvToolCallStore(toolCalls),
     blobs,
     durability: opts.durability ?? 'default',
     // KV has no per-key TTL before nats-server 2.11, and a bucket's max_age would also expire live runs.
@@ -40,7 +35,6 @@ export async function openKvStores(nc: NatsConnection, opts: KvStoreOptions = {}
 }
 
 const enc = new TextEncoder();
-const toBytes = (v: unknown) => enc.encode(JSON.stringify(v));
 
 /** KV raises on a failed create/update; its message names the wrong last sequence. */
 function isCasFailure(err: unknown): boolean {
@@ -51,9 +45,9 @@ function isCasFailure(err: unknown): boolean {
 class KvRunStore implements RunStore {
   constructor(private readonly kv: KV) {}
 
-  async create(state: RunState): Promise<WriteResult> {
+  async create(state: RunState, opts: WriteOptions = {}): Promise<WriteResult> {
     try {
-      return { ok: true, version: await this.kv.create(state.runId, toBytes(state)) };
+      return { ok: true, version: await this.kv.create(state.runId, enc.encode(opts.json ?? JSON.stringify(state))) };
     } catch (err) {
       if (isCasFailure(err)) return { ok: false, reason: 'exists' };
       throw err;
@@ -66,9 +60,9 @@ class KvRunStore implements RunStore {
     return { value: RunState.parse(e.json()), version: e.revision };
   }
 
-  async update(state: RunState, expectedVersion: number): Promise<WriteResult> {
+  async update(state: RunState, expectedVersion: number, opts: WriteOptions = {}): Promise<WriteResult> {
     try {
-      return { ok: true, version: await this.kv.update(state.runId, toBytes(state), expectedVersion) };
+      return { ok: true, version: await this.kv.update(state.runId, enc.encode(opts.json ?? JSON.stringify(state)), expectedVersion) };
     } catch (err) {
       if (isCasFailure(err)) return { ok: false, reason: 'conflict' };
       throw err;
@@ -113,55 +107,4 @@ class KvRunStore implements RunStore {
 
 export function summarize(s: { runId: string; status: RunStatus; pipeline: { name: string }; tenant: string; createdAt: string; updatedAt: string }): RunSummary {
   return { runId: s.runId, status: s.status, pipeline: s.pipeline.name, tenant: s.tenant, createdAt: s.createdAt, updatedAt: s.updatedAt };
-}
-
-class KvStepStore implements StepStore {
-  constructor(private readonly kv: KV) {}
-
-  async get(runId: string, stepId: string, turn?: number): Promise<StepCheckpoint | undefined> {
-    const e = await this.kv.get(`${runId}.${checkpointPart(stepId, turn)}`);
-    if (!e || e.operation !== 'PUT') return undefined;
-    return StepCompleted.parse(e.json());
-  }
-
-  async put(cp: StepCheckpoint): Promise<'created' | 'exists'> {
-    try {
-      await this.kv.create(`${cp.runId}.${partOf(cp)}`, toBytes(cp));
-      return 'created';
-    } catch (err) {
-      if (isCasFailure(err)) return 'exists';
-      throw err;
-    }
-  }
-
-  async deleteRun(runId: string): Promise<void> {
-    for await (const key of await this.kv.keys(`${runId}.*`)) await this.kv.purge(key);
-  }
-}
-
-/** Sequence numbers are zero-padded in keys so that key order is decision order. */
-const seqKey = (runId: string, seq: number) => `${runId}.${String(seq).padStart(8, '0')}`;
-
-class KvDecisionStore implements DecisionStore {
-  constructor(private readonly kv: KV) {}
-
-  async append(decisions: readonly Decision[]): Promise<void> {
-    await Promise.all(decisions.map((d) => this.kv.put(seqKey(d.runId, d.seq), toBytes(d))));
-  }
-
-  async list(runId: string): Promise<Decision[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(`${runId}.*`)) keys.push(key);
-    keys.sort();
-    const out: Decision[] = [];
-    for (const key of keys) {
-      const e = await this.kv.get(key);
-      if (e && e.operation === 'PUT') out.push(Decision.parse(e.json()));
-    }
-    return out;
-  }
-
-  async deleteRun(runId: string): Promise<void> {
-    for await (const key of await this.kv.keys(`${runId}.*`)) await this.kv.purge(key);
-  }
 }

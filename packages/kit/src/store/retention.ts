@@ -13,10 +13,12 @@ export interface SweepOptions {
   now?: Date;
   /** @default SWEEP_MAX_RUNS */
   maxRuns?: number;
+  /** Removes what a run left outside the store (its events on the bus); called before the run goes. */
+  purgeEvents?: (runId: string) => Promise<void>;
 }
 
 export interface SweepResult {
-  /** Runs removed with their steps, tool calls, decisions and blobs. */
+  /** Runs removed with their blobs and events. */
   runs: number;
   blobs: number;
   /** Whether runs past retention were left for the next sweep (`maxRuns` reached). */
@@ -24,8 +26,8 @@ export interface SweepResult {
 }
 
 /**
- * Removes finished runs past retention: blobs, step checkpoints, tool calls and decisions first, the
- * run last, so a sweep that dies half-way leaves the run listed and the next sweep finishes it.
+ * Removes finished runs past retention: blobs and events (task logs, decision trail) first, the run
+ * last, so a sweep that dies half-way leaves the run listed and the next sweep finishes it.
  * Idempotent, so any number of replicas may sweep at once.
  */
 export async function sweepFinishedRuns(stores: Stores, opts: SweepOptions): Promise<SweepResult> {
@@ -40,7 +42,7 @@ export async function sweepFinishedRuns(stores: Stores, opts: SweepOptions): Pro
     }
     const ids = await stores.runs.listFinishedBefore(cutoff, Math.min(SWEEP_BATCH_SIZE, room));
     for (const runId of ids) {
-      const [blobs] = await Promise.all([stores.blobs.deleteRun(runId), stores.steps.deleteRun(runId), stores.toolCalls.deleteRun(runId), stores.decisions.deleteRun(runId)]);
+      const [blobs] = await Promise.all([stores.blobs.deleteRun(runId), opts.purgeEvents?.(runId)]);
       await stores.runs.delete(runId);
       result.runs += 1;
       result.blobs += blobs;
@@ -56,6 +58,8 @@ export interface RetentionSweeperOptions {
   /** `PW_RETENTION_SWEEP_MS`; 0 disables the sweeper. Each wait is jittered by ±20 %. */
   intervalMs: number;
   log: Logger;
+  /** See SweepOptions.purgeEvents. */
+  purgeEvents?: (runId: string) => Promise<void>;
 }
 
 export interface RetentionSweeper {
@@ -81,7 +85,7 @@ export function startRetentionSweeper(opts: RetentionSweeperOptions): RetentionS
   let stopped = false;
 
   const sweepNow = (): Promise<SweepResult> => {
-    running ??= sweepFinishedRuns(stores, { olderThanMs: opts.olderThanMs }).finally(() => (running = undefined));
+    running ??= sweepFinishedRuns(stores, { olderThanMs: opts.olderThanMs, ...(opts.purgeEvents ? { purgeEvents: opts.purgeEvents } : {}) }).finally(() => (running = undefined));
     return running;
   };
   const schedule = () => {

@@ -1,9 +1,11 @@
-import { msgIds, type ClaimRef, type Decision, type RunState, type RunStatus, type StepCompleted } from '@pipewright/contracts';
-import type { ToolCallStore } from './tool-calls.js';
+import type { ClaimRef, RunState, RunStatus } from '@pipewright/contracts';
 
 /**
  * The checkpoint stores. Every implementation (NATS KV, MongoDB) passes one conformance suite.
  * Updates are compare-and-set on a version: no multi-document transactions anywhere.
+ *
+ * Step results are not here: each task's result is appended to its log on the bus (PW_EVENTS), and that
+ * message is its checkpoint (see `TaskLog`); the decision trail travels on the planner's events.
  */
 
 export interface Versioned<T> {
@@ -30,12 +32,17 @@ export interface RunFilter {
   limit?: number;
 }
 
+/** A write may bring the state's JSON when the caller already made it (to check its size, say): it is stored as given. */
+export interface WriteOptions {
+  json?: string;
+}
+
 export interface RunStore {
   /** Creates the run; `exists` when a run with this id is already stored. */
-  create(state: RunState): Promise<WriteResult>;
+  create(state: RunState, opts?: WriteOptions): Promise<WriteResult>;
   get(runId: string): Promise<Versioned<RunState> | undefined>;
   /** Replaces the run if its version is still `expectedVersion`; `conflict` otherwise. */
-  update(state: RunState, expectedVersion: number): Promise<WriteResult>;
+  update(state: RunState, expectedVersion: number, opts?: WriteOptions): Promise<WriteResult>;
   list(filter?: RunFilter): Promise<RunSummary[]>;
   delete(runId: string): Promise<void>;
   /**
@@ -43,36 +50,6 @@ export interface RunStore {
    * `limit`: what retention removes.
    */
   listFinishedBefore(before: Date, limit: number): Promise<string[]>;
-}
-
-/** A step's completion as the executor checkpointed it: the result it published. */
-export type StepCheckpoint = StepCompleted;
-
-/**
- * The key of a checkpoint within its run: the step id, or `<stepId>=t<turn>` for one model turn of an
- * agent step (each turn is checkpointed on its own, so a redelivered turn is never sent again).
- */
-export function checkpointPart(stepId: string, turn?: number): string {
-  return msgIds.task(stepId, turn);
-}
-
-/** The key part of a checkpoint as stored. */
-export const partOf = (cp: StepCheckpoint): string => checkpointPart(cp.stepId, cp.task === 'agent-turn' ? cp.turn : undefined);
-
-export interface StepStore {
-  /** The completion of a step, or of turn `turn` of an agent step. */
-  get(runId: string, stepId: string, turn?: number): Promise<StepCheckpoint | undefined>;
-  /** First write wins: `exists` when the step already has a completion (which is kept). */
-  put(checkpoint: StepCheckpoint): Promise<'created' | 'exists'>;
-  deleteRun(runId: string): Promise<void>;
-}
-
-export interface DecisionStore {
-  /** Idempotent per (runId, seq): writing the same decision twice stores it once. */
-  append(decisions: readonly Decision[]): Promise<void>;
-  /** The run's decisions in `seq` order. */
-  list(runId: string): Promise<Decision[]>;
-  deleteRun(runId: string): Promise<void>;
 }
 
 /**
@@ -103,10 +80,6 @@ export type RetentionMode = 'ttl' | 'sweep';
 export interface Stores {
   readonly kind: 'kv' | 'mongo';
   readonly runs: RunStore;
-  readonly steps: StepStore;
-  readonly decisions: DecisionStore;
-  /** Intents and receipts of the executor's tool calls (effects once; see tool-calls.ts). */
-  readonly toolCalls: ToolCallStore;
   readonly blobs: BlobStore;
   /** The profile the store was opened with (for KV, the server's setting decides; this records it). */
   readonly durability: DurabilityProfile;

@@ -14,8 +14,11 @@ export const LEDGER_DOC_BUDGET_BYTES = 900_000;
 export const HOLD_OVERHEAD_BYTES = 72;
 /** An hourly bucket's JSON: `"1764000000000":{"nano":…,"tokens":…,"calls":…},`. */
 export const BUCKET_BYTES = 80;
-/** A reservation record's JSON besides its id and its reason text (state, amounts, times, charges). */
-export const RECORD_OVERHEAD_BYTES = 240;
+/**
+ * A reservation record's JSON besides its id and its reason text: state, amounts, times, charges, and
+ * the price it was granted at (up to ~100 bytes when the table's prices are long decimals).
+ */
+export const RECORD_OVERHEAD_BYTES = 350;
 
 /** A document is full: a retryable error (the entry fits again once holds end or records age out). */
 export class LedgerFullError extends RetryableError {

@@ -1,6 +1,5 @@
-import { BudgetLimitName, BudgetRunLimits, ReservationState } from '@pipewright/contracts';
+import { addAmount, BudgetLimitName, BudgetRunLimits, ModelPrice, nanoToUsd, ReservationState, usdToNano, type Amount } from '@pipewright/contracts';
 import { z } from 'zod';
-import { addAmount, nanoToUsd, usdToNano, type Amount } from '../money.js';
 import { LEDGER_DOC_BUDGET_BYTES, LedgerFullError, RECORD_OVERHEAD_BYTES, recordsBytes } from './doc-size.js';
 import { changed, unchanged, type Codec, type LedgerOp } from './op.js';
 
@@ -8,7 +7,8 @@ import { changed, unchanged, type Codec, type LedgerOp } from './op.js';
  * One document per run: its limits, what it spent, and a record per reservation. The record is the
  * single point that decides what happens to a reservation (claim, grant, commit, release, expiry), so
  * a retried request finds it and is never counted twice. Records of finished reservations are kept for
- * the retention window, then pruned; the run's totals stay.
+ * the retention window (on the clock of the spend consumer's progress, see `pruneRecords`), then
+ * pruned; the run's totals stay.
  */
 const Int = z.number().int().nonnegative();
 const StoredState = ReservationState.exclude(['unknown']);
@@ -26,6 +26,14 @@ export const ReservationRecord = z.object({
   limit: BudgetLimitName.optional(),
   remaining: z.number().optional(),
   reason: z.string().optional(),
+  /**
+   * The price the reservation was granted at: a commit charges its usage at this price, whatever the
+   * table says by then. `null`: the model had none (its calls cost $0). Absent on a record a commit
+   * created (the reservation's record was gone): that commit was charged at the table's price.
+   */
+  price: ModelPrice.nullable().optional(),
+  /** A denial by a pipeline or tenant window: when the reservation would fit (see `fitsAt`). */
+  retryAt: Int.optional(),
   /**
    * The request that claimed it, while it is open: only that request may finalize or withdraw the claim
    * (a repeat that takes over a stale claim finalizes it in the claimant's name, see `finalizeOp`).
@@ -70,11 +78,17 @@ export interface RunIdentity {
 
 const emptyRun = (id: RunIdentity, now: number): RunLedgerDoc => ({ kind: 'run', ...id, limits: {}, spent: { nano: 0, tokens: 0, calls: 0 }, records: {}, updatedAt: now });
 
-/** Drops finished records older than the retention, and open ones whose lease ended longer ago than that. */
-export function pruneRecords(doc: RunLedgerDoc, now: number, retentionMs: number): void {
+/**
+ * Drops finished records that ended before `pruneBefore`, and open ones whose lease ended before it.
+ * Callers pass the retention subtracted from the time up to which every spend event has been booked
+ * (`recordsPruneBefore`), not from the wall clock: a record must outlive every delivery of the event
+ * that books it, or a redelivery after an outage would be counted again and a late commit would lose
+ * the price it was granted at.
+ */
+export function pruneRecords(doc: RunLedgerDoc, pruneBefore: number): void {
   for (const [id, r] of Object.entries(doc.records)) {
     const end = isOpen(r) ? r.expiresAt : (r.endedAt ?? r.expiresAt);
-    if (end + retentionMs < now) delete doc.records[id];
+    if (end < pruneBefore) delete doc.records[id];
   }
 }
 
@@ -87,8 +101,11 @@ export interface ClaimInput extends RunIdentity {
   reservationId: string;
   limits: BudgetRunLimits;
   amount: Amount;
+  /** The model's price now (undefined: it has none): recorded, and charged by the commit. */
+  price: ModelPrice | undefined;
   expiresAt: number;
-  retentionMs: number;
+  /** Records that ended before this time may be pruned (`recordsPruneBefore`). */
+  pruneBefore: number;
   /** Whether a pipeline or tenant limit applies; when none does, the claim is the whole decision. */
   windowsMayDeny: boolean;
   /** A token of the request that claims (see ReservationRecord.owner). */
@@ -106,15 +123,17 @@ export function claimOp(input: ClaimInput): LedgerOp<RunLedgerDoc, ClaimResult> 
     const existing = current?.records[input.reservationId];
     if (existing) return unchanged(current, { kind: 'existing', record: existing });
     const doc = current ?? emptyRun(input, now);
-    pruneRecords(doc, now, input.retentionMs);
+    pruneRecords(doc, input.pruneBefore);
     // Refused before anything else changes: the document stays as it was for the rest of the batch.
     if (recordsBytes(doc.records) + input.reservationId.length + RECORD_OVERHEAD_BYTES > LEDGER_DOC_BUDGET_BYTES)
-      throw new LedgerFullError(`run ${input.runId}: its ledger holds ${Object.keys(doc.records).length} reservations of the last ${Math.round(input.retentionMs / 1000)} s, as many as one document takes; retry when older ones age out`);
+      throw new LedgerFullError(`run ${input.runId}: its ledger holds ${Object.keys(doc.records).length} recent reservations, as many as one document takes; retry when older ones age out`);
+    // A commit that found no ledger (an event for a run this ledger never saw) created it without one.
+    if (!doc.pipeline) Object.assign(doc, { pipeline: input.pipeline, tenant: input.tenant });
     // The latest request's limits apply: a budget raised by an approval reaches the run this way.
     doc.limits = input.limits;
     doc.updatedAt = now;
     const { committed, reserved } = runUsage(doc, now);
-    const base = { nano: input.amount.nano, tokens: input.amount.tokens, createdAt: now, expiresAt: input.expiresAt };
+    const base = { nano: input.amount.nano, tokens: input.amount.tokens, createdAt: now, expiresAt: input.expiresAt, price: input.price ?? null };
     const denial = checkRunLimits(input.limits, committed, reserved, input.amount);
     if (denial) {
       doc.records[input.reservationId] = { ...base, state: 'denied', endedAt: now, ...denial };
@@ -137,7 +156,15 @@ function checkRunLimits(limits: BudgetRunLimits, committed: Amount, reserved: Am
   return undefined;
 }
 
-export type Finalize = { granted: true } | { granted: false; limit: BudgetLimitName; remaining: number; reason: string };
+/** A window denial: `retryAt` says when the reservation would fit (absent: never, or a run limit). */
+export interface Denial {
+  limit: BudgetLimitName;
+  remaining: number;
+  reason: string;
+  retryAt?: number | undefined;
+}
+
+export type Finalize = { granted: true } | ({ granted: false } & Denial);
 
 export interface Finalized {
   /** The record as it is now (undefined: gone). */
@@ -158,7 +185,7 @@ export function finalizeOp(reservationId: string, outcome: Finalize, owner: stri
     const { owner: _claimant, ...rest } = r;
     const next: ReservationRecord = outcome.granted
       ? { ...rest, state: 'held' }
-      : { ...rest, state: 'denied', endedAt: now, limit: outcome.limit, remaining: outcome.remaining, reason: outcome.reason };
+      : { ...rest, state: 'denied', endedAt: now, limit: outcome.limit, remaining: outcome.remaining, reason: outcome.reason, ...(outcome.retryAt !== undefined ? { retryAt: outcome.retryAt } : {}) };
     doc.records[reservationId] = next;
     doc.updatedAt = now;
     return changed(doc, { record: next, won: true });

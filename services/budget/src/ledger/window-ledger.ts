@@ -1,6 +1,6 @@
-import type { BudgetLimitName } from '@pipewright/contracts';
+import { addAmount, nanoToUsd, usdToNano, type Amount } from '@pipewright/contracts';
 import { z } from 'zod';
-import { addAmount, nanoToUsd, usdToNano, type Amount } from '../money.js';
+import type { Denial } from './run-ledger.js';
 import type { ScopeLimit, WindowScope } from '../settings.js';
 import { HOLD_OVERHEAD_BYTES, holdsBytes, LEDGER_DOC_BUDGET_BYTES, LedgerFullError } from './doc-size.js';
 import { changed, unchanged, type Codec, type LedgerOp } from './op.js';
@@ -68,7 +68,37 @@ function prune(doc: WindowLedgerDoc, now: number, windowHours: number): void {
 
 const emptyWindow = (ref: WindowRef, now: number): WindowLedgerDoc => ({ kind: 'window', scope: ref.scope, id: ref.id, buckets: {}, holds: {}, updatedAt: now });
 
-export type HoldResult = { kind: 'held' } | { kind: 'existing' } | { kind: 'denied'; limit: BudgetLimitName; remaining: number; reason: string };
+export type HoldResult = { kind: 'held' } | { kind: 'existing' } | ({ kind: 'denied' } & Denial);
+
+/**
+ * When a reservation of `amount` would fit the window if nothing more were spent or reserved meanwhile:
+ * spend leaves the window with its hourly bucket (a bucket that starts at b counts until b + (H + 1) h),
+ * a hold when its lease ends. Undefined when it never fits (the amount alone is past a limit).
+ */
+export function fitsAt(doc: WindowLedgerDoc, ref: WindowRef, amount: Amount, now: number): number | undefined {
+  const maxNano = ref.limit?.maxUsd !== undefined ? usdToNano(ref.limit.maxUsd) : Infinity;
+  const maxTokens = ref.limit?.maxTokens ?? Infinity;
+  if (amount.nano > maxNano || amount.tokens > maxTokens) return undefined;
+  const from = oldestCounted(now, ref.windowHours);
+  const leaving: { at: number; nano: number; tokens: number }[] = [];
+  for (const [start, b] of Object.entries(doc.buckets)) if (Number(start) >= from) leaving.push({ at: Number(start) + (ref.windowHours + 1) * HOUR_MS, nano: b.nano, tokens: b.tokens });
+  for (const h of Object.values(doc.holds)) if (h.expiresAt > now) leaving.push({ at: h.expiresAt, nano: h.nano, tokens: h.tokens });
+  leaving.sort((a, b) => a.at - b.at);
+  let nano = amount.nano;
+  let tokens = amount.tokens;
+  for (const l of leaving) {
+    nano += l.nano;
+    tokens += l.tokens;
+  }
+  let at = now;
+  for (const l of leaving) {
+    if (nano <= maxNano && tokens <= maxTokens) return at;
+    nano -= l.nano;
+    tokens -= l.tokens;
+    at = l.at;
+  }
+  return at;
+}
 
 /** Adds a hold if the window's limits allow it (or there are none: holds make commits exact). */
 export function holdOp(ref: WindowRef, reservationId: string, amount: Amount, expiresAt: number): LedgerOp<WindowLedgerDoc, HoldResult> {
@@ -78,15 +108,14 @@ export function holdOp(ref: WindowRef, reservationId: string, amount: Amount, ex
     prune(doc, now, ref.windowHours);
     const { committed, reserved } = windowUsage(doc, now, ref.windowHours);
     const lim = ref.limit;
+    const deny = (d: Denial) => unchanged(current, { kind: 'denied' as const, ...d, retryAt: fitsAt(doc, ref, amount, now) });
     if (lim?.maxUsd !== undefined) {
       const left = usdToNano(lim.maxUsd) - committed.nano - reserved.nano;
-      if (amount.nano > left)
-        return unchanged(current, { kind: 'denied', limit: `${ref.scope}.maxUsd`, remaining: nanoToUsd(Math.max(0, left)), reason: `${ref.scope} ${ref.id}: $${lim.maxUsd} per ${lim.windowHours} h would be exceeded` });
+      if (amount.nano > left) return deny({ limit: `${ref.scope}.maxUsd`, remaining: nanoToUsd(Math.max(0, left)), reason: `${ref.scope} ${ref.id}: $${lim.maxUsd} per ${lim.windowHours} h would be exceeded` });
     }
     if (lim?.maxTokens !== undefined) {
       const left = lim.maxTokens - committed.tokens - reserved.tokens;
-      if (amount.tokens > left)
-        return unchanged(current, { kind: 'denied', limit: `${ref.scope}.maxTokens`, remaining: Math.max(0, left), reason: `${ref.scope} ${ref.id}: ${lim.maxTokens} tokens per ${lim.windowHours} h would be exceeded` });
+      if (amount.tokens > left) return deny({ limit: `${ref.scope}.maxTokens`, remaining: Math.max(0, left), reason: `${ref.scope} ${ref.id}: ${lim.maxTokens} tokens per ${lim.windowHours} h would be exceeded` });
     }
     // Refused before anything else changes: the document stays as it was for the rest of the batch.
     if (holdsBytes(doc.holds, doc.buckets) + reservationId.length + HOLD_OVERHEAD_BYTES > LEDGER_DOC_BUDGET_BYTES)

@@ -15,6 +15,21 @@ export interface LedgerContext {
   readonly log: Logger;
   /** Age at which a `reserving` claim counts as abandoned (default STALE_RESERVING_MS; tests shorten it). */
   readonly staleReservingMs?: number;
+  /**
+   * A time before which every spend event has been booked (the spend consumer's progress, see
+   * `BookingHorizon`). Absent where no events are consumed: the wall clock.
+   */
+  readonly bookedThrough?: () => number;
+}
+
+/**
+ * Records that ended before this time may be pruned: the retention, counted back from the time up to
+ * which spend events are booked. During a backlog (an outage of the service or of its store) nothing is
+ * pruned until the events of that time are booked, so a redelivered event finds its record and counts
+ * nothing, and a late commit finds the price it was granted at.
+ */
+export function recordsPruneBefore(ctx: LedgerContext, now = Date.now()): number {
+  return Math.min(now, ctx.bookedThrough?.() ?? now) - ctx.retentionMs;
 }
 
 /** The pipeline and tenant windows a reservation counts against, with their configured limits. */

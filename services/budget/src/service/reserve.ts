@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { SCHEMA_VERSION, type BudgetLimitName, type BudgetReserveReply, type BudgetReserveRequest } from '@pipewright/contracts';
-import { claimOp, dropClaimOp, finalizeOp, runCodec, type Finalize, type ReservationRecord } from '../ledger/run-ledger.js';
+import { nanoToUsd, reservationAmount, SCHEMA_VERSION, type BudgetReserveReply, type BudgetReserveRequest, type ModelPrice } from '@pipewright/contracts';
+import { claimOp, dropClaimOp, finalizeOp, runCodec, type Denial, type Finalize, type ReservationRecord } from '../ledger/run-ledger.js';
 import { dropHoldOp, holdOp, windowCodec, type HoldResult, type WindowRef } from '../ledger/window-ledger.js';
 import { WRITE_DEADLINE_MS } from '../ledger/writer.js';
-import { nanoToUsd, reservationAmount } from '../money.js';
 import { ledgerKeys } from '../store/types.js';
-import { windowKey, windowRefs, type LedgerContext } from './context.js';
+import { recordsPruneBefore, windowKey, windowRefs, type LedgerContext } from './context.js';
 
 /**
  * A `reserving` claim older than this is taken over by a repeated request: its handler is presumed dead.
@@ -41,7 +40,7 @@ export async function reserve(ctx: LedgerContext, req: BudgetReserveRequest): Pr
   ctx.marks.ensure(req.runId, started);
 
   const [claim, ...holds] = await Promise.allSettled([
-    ctx.writer.run(runKey, runCodec, claimOp({ ...req, amount, expiresAt, retentionMs: ctx.retentionMs, windowsMayDeny, owner })),
+    ctx.writer.run(runKey, runCodec, claimOp({ ...req, amount, price, expiresAt, pruneBefore: recordsPruneBefore(ctx, started), windowsMayDeny, owner })),
     ...windows.map((w) => ctx.writer.run(windowKey(w), windowCodec, holdOp(w, req.reservationId, amount, expiresAt))),
   ]);
   // A failed claim leaves the holds this request added to end with their lease: they may be another
@@ -63,7 +62,7 @@ export async function reserve(ctx: LedgerContext, req: BudgetReserveRequest): Pr
     return denied(req.reservationId, c, false);
   }
   if (c.kind === 'existing') return repeat(ctx, windows, runKey, req.reservationId, c.record, outcome);
-  const grant = granted(req.reservationId, { nano: amount.nano, tokens: amount.tokens, expiresAt }, false);
+  const grant = granted(req.reservationId, { nano: amount.nano, tokens: amount.tokens, expiresAt, price }, false);
   // Without window limits the claim was the whole decision and is already final (`held`).
   if (!windowsMayDeny) return grant;
   const finalize = ctx.writer.run(runKey, runCodec, finalizeOp(req.reservationId, outcome, owner));
@@ -105,16 +104,23 @@ function fromRecord(ctx: LedgerContext, windows: WindowRef[], reservationId: str
   // The record is final: holds of a reservation that is not open are garbage (a repeat may have added some).
   if (r.state !== 'held') dropHolds(ctx, windows, reservationId);
   if (r.state === 'denied') {
-    return denied(reservationId, { limit: r.limit ?? 'run.maxUsd', remaining: r.remaining ?? 0, reason: r.reason ?? 'denied' }, repeated);
+    return denied(reservationId, { limit: r.limit ?? 'run.maxUsd', remaining: r.remaining ?? 0, reason: r.reason ?? 'denied', retryAt: r.retryAt }, repeated);
   }
-  return granted(reservationId, r, repeated);
+  return granted(reservationId, { ...r, price: r.price ?? undefined }, repeated);
 }
 
 const inProgress = (message: string): BudgetReserveReply => ({ schemaVersion: SCHEMA_VERSION, outcome: 'error', error: { code: 'in_progress', message, retryable: true } });
 
+/**
+ * The first window that denied names the limit; the reservation fits once it fits every window that
+ * denied it, so `retryAt` is the latest of theirs (none when one of them can never fit it).
+ */
 function windowOutcome(results: HoldResult[]): Finalize {
-  const d = results.find((h) => h.kind === 'denied');
-  return d?.kind === 'denied' ? { granted: false, limit: d.limit, remaining: d.remaining, reason: d.reason } : { granted: true };
+  const denials = results.flatMap((h) => (h.kind === 'denied' ? [h] : []));
+  const first = denials[0];
+  if (!first) return { granted: true };
+  const never = denials.some((d) => d.retryAt === undefined);
+  return { granted: false, limit: first.limit, remaining: first.remaining, reason: first.reason, retryAt: never ? undefined : Math.max(...denials.map((d) => d.retryAt ?? 0)) };
 }
 
 function dropHolds(ctx: LedgerContext, windows: WindowRef[], reservationId: string): void {
@@ -122,10 +128,12 @@ function dropHolds(ctx: LedgerContext, windows: WindowRef[], reservationId: stri
     ctx.writer.run(windowKey(w), windowCodec, dropHoldOp(reservationId)).catch((err: unknown) => ctx.log.warn({ err, reservationId }, 'could not drop a hold; it ends with its lease'));
 }
 
-function granted(reservationId: string, r: { nano: number; tokens: number; expiresAt: number }, repeated: boolean): BudgetReserveReply {
-  return { schemaVersion: SCHEMA_VERSION, outcome: 'granted', reservationId, reservedUsd: nanoToUsd(r.nano), reservedTokens: r.tokens, expiresAt: new Date(r.expiresAt).toISOString(), repeated };
+/** A grant tells the caller the price it was granted at: the commit charges that price, and the executor reports the cost with it. */
+function granted(reservationId: string, r: { nano: number; tokens: number; expiresAt: number; price: ModelPrice | undefined }, repeated: boolean): BudgetReserveReply {
+  return { schemaVersion: SCHEMA_VERSION, outcome: 'granted', reservationId, reservedUsd: nanoToUsd(r.nano), reservedTokens: r.tokens, expiresAt: new Date(r.expiresAt).toISOString(), ...(r.price ? { price: r.price } : {}), repeated };
 }
 
-function denied(reservationId: string, d: { limit: BudgetLimitName; remaining: number; reason: string }, repeated: boolean): BudgetReserveReply {
-  return { schemaVersion: SCHEMA_VERSION, outcome: 'denied', reservationId, limit: d.limit, remaining: d.remaining, reason: d.reason, repeated };
+function denied(reservationId: string, d: Denial, repeated: boolean): BudgetReserveReply {
+  const retry = d.retryAt !== undefined ? { retryAfterMs: Math.max(0, d.retryAt - Date.now()) } : {};
+  return { schemaVersion: SCHEMA_VERSION, outcome: 'denied', reservationId, limit: d.limit, remaining: d.remaining, reason: d.reason, ...retry, repeated };
 }

@@ -1,8 +1,7 @@
-import { RunId, SCHEMA_VERSION, TenantId, type BudgetStatus, type BudgetStatusReply, type BudgetStatusRequest } from '@pipewright/contracts';
+import { nanoToUsd, RunId, SCHEMA_VERSION, TenantId, type BudgetStatus, type BudgetStatusReply, type BudgetStatusRequest } from '@pipewright/contracts';
 import { z } from 'zod';
 import { runCodec, runUsage } from '../ledger/run-ledger.js';
 import { windowCodec, windowUsage } from '../ledger/window-ledger.js';
-import { nanoToUsd } from '../money.js';
 import { ledgerKeys } from '../store/types.js';
 import { windowKey, type LedgerContext } from './context.js';
 

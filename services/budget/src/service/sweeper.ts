@@ -3,7 +3,7 @@ import { runCodec } from '../ledger/run-ledger.js';
 import { sweepOp } from '../ledger/run-settle.js';
 import { dropHoldOp, windowCodec } from '../ledger/window-ledger.js';
 import { ledgerKeys, type LedgerStore } from '../store/types.js';
-import { windowKey, windowRefs, type LedgerContext } from './context.js';
+import { recordsPruneBefore, windowKey, windowRefs, type LedgerContext } from './context.js';
 import { OPEN_IDLE_MS } from './open-marks.js';
 
 /** Runs looked at per sweep at most; the rest wait for the next one. */
@@ -27,7 +27,7 @@ export async function sweepOnce(ctx: LedgerContext, store: Pick<LedgerStore, 'op
   const report: SweepReport = { runs: 0, expired: 0, unmarked: 0, pruned: (await store.prune?.(Date.now())) ?? 0 };
   for (const runId of await store.openRuns(RUNS_PER_SWEEP)) {
     report.runs += 1;
-    const res = await ctx.writer.run(ledgerKeys.run(runId), runCodec, sweepOp(ctx.retentionMs));
+    const res = await ctx.writer.run(ledgerKeys.run(runId), runCodec, sweepOp(recordsPruneBefore(ctx)));
     if (!res) {
       await ctx.marks.clear(runId);
       report.unmarked += 1;

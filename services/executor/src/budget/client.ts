@@ -13,6 +13,7 @@ import {
   type BudgetReserveRequestInput,
   type BudgetScope,
   type BudgetStatus,
+  type ModelPrice,
   type ReservationState,
 } from '@pipewright/contracts';
 import { errorMessage, injectTrace, TerminalError } from '@pipewright/kit';
@@ -33,8 +34,8 @@ export interface BudgetClientOptions {
 }
 
 export type ReserveOutcome =
-  | { kind: 'granted'; reservationId: string; reservedUsd: number; reservedTokens: number; expiresAt: string; repeated: boolean }
-  | { kind: 'denied'; reservationId: string; limit: BudgetLimitName; reason: string; remaining: number }
+  | { kind: 'granted'; reservationId: string; reservedUsd: number; reservedTokens: number; expiresAt: string; price?: ModelPrice; repeated: boolean }
+  | { kind: 'denied'; reservationId: string; limit: BudgetLimitName; reason: string; remaining: number; retryAfterMs?: number }
   /** The budget service could not be reached in time: the caller fails closed or open, per pipeline. */
   | { kind: 'unavailable'; reason: string };
 
@@ -71,8 +72,8 @@ export class BudgetClient {
   async reserve(req: Omit<BudgetReserveRequestInput, 'schemaVersion'>, signal?: AbortSignal): Promise<ReserveOutcome> {
     const r = await this.call(subjects.budget.reserve, { schemaVersion: SCHEMA_VERSION, ...req }, BudgetReserveReply, signal);
     if ('unavailable' in r) return { kind: 'unavailable', reason: r.unavailable };
-    if (r.outcome === 'granted') return { kind: 'granted', reservationId: r.reservationId, reservedUsd: r.reservedUsd, reservedTokens: r.reservedTokens, expiresAt: r.expiresAt, repeated: r.repeated };
-    return { kind: 'denied', reservationId: r.reservationId, limit: r.limit, reason: r.reason, remaining: r.remaining };
+    if (r.outcome === 'granted') return { kind: 'granted', reservationId: r.reservationId, reservedUsd: r.reservedUsd, reservedTokens: r.reservedTokens, expiresAt: r.expiresAt, ...(r.price ? { price: r.price } : {}), repeated: r.repeated };
+    return { kind: 'denied', reservationId: r.reservationId, limit: r.limit, reason: r.reason, remaining: r.remaining, ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
   }
 
   async commit(req: Omit<BudgetCommitRequest, 'schemaVersion'>, signal?: AbortSignal): Promise<CommitOutcome> {

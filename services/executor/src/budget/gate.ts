@@ -1,5 +1,5 @@
-import type { ChatMessage, StepCommand, Usage } from '@pipewright/contracts';
-import type { Logger } from '@pipewright/kit';
+import type { ChatMessage, StepCommand } from '@pipewright/contracts';
+import { lazyChild, type Logger } from '@pipewright/kit';
 import type { CallGate, GatedCall, GateDecision } from '../llm/gate.js';
 import { BudgetRequestError, type BudgetClient } from './client.js';
 import { leaseMsFor, reservationIdFor } from './reservation.js';
@@ -11,23 +11,29 @@ export const BUDGET_UNAVAILABLE_RETRY_MS = 5_000;
 export interface BudgetGateOptions {
   client: BudgetClient;
   log: Logger;
-  /** Called when a call goes unmetered or a commit is lost: for metrics. */
-  onUnmetered?: (why: 'fail-open' | 'commit-lost') => void;
+  /** Called when a call goes unmetered (the service unreachable and the pipeline fails open): for metrics. */
+  onUnmetered?: (why: 'fail-open') => void;
   retryMs?: number;
   /** How long a lease outlives its call's timeout. @default LEASE_MARGIN_MS */
   leaseMarginMs?: number;
 }
 
-const UNMETERED: GateDecision = { kind: 'admitted', settle: () => Promise.resolve(undefined) };
+const UNMETERED: GateDecision = { kind: 'admitted' };
+
+/** A step waiting for a pipeline or tenant window looks again after at least this long, and at most this long. */
+const WINDOW_WAIT_MIN_MS = 1_000;
+const WINDOW_WAIT_MAX_MS = 300_000;
 
 /**
- * The budget before every model call: reserve the estimated prompt plus the output cap, then commit
- * what the provider reported (whatever the output was worth) or release when no answer came. A denial
- * fails the step as `budget_exceeded`; an unreachable service defers the step (fail closed) or lets the
- * call go unmetered (fail open), per pipeline.
+ * The budget before every model call: reserve the estimated prompt plus the output cap. What the call
+ * then used is not sent back by request: it travels with the task's result (`spend`), a durable event
+ * the budget service books from, so no outage of any length loses a commit and the step's critical
+ * path has one budget round trip, not two. A denial fails the step as `budget_exceeded`; an unreachable
+ * service defers the step (fail closed) or lets the call go unmetered (fail open), per pipeline.
  */
 export function createBudgetGate(o: BudgetGateOptions): CallGate {
   return {
+    meters: true,
     async admit(call: GatedCall): Promise<GateDecision> {
       const { cmd } = call;
       const b = cmd.budget;
@@ -40,17 +46,25 @@ export function createBudgetGate(o: BudgetGateOptions): CallGate {
         tenant: b.tenant,
         pipeline: b.pipeline,
         model: call.model,
-        estimatedInputTokens: estimateInput(cmd, call.messages),
+        estimatedInputTokens: await estimateInput(cmd, call.messages),
         maxOutputTokens: call.maxOutputTokens ?? 0,
         leaseMs: leaseMsFor(cmd.timeoutMs, o.leaseMarginMs),
         limits: { ...(b.maxUsd !== undefined ? { maxUsd: b.maxUsd } : {}), ...(b.maxTokens !== undefined ? { maxTokens: b.maxTokens } : {}) },
       });
-      const log = o.log.child({ runId: cmd.runId, stepId: cmd.stepId, reservationId });
+      const log = lazyChild(o.log, { runId: cmd.runId, stepId: cmd.stepId, reservationId });
       if (r.kind === 'refused') {
         log.error({ err: r.message }, 'budget service refused the request: a bug, not a budget decision');
         return { kind: 'refused', error: { code: 'budget_error', message: r.message, retryable: false } };
       }
       if (r.kind === 'denied') {
+        // Without retryAfterMs the reservation can never fit the window (it is larger than the limit): fail.
+        const windowed = (r.limit.startsWith('pipeline.') || r.limit.startsWith('tenant.')) && r.retryAfterMs !== undefined;
+        if (windowed && b.onExceeded === 'wait') {
+          // A rolling window frees up as old spend leaves it: wait for room rather than fail the run.
+          const delayMs = Math.min(WINDOW_WAIT_MAX_MS, Math.max(WINDOW_WAIT_MIN_MS, r.retryAfterMs ?? WINDOW_WAIT_MAX_MS));
+          log.info({ limit: r.limit, delayMs }, 'budget window full: the step waits for room (budget.onExceeded: wait)');
+          return { kind: 'deferred', delayMs, reason: `waiting for room in the ${r.limit} window (budget.onExceeded: wait): ${r.reason}` };
+        }
         log.warn({ limit: r.limit, remaining: r.remaining }, 'budget denied the model call');
         return { kind: 'refused', error: { code: 'budget_exceeded', message: `budget ${r.limit}: ${r.reason}`, retryable: false } };
       }
@@ -66,26 +80,7 @@ export function createBudgetGate(o: BudgetGateOptions): CallGate {
         o.onUnmetered?.('fail-open');
         return UNMETERED;
       }
-      return {
-        kind: 'admitted',
-        // Never throws: the model call is made, its result must not be lost to a budget hiccup.
-        settle: async (usage: Usage | undefined) => {
-          try {
-            if (!usage) {
-              const rel = await o.client.release({ reservationId, runId: cmd.runId, reason: 'no answer from the model' });
-              if (rel.kind === 'unavailable') log.warn({ reason: rel.reason }, 'budget release lost: the lease frees the hold when it expires');
-              return undefined;
-            }
-            const c = await o.client.commit({ reservationId, runId: cmd.runId, tenant: b.tenant, pipeline: b.pipeline, model: call.model, usage });
-            if (c.kind === 'committed') return c.chargedUsd;
-            log.error({ reason: c.reason, usage }, 'budget commit lost: this call is not counted');
-          } catch (err) {
-            log.error({ err, usage }, 'budget settle failed: this call is not counted');
-          }
-          if (usage) o.onUnmetered?.('commit-lost');
-          return undefined;
-        },
-      };
+      return { kind: 'admitted', reservation: { id: reservationId, ...(r.price ? { price: r.price } : {}) } };
     },
   };
 }
@@ -108,8 +103,8 @@ function reservationStep(cmd: StepCommand): string {
 }
 
 /** Prompt tokens with a real tokenizer: the messages (tool calls included), the response schema and the tools offered. */
-function estimateInput(cmd: StepCommand, messages: readonly ChatMessage[]): number {
+async function estimateInput(cmd: StepCommand, messages: readonly ChatMessage[]): Promise<number> {
   const flat = messages.map((m) => (m.toolCalls?.length ? { ...m, content: `${m.content}${JSON.stringify(m.toolCalls)}` } : m));
-  const prompt = estimatePromptTokens({ messages: flat, ...(cmd.call.responseSchema ? { responseSchema: cmd.call.responseSchema } : {}) });
-  return prompt + (cmd.kind === 'agent-turn' && cmd.tools?.length ? countTokens(JSON.stringify(cmd.tools)) : 0);
+  const prompt = await estimatePromptTokens({ messages: flat, ...(cmd.call.responseSchema ? { responseSchema: cmd.call.responseSchema } : {}) });
+  return prompt + (cmd.kind === 'agent-turn' && cmd.tools?.length ? await countTokens(JSON.stringify(cmd.tools)) : 0);
 }

@@ -1,5 +1,5 @@
 import type { Tracer } from '@opentelemetry/api';
-import { addUsage, type ChatMessage, type ErrorInfo, type ModelTarget, type StepCommand, type Usage } from '@pipewright/contracts';
+import { addUsage, nanoToUsd, usageCost, ZERO_USAGE, type ChatMessage, type ErrorInfo, type ModelTarget, type Spend, type StepCommand, type Usage } from '@pipewright/contracts';
 import type { Logger } from '@pipewright/kit';
 import type { ExecutorMetrics } from '../metrics.js';
 import type { Provider } from '../providers.js';
@@ -7,7 +7,7 @@ import { backoffCapMs, backoffDelayMs, canRetry } from './backoff.js';
 import type { BreakerRegistry, ModelBreaker } from './breakers.js';
 import { callModel } from './call.js';
 import type { CallFailure } from './errors.js';
-import type { CallGate } from './gate.js';
+import type { CallGate, GateDecision } from './gate.js';
 import { toAgentAction } from '../agent/action.js';
 import { parseOutput } from './output.js';
 import { estimateTokens } from './rate-limit.js';
@@ -40,8 +40,10 @@ export interface DispatchState {
   /** Calls the gate was asked about (a call the breaker then refused included): names each reservation. */
   admissions: number;
   usage: Usage;
-  /** What the calls cost in USD, as the gate reported it; undefined while nothing was priced. */
+  /** What the calls cost in USD, as the gate priced them; undefined while nothing was priced. */
   costUsd: number | undefined;
+  /** Each metered call's reservation and what it used: reported with the result for the budget to book. */
+  spend: Spend[];
   /** The output cap sent with every call (the step's, or the budget's default when the budget is enforced). */
   maxOutputTokens: number | undefined;
 }
@@ -128,11 +130,11 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
       attempts -= 1;
       d.calls -= 1;
       r.provider.limiter.release(estimate);
-      charge(d, await gate?.settle(undefined));
+      record(d, gate, r.model, undefined);
       return unavailable(r);
     }
     deps.metrics.calls.inc({ model: r.model.model });
-    charge(d, await gate?.settle(out.ok ? out.usage : undefined));
+    record(d, gate, r.model, out.ok ? out.usage : undefined);
     if (out.ok) {
       r.provider.limiter.settle(estimate, out.usage.totalTokens);
       d.usage = addUsage(d.usage, out.usage);
@@ -163,8 +165,16 @@ export function idempotencyKeyOf(cmd: StepCommand): string {
   return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `${cmd.runId}:${cmd.stepId}:t${cmd.turn}` : `${cmd.runId}:${cmd.stepId}`;
 }
 
-function charge(d: DispatchState, costUsd: number | undefined): void {
-  if (costUsd !== undefined) d.costUsd = (d.costUsd ?? 0) + costUsd;
+/**
+ * Records a metered call's spending: its usage (zero when no answer came, so the budget releases the
+ * reservation) priced at the reservation's price, the same arithmetic the budget service charges with.
+ */
+function record(d: DispatchState, gate: GateDecision | undefined, model: ModelTarget, usage: Usage | undefined): void {
+  if (gate?.kind !== 'admitted' || !gate.reservation) return;
+  const used = usage ?? { ...ZERO_USAGE };
+  const costUsd = nanoToUsd(usageCost(gate.reservation.price, used).nano);
+  d.spend.push({ reservationId: gate.reservation.id, model, usage: used, costUsd });
+  if (gate.reservation.price) d.costUsd = (d.costUsd ?? 0) + costUsd;
 }
 
 function unavailable(r: Route): ModelOutcome {

@@ -1,4 +1,4 @@
-import { ZERO_USAGE, type ErrorInfo, type ModelTarget, type RepairRung, type StepCommand, type Usage } from '@pipewright/contracts';
+import { ZERO_USAGE, type ErrorInfo, type ModelTarget, type RepairRung, type Spend, type StepCommand, type Usage } from '@pipewright/contracts';
 import { TerminalError } from '@pipewright/kit';
 import type { ProviderRegistry } from '../providers.js';
 import { runModel, type AttemptDeps, type DispatchState, type ModelOutcome, type Route } from './attempts.js';
@@ -18,6 +18,8 @@ interface Tally {
   usage: Usage;
   /** What the calls cost (USD), when the budget priced them. */
   costUsd: number | undefined;
+  /** Each metered call's reservation and usage. */
+  spend: Spend[];
   calls: number;
   /** The model that produced the outcome, or the last one tried. */
   model: ModelTarget;
@@ -31,8 +33,8 @@ export type StepOutcome =
   | ({ kind: 'parked'; reason: string; delayMs: number } & Tally)
   /** A gate said "not now" (e.g. the budget service is unreachable and the run fails closed). */
   | ({ kind: 'deferred'; reason: string; delayMs: number } & Tally)
-  /** Shutdown interrupted the step: hand the command back to the stream. */
-  | { kind: 'interrupted' };
+  /** Shutdown (or a revocation) interrupted the step: hand the command back, reporting what was spent. */
+  | { kind: 'interrupted'; spend: Spend[] };
 
 export interface StepDeps extends AttemptDeps {
   providers: ProviderRegistry;
@@ -55,12 +57,13 @@ export async function runStep(cmd: StepCommand, deps: StepDeps): Promise<StepOut
     admissions: 0,
     usage: { ...ZERO_USAGE },
     costUsd: undefined,
+    spend: [],
     // A metered call always carries an output cap, so it cannot spend more than was reserved.
-    maxOutputTokens: cmd.call.maxOutputTokens ?? (deps.gate && cmd.budget ? DEFAULT_MAX_OUTPUT_TOKENS : undefined),
+    maxOutputTokens: cmd.call.maxOutputTokens ?? (deps.gate?.meters && cmd.budget ? DEFAULT_MAX_OUTPUT_TOKENS : undefined),
   };
   const chain = [cmd.call.model, ...cmd.call.fallbacks];
   const reached: Route[] = [];
-  const tally = (): Tally => ({ usage: d.usage, costUsd: d.costUsd, calls: d.calls, model: reached.at(-1)?.model ?? cmd.call.model, breakers: report(reached) });
+  const tally = (): Tally => ({ usage: d.usage, costUsd: d.costUsd, spend: d.spend, calls: d.calls, model: reached.at(-1)?.model ?? cmd.call.model, breakers: report(reached) });
   const pastDeadline = () => d.hardDeadline !== undefined && Date.now() >= d.hardDeadline;
   let invalid: string | undefined;
   const down: { why: string; retryInMs: number; resetMs: number }[] = [];
@@ -87,7 +90,7 @@ export async function runStep(cmd: StepCommand, deps: StepDeps): Promise<StepOut
       case 'deferred':
         return { kind: 'deferred', reason: out.reason, delayMs: out.delayMs, ...tally() };
       case 'interrupted':
-        return out;
+        return { kind: 'interrupted', spend: d.spend };
       case 'invalid':
         invalid = out.reason;
         break;

@@ -1,4 +1,4 @@
-import type { ChatMessage, ErrorInfo, ModelTarget, StepCommand, Usage } from '@pipewright/contracts';
+import type { ChatMessage, ErrorInfo, ModelPrice, ModelTarget, StepCommand } from '@pipewright/contracts';
 
 /** One model call about to be made, as a gate (e.g. the budget) sees it. */
 export interface GatedCall {
@@ -8,7 +8,7 @@ export interface GatedCall {
   call: number;
   /**
    * Which delivery of which stream message this call belongs to (`s<seq>d<n>`), when run from the bus:
-   * a redelivered, re-published (parked) or replayed command makes — and pays for — its calls anew.
+   * a redelivered, parked or taken-over command makes — and pays for — its calls anew.
    */
   delivery: string | undefined;
   messages: readonly ChatMessage[];
@@ -18,10 +18,10 @@ export interface GatedCall {
 /** A gate's answer before a call. */
 export type GateDecision =
   /**
-   * Go ahead; `settle` is called once after the call with its usage and the model that answered, or
-   * `undefined` when no answer came. It resolves to what the call cost in USD, when that is known.
+   * Go ahead. With a `reservation`, the call is metered: its spending is reported with the task's result
+   * (a `Spend` naming the reservation, priced at `price`), which the budget service books from there.
    */
-  | { kind: 'admitted'; settle(usage: Usage | undefined): Promise<number | undefined> }
+  | { kind: 'admitted'; reservation?: { id: string; price?: ModelPrice } }
   /** The step fails with this error (e.g. `budget_exceeded`); no retry, no fallback. */
   | { kind: 'refused'; error: ErrorInfo }
   /** Not now: the command is handed back to the stream and tried again after `delayMs`. */
@@ -29,8 +29,13 @@ export type GateDecision =
 
 /**
  * A check made before every model call (retries, re-asks and fallbacks included), so that spending is
- * reserved per call and released or committed after it. The executor runs without one when none is set.
+ * reserved per call. The executor runs without one when none is set.
  */
 export interface CallGate {
   admit(call: GatedCall): Promise<GateDecision>;
+  /**
+   * Whether admitted calls are metered (a budget): a metered call needs a bounded output, so a step
+   * without `maxOutputTokens` gets the default cap. Unset: not metered.
+   */
+  readonly meters?: boolean;
 }

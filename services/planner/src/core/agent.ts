@@ -6,6 +6,7 @@ import {
   SCHEMA_VERSION,
   schemaValidator,
   subjects,
+  taskIdOf,
   type AgentStep,
   type ChatMessage,
   type RunState,
@@ -19,19 +20,20 @@ import { approvalIds, gateOutput, gateTool, reasoningOf } from './approval-polic
 import { requestApproval } from './approval-request.js';
 import type { Builder, Transition } from './builder.js';
 import { buildCommand, oversize, templateContext } from './dispatch.js';
-import { trimHistory } from './history.js';
+import { historyMessages, trimHistory } from './history.js';
+import { createHash } from 'node:crypto';
 
 /** Default per-call timeout of a tool. */
 const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
 
-/** The command for one model turn of an agent step: the task, the trimmed history, the tools. */
-export function buildAgentTurn(state: RunState, step: AgentStep, attempt: number, turn: number, history: readonly ChatMessage[]): StepCommand {
+/** The command for one model turn of an agent step: the task, the (trimmed) history, the tools. */
+export function buildAgentTurn(state: RunState, step: AgentStep, attempt: number, turn: number, history: readonly ChatMessage[], omitted = 0): StepCommand {
   const base = buildCommand(state, step, attempt);
   const ctx = templateContext(state);
   const messages: ChatMessage[] = [];
   if (step.system !== undefined) messages.push({ role: 'system', content: renderTemplate(step.system, ctx) });
   messages.push({ role: 'user', content: renderTemplate(step.prompt, ctx) });
-  messages.push(...trimHistory(history, step.historyTokens));
+  messages.push(...historyMessages(history, omitted));
   const tools = step.tools.map((name) => {
     const decl = state.pipeline.tools[name]!;
     return { name, description: decl.description, input: decl.input };
@@ -97,7 +99,8 @@ export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
     const history = [...agent.history, assistant, { role: 'tool' as const, toolCallId: call.id, content: `error: ${refusal}` }];
     return nextTurn(b, step, history, agent.actionCounts);
   }
-  const key = `${call.name}:${canonical(call.arguments)}`;
+  // A digest of the arguments: the counts stay small however large the arguments are.
+  const key = `${call.name}:${createHash('sha256').update(canonical(call.arguments)).digest('base64url').slice(0, 22)}`;
   const counts = { ...agent.actionCounts, [key]: (agent.actionCounts[key] ?? 0) + 1 };
   b.state.steps[event.stepId] = { ...st, agent: { ...agent, actionCounts: counts, history: [...agent.history, assistant] } };
   if (counts[key]! >= step.repeatLimit) {
@@ -145,7 +148,7 @@ export function dispatchTool(b: Builder, step: AgentStep, call: ToolCall): Trans
     retry: { ...DEFAULT_RETRY_POLICY, ...(step.retry ?? {}) },
     deadlineAt: b.state.deadlineAt,
   };
-  b.send(subjects.toolDispatch(cmd.pool), msgIds.command(b.state.runId, `${msgIds.task(step.id, agent.turn)}-tool`, st.attempt), cmd);
+  b.send(subjects.toolDispatch(cmd.pool), msgIds.command(b.state.runId, taskIdOf(cmd)), cmd);
   b.decide('call-tool', [step.id], `turn ${agent.turn}: ${call.name} ${canonical(call.arguments).slice(0, 200)}`);
   return b.done();
 }
@@ -180,12 +183,15 @@ function toolDone(b: Builder, event: StepCompleted | StepFailed, content: string
 }
 
 /** Feeds the history back to the model for its next turn, within the guards. */
-export function nextTurn(b: Builder, step: AgentStep, history: ChatMessage[], actionCounts: Record<string, number>): Transition {
+export function nextTurn(b: Builder, step: AgentStep, full: ChatMessage[], actionCounts: Record<string, number>): Transition {
   const st = b.state.steps[step.id]!;
   const turn = (st.agent?.turn ?? 0) + 1;
+  const trimmed = trimHistory(full, step.historyTokens);
+  const history = trimmed.kept;
+  const omitted = (st.agent?.omitted ?? 0) + trimmed.dropped;
   if (b.timedOut()) return b.done();
   if (turn > step.maxIterations) {
-    b.state.steps[step.id] = { ...st, agent: { turn: turn - 1, history, actionCounts } };
+    b.state.steps[step.id] = { ...st, agent: { turn: turn - 1, history, omitted, actionCounts } };
     b.finish('failed', `agent ${step.id} used its ${step.maxIterations} turns without a final answer (guard: maxIterations)`, [step.id]);
     return b.done();
   }
@@ -193,14 +199,14 @@ export function nextTurn(b: Builder, step: AgentStep, history: ChatMessage[], ac
     b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [step.id]);
     return b.done();
   }
-  b.state.steps[step.id] = { ...st, agent: { turn, history, actionCounts } };
-  const cmd = buildAgentTurn(b.state, step, st.attempt, turn, history);
+  b.state.steps[step.id] = { ...st, agent: { turn, history, omitted, actionCounts } };
+  const cmd = buildAgentTurn(b.state, step, st.attempt, turn, history, omitted);
   const tooLarge = oversize(cmd);
   if (tooLarge) {
     b.finish('failed', tooLarge, [step.id]);
     return b.done();
   }
   b.state.dispatches += 1;
-  b.send(subjects.stepDispatch(cmd.pool), msgIds.command(b.state.runId, msgIds.task(step.id, turn), st.attempt), cmd);
+  b.send(subjects.stepDispatch(cmd.pool), msgIds.command(b.state.runId, taskIdOf(cmd)), cmd);
   return b.done();
 }

@@ -1,8 +1,10 @@
 import {
   addUsage,
   msgIds,
+  roundUsd,
   SCHEMA_VERSION,
   subjects,
+  taskIdOf,
   TemplateError,
   TERMINAL_STATUSES,
   type Decision,
@@ -15,11 +17,19 @@ import {
 import { buildAgentTurn } from './agent.js';
 import { buildCommand, outputStepId, oversize, readySteps } from './dispatch.js';
 import type { DecisionDraft, Outgoing } from './events.js';
+import { attachDecisions } from './decisions.js';
+import { beginSettling, emitFinished } from './settle.js';
+
+/** Spending reports remembered per run (see chargeOnce): far more than can arrive twice in a redelivery window. */
+const CHARGED_KEYS_KEPT = 64;
 
 export type Transition =
   | { kind: 'changed'; state: RunState; decisions: Decision[]; messages: Outgoing[] }
-  /** Nothing to do: a duplicate, or an event for a finished run. Carries why, for the log. */
-  | { kind: 'unchanged'; reason: string };
+  /**
+   * Nothing to do: a duplicate, or an event for a finished run. Carries why, for the log; `noRun` when
+   * the run does not exist (yet: a cancel may overtake its run's submission).
+   */
+  | { kind: 'unchanged'; reason: string; noRun?: true };
 
 /** Accumulates one transition: the next state, its decisions and the messages to publish. */
 export class Builder {
@@ -30,10 +40,12 @@ export class Builder {
 
   constructor(
     current: RunState,
-    private readonly now: Date,
+    readonly now: Date,
     private readonly on: string,
+    /** The task whose result this transition applies: it is over, whatever the state says. */
+    readonly reported?: string,
   ) {
-    this.state = structuredClone(current);
+    this.state = shallowCopy(current);
     this.at = now.toISOString();
   }
 
@@ -41,6 +53,18 @@ export class Builder {
   charge(usage: RunState['usage'], costUsd: number | undefined): void {
     this.state.usage = addUsage(this.state.usage, usage);
     if (costUsd !== undefined) this.state.costUsd = roundUsd(this.state.costUsd + costUsd);
+  }
+
+  /**
+   * Adds a spending report that is not a task's result (a park, a lost delivery's `task.spent`) once:
+   * says false when the report with this key was already counted.
+   */
+  chargeOnce(key: string, usage: RunState['usage'], costUsd: number | undefined): boolean {
+    const seen = this.state.charged ?? [];
+    if (seen.includes(key)) return false;
+    this.state.charged = [...seen, key].slice(-CHARGED_KEYS_KEPT);
+    this.charge(usage, costUsd);
+    return true;
   }
 
   /** A paused run goes back to running (or to waiting for approval) once no step is parked. */
@@ -86,6 +110,11 @@ export class Builder {
     this.messages.push({ subject, msgId, payload });
   }
 
+  /** Queues an entry for a task's log (a revocation), appended with compare-and-set after the state is stored. */
+  append(subject: string, msgId: string, payload: unknown): void {
+    this.messages.push({ subject, msgId, payload, append: true });
+  }
+
   emit(event: RunEvent, key: string): void {
     this.messages.push({ subject: subjects.runEvent(event.runId, event.type), msgId: msgIds.event(event.runId, event.type, key), payload: event });
   }
@@ -129,10 +158,10 @@ export class Builder {
     const { error: _previous, ...prev } = this.state.steps[step.id] ?? { status: 'pending' as const, attempt: 0 };
     const attempt = prev.attempt + 1;
     const was = prev.agent;
-    const agent = again && was && was.turn > 0 ? { turn: was.turn, history: was.history, actionCounts: was.actionCounts } : { turn: 1, history: [], actionCounts: {} };
+    const agent = again && was && was.turn > 0 ? { turn: was.turn, history: was.history, ...(was.omitted ? { omitted: was.omitted } : {}), actionCounts: was.actionCounts } : { turn: 1, history: [], actionCounts: {} };
     let command;
     try {
-      command = step.kind === 'agent' ? buildAgentTurn(this.state, step, attempt, agent.turn, agent.history) : buildCommand(this.state, step, attempt);
+      command = step.kind === 'agent' ? buildAgentTurn(this.state, step, attempt, agent.turn, agent.history, agent.omitted ?? 0) : buildCommand(this.state, step, attempt);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       this.finish('failed', `step ${step.id}: ${err.message}`, [step.id]);
@@ -152,7 +181,7 @@ export class Builder {
       ...(step.kind === 'agent' ? { agent } : {}),
     };
     this.state.dispatches += 1;
-    this.messages.push({ subject: subjects.stepDispatch(command.pool), msgId: msgIds.command(this.state.runId, msgIds.task(step.id, command.turn), attempt), payload: command });
+    this.messages.push({ subject: subjects.stepDispatch(command.pool), msgId: msgIds.command(this.state.runId, taskIdOf(command)), payload: command });
     this.emit(
       { schemaVersion: SCHEMA_VERSION, type: 'step.dispatched', runId: this.state.runId, at: this.at, stepId: step.id, attempt, model: command.call.model, pool: command.pool },
       `${step.id}:${attempt}`,
@@ -160,31 +189,20 @@ export class Builder {
     return true;
   }
 
+  /**
+   * Ends the run. Tasks still running are revoked (appended to their logs, which aborts their calls and
+   * stops any later delivery from starting them); the run then settles: `run.finished` is published
+   * once each of them has reported what it spent, so the finished run's `costUsd` is whole.
+   */
   finish(status: RunStatus, reason: string, stepIds: string[] = [], output?: unknown): void {
     const s = this.state;
     s.status = status;
     s.reason = reason;
     s.finishedAt = this.at;
     if (output !== undefined) s.output = output;
-    const partial = status === 'succeeded' ? undefined : partialOutputs(s);
     for (const st of Object.values(s.steps)) delete st.parkedAt;
     this.decide('finish', stepIds, `${status}: ${reason}`);
-    this.emit(
-      {
-        schemaVersion: SCHEMA_VERSION,
-        type: 'run.finished',
-        runId: s.runId,
-        at: this.at,
-        status,
-        ...(output !== undefined ? { output } : {}),
-        ...(partial ? { partial } : {}),
-        reason,
-        usage: s.usage,
-        costUsd: s.costUsd,
-        durationMs: Math.max(0, this.now.getTime() - Date.parse(s.createdAt)),
-      },
-      'final',
-    );
+    if (!beginSettling(this)) emitFinished(this);
   }
 
   done(): Transition {
@@ -192,14 +210,21 @@ export class Builder {
     const decisions: Decision[] = this.decisions.map((d, i) => ({ runId: s.runId, seq: s.decisionSeq + i, at: this.at, on: this.on, ...d }));
     s.decisionSeq += decisions.length;
     s.updatedAt = this.at;
-    s.outbox = { transition: (s.outbox?.transition ?? 0) + 1, messages: this.messages, decisions };
-    return { kind: 'changed', state: s, decisions, messages: this.messages };
+    const messages = attachDecisions(s.runId, this.at, this.messages, decisions);
+    return { kind: 'changed', state: s, decisions, messages };
   }
 }
 
-/** Costs are kept to 1e-9 USD so that sums of many small charges do not drift. */
-function roundUsd(x: number): number {
-  return Math.round(x * 1e9) / 1e9;
+/**
+ * The state the transition changes: the run and each step's record are copied; everything below them
+ * (outputs, histories, the spec) is shared with `current` and must be replaced, never changed in place.
+ * So an output keeps its identity through a transition, which lets the applier tell at once that it is
+ * still the value a claim reference names, and a transition costs O(steps), not O(bytes of the run).
+ */
+function shallowCopy(current: RunState): RunState {
+  const steps: RunState['steps'] = {};
+  for (const [id, st] of Object.entries(current.steps)) steps[id] = { ...st };
+  return { ...current, steps, ...(current.settling ? { settling: { ...current.settling, tasks: [...current.settling.tasks] } } : {}) };
 }
 
 /** Outputs of the steps that succeeded, and where each agent step got to. */

@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, subjects, TERMINAL_STATUSES, ZERO_USAGE, type RunDeadlineTimer, type RunState } from '@pipewright/contracts';
+import { SCHEMA_VERSION, subjects, taskIdOf, TERMINAL_STATUSES, ZERO_USAGE, type RunDeadlineTimer, type RunState } from '@pipewright/contracts';
 import { onAgentTurn, onToolFailed, onToolResult } from './agent.js';
 import { onApprovalDecided } from './approval.js';
 import { approvalIds, gateOutput, reasoningOf } from './approval-policy.js';
@@ -6,6 +6,9 @@ import { requestApproval } from './approval-request.js';
 import { Builder, type Transition } from './builder.js';
 import { askForBudget } from './budget-ask.js';
 import type { PlannerEvent } from './events.js';
+import { afterEnd } from './settle.js';
+import { spendKey, sumCost, sumUsage } from './spend.js';
+import { deadlineTimerMsgId } from './timers.js';
 
 export type { Transition };
 
@@ -19,9 +22,14 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     if (current) return { kind: 'unchanged', reason: 'run already exists (duplicate submission)' };
     return start(event, now);
   }
-  if (!current) return { kind: 'unchanged', reason: `no such run for ${event.type}` };
-  if (TERMINAL_STATUSES.has(current.status)) return { kind: 'unchanged', reason: `run already ${current.status}` };
-  const b = new Builder(current, now, event.type);
+  if (!current) return { kind: 'unchanged', reason: `no such run for ${event.type}`, noRun: true };
+  if (TERMINAL_STATUSES.has(current.status)) {
+    // Only spending (and, while it settles, its running tasks' reports) still reaches an ended run.
+    const mayMatter = current.settling !== undefined || event.type === 'task.spent' || event.type === 'step.parked';
+    return mayMatter ? afterEnd(new Builder(current, now, event.type), event) : { kind: 'unchanged', reason: `run already ${current.status}` };
+  }
+  const reported = event.type === 'step.completed' || event.type === 'step.failed' ? taskIdOf(event) : undefined;
+  const b = new Builder(current, now, event.type, reported);
 
   switch (event.type) {
     case 'run.cancel':
@@ -81,8 +89,7 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       const step = b.state.steps[event.stepId];
       if (!step || step.status !== 'dispatched' || step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} is not in flight` };
       // What the parked delivery spent is the run's, even when the run already shows paused.
-      const spent = (event.usage?.totalTokens ?? 0) > 0 || (event.costUsd ?? 0) > 0;
-      if (spent) b.charge(event.usage ?? ZERO_USAGE, event.costUsd);
+      const spent = ((event.usage?.totalTokens ?? 0) > 0 || (event.costUsd ?? 0) > 0) && b.chargeOnce(spendKey(event), event.usage ?? ZERO_USAGE, event.costUsd);
       if (step.parkedAt !== undefined && b.state.status === 'paused') return spent ? b.done() : { kind: 'unchanged', reason: `step ${event.stepId} already parked` };
       b.state.steps[event.stepId] = { ...step, parkedAt: event.at };
       b.state.status = 'paused';
@@ -92,6 +99,11 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     }
     case 'approval.decided':
       return onApprovalDecided(b, event);
+    case 'step.revoked':
+      return { kind: 'unchanged', reason: `revocation of ${event.stepId} for a run that is still ${current.status}` };
+    case 'task.spent':
+      // A delivery that lost its task (taken over while it ran) still spent: the run pays for it.
+      return b.chargeOnce(spendKey(event), sumUsage(event.spend), sumCost(event.spend)) ? b.done() : { kind: 'unchanged', reason: 'spending already counted' };
   }
 }
 
@@ -106,6 +118,7 @@ function start(event: Extract<PlannerEvent, { type: 'run.submitted' }>, now: Dat
     tenant: request.tenant,
     ...(request.labels ? { labels: request.labels } : {}),
     steps: Object.fromEntries(spec.steps.map((s) => [s.id, { status: 'pending' as const, attempt: 0 }])),
+    outbox: [],
     dispatches: 0,
     decisionSeq: 0,
     usage: { ...ZERO_USAGE },
@@ -138,7 +151,3 @@ function start(event: Extract<PlannerEvent, { type: 'run.submitted' }>, now: Dat
   return b.done();
 }
 
-/** Msg id of a run's deadline timer; `generation` counts the re-publications of a far-off deadline. */
-export function deadlineTimerMsgId(runId: string, generation: number): string {
-  return `${runId}:deadline:${generation}`;
-}

@@ -65,6 +65,7 @@ export function buildCommand(state: RunState, step: Step, attempt: number): Step
       ...(state.budget.maxUsd !== undefined ? { maxUsd: state.budget.maxUsd } : {}),
       ...(state.budget.maxTokens !== undefined ? { maxTokens: state.budget.maxTokens } : {}),
       failClosed: spec.budget.failClosed,
+      ...(spec.budget.onExceeded === 'wait' ? { onExceeded: 'wait' as const } : {}),
     },
   };
 }

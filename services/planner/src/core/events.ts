@@ -1,4 +1,4 @@
-import type { ApprovalDecision, RunRequest, StepCompleted, StepFailed, StepParked } from '@pipewright/contracts';
+import type { ApprovalDecision, RunRequest, StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent } from '@pipewright/contracts';
 
 /** What the planner reacts to. Each is applied to one run's state by `decide`. */
 export type PlannerEvent =
@@ -9,13 +9,16 @@ export type PlannerEvent =
   | StepCompleted
   | StepFailed
   | StepParked
+  | StepRevoked
+  | TaskSpent
   | ApprovalDecision;
 
-/** A message the planner must publish after its state is stored. */
+/** A message the planner must publish after its state is stored (`append`: a task-log entry, see OutboxMessage). */
 export interface Outgoing {
   subject: string;
   msgId: string;
   payload: unknown;
+  append?: true;
 }
 
 /** A decision before it gets its number in the run's trail. */

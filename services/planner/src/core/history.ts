@@ -8,10 +8,10 @@ export function estimateTokens(m: ChatMessage): number {
 
 /**
  * Keeps an agent's history within `budgetTokens`: whole turns (an assistant tool call with its tool
- * result) are dropped oldest first, and a note says how many were left out, so context stays bounded
- * however long the loop runs. The newest turn is always kept.
+ * result) are dropped oldest first, so context — and the stored run — stays bounded however long the
+ * loop runs. The newest turn is always kept. Says how many turns were dropped.
  */
-export function trimHistory(history: readonly ChatMessage[], budgetTokens: number): ChatMessage[] {
+export function trimHistory(history: readonly ChatMessage[], budgetTokens: number): { kept: ChatMessage[]; dropped: number } {
   const turns: ChatMessage[][] = [];
   for (const m of history) {
     if (m.role === 'assistant' || turns.length === 0) turns.push([m]);
@@ -25,7 +25,11 @@ export function trimHistory(history: readonly ChatMessage[], budgetTokens: numbe
     total += cost;
     keepFrom = i;
   }
-  const kept = turns.slice(keepFrom).flat();
-  if (keepFrom === 0) return kept;
-  return [{ role: 'user', content: `[${keepFrom} earlier tool call(s) omitted to stay within the history budget]` }, ...kept];
+  return { kept: turns.slice(keepFrom).flat(), dropped: keepFrom };
+}
+
+/** The history as the model reads it: a note of what was left out, then what was kept. */
+export function historyMessages(kept: readonly ChatMessage[], omitted: number): ChatMessage[] {
+  if (omitted === 0) return [...kept];
+  return [{ role: 'user', content: `[${omitted} earlier tool call(s) omitted to stay within the history budget]` }, ...kept];
 }

@@ -2,11 +2,8 @@ import { MongoClient, type MongoClientOptions } from 'mongodb';
 import type { DurabilityProfile, RetentionMode, Stores } from '../types.js';
 import { MongoBlobStore } from './blobs.js';
 import { collections, ensureIndexes } from './collections.js';
-import { MongoDecisionStore } from './decisions.js';
 import { Expiry } from './expiry.js';
 import { MongoRunStore } from './runs.js';
-import { MongoStepStore } from './steps.js';
-import { MongoToolCallStore } from './tool-calls.js';
 import { writeConcernFor } from './write-concern.js';
 
 /** The default retention when none is given: a week. */
@@ -34,14 +31,23 @@ export interface MongoStores extends Stores {
 }
 
 /**
+ * A connected driver client whose writes are acknowledged as `durability` says (see write-concern.ts);
+ * `client` adds driver options (pool size, timeouts, TLS).
+ */
+export async function connectMongo(url: string, durability: DurabilityProfile = 'default', client: MongoClientOptions = {}): Promise<MongoClient> {
+  const c = new MongoClient(url, { ...client, writeConcern: writeConcernFor(durability) });
+  await c.connect();
+  return c;
+}
+
+/**
  * Opens the MongoDB store: connects, creates the indexes, and finds out whether the server expires
  * documents itself. Only single-document atomic operations are used, so it runs on MongoDB and on
  * MongoDB-compatible servers (FerretDB) alike.
  */
 export async function openMongoStores(url: string, dbName: string, opts: MongoStoreOptions = {}): Promise<MongoStores> {
   const durability = opts.durability ?? 'default';
-  const client = new MongoClient(url, { ...opts.client, writeConcern: writeConcernFor(durability) });
-  await client.connect();
+  const client = await connectMongo(url, durability, opts.client);
   try {
     const c = collections(client.db(dbName));
     const retention = await ensureIndexes(c, opts.retention ?? 'auto');
@@ -49,9 +55,6 @@ export async function openMongoStores(url: string, dbName: string, opts: MongoSt
     return {
       kind: 'mongo',
       runs: new MongoRunStore(c, expiry),
-      steps: new MongoStepStore(c, expiry),
-      decisions: new MongoDecisionStore(c, expiry),
-      toolCalls: new MongoToolCallStore(c, expiry),
       blobs: new MongoBlobStore(c, expiry),
       durability,
       retention,

@@ -48,7 +48,10 @@ export function serviceNodeArgs(): string[] {
 }
 
 const STEPS_PER_RUN = 5;
-const WARMUP_RUNS = 20;
+/** Runs kept in flight (`PW_BENCH_IN_FLIGHT`): a finished run is replaced by a new one at once. */
+const IN_FLIGHT = Number(process.env['PW_BENCH_IN_FLIGHT'] ?? 200);
+/** Runs through the same window before measuring: JIT, connections, caches at their steady size. */
+const WARMUP_RUNS = 400;
 /** Round trips in flight while measuring the floor: enough to saturate one client and one worker. */
 const FLOOR_WINDOW = 256;
 const RSS_SAMPLE_MS = 100;
@@ -75,11 +78,11 @@ export async function durableThroughput(args: { steps: number; profile: string; 
       defaults: { model: 'sim-small', maxOutputTokens: 16 },
       steps: Array.from({ length: STEPS_PER_RUN }, (_, i) => ({ id: `s${i}`, prompt: `step ${i} of {{input.n}}`, ...(i > 0 ? { needs: [`s${i - 1}`] } : {}) })),
     };
-    await runBatch(nc, pipeline, WARMUP_RUNS, 'warm');
+    await runWindow(nc, pipeline, WARMUP_RUNS, Math.min(IN_FLIGHT, WARMUP_RUNS), 'warm');
     const rss = sampleRss(stack);
     const [cpu0, msgs0, stats0] = [cpuMsByService(stack), await serverMsgs(stack), await serverStats(stack.nats.monitorPort)];
     const started = performance.now();
-    await runBatch(nc, pipeline, runs, 'run');
+    await runWindow(nc, pipeline, runs, Math.min(IN_FLIGHT, runs), 'run');
     const elapsedMs = performance.now() - started;
     const [cpu1, msgs1, stats1] = [cpuMsByService(stack), await serverMsgs(stack), await serverStats(stack.nats.monitorPort)];
     const peaks = rss.stop();
@@ -94,7 +97,7 @@ export async function durableThroughput(args: { steps: number; profile: string; 
       floorPerSec: round(floorPerSec, 1),
       ratio: round(stepsPerSec / floorPerSec, 3),
       steps,
-      runsInFlight: runs,
+      runsInFlight: Math.min(IN_FLIGHT, runs),
       // Where the work goes: CPU time of each service and messages through nats-server, per step.
       cpuMsPerStep: Object.fromEntries(Object.keys(cpu1).map((k) => [k, perStep(cpu0[k] ?? 0, cpu1[k] ?? 0)])),
       cpuMsPerStepAll: perStep(Object.values(cpu0).reduce((a, b) => a + b, 0), Object.values(cpu1).reduce((a, b) => a + b, 0)),
@@ -116,27 +119,38 @@ export async function durableThroughput(args: { steps: number; profile: string; 
   }
 }
 
-/** Submits `n` runs at once and waits (bounded) for every `run.finished`. */
-async function runBatch(nc: NatsConnection, pipeline: unknown, n: number, prefix: string): Promise<void> {
+/**
+ * Runs `n` runs with `window` of them in flight: `window` submitted at once, then one more for every
+ * `run.finished`, until `n` have finished (bounded wait). Any run that does not succeed fails the bench.
+ */
+async function runWindow(nc: NatsConnection, pipeline: unknown, n: number, window: number, prefix: string): Promise<void> {
   const tag = `${prefix}-${Date.now()}`;
+  const js = jetstream(nc);
+  let submitted = 0;
   let left = n;
   let failed = 0;
+  let submitError: unknown;
+  const submitNext = () => {
+    const i = submitted++;
+    submitRun(js, pipeline, { n: i }, { runId: `${tag}-${i}` }).catch((err: unknown) => (submitError ??= err));
+  };
   const done = new Promise<void>((resolve) => {
     nc.subscribe('pw.events.*.run.finished', {
       callback: (_e, m) => {
         const end = m.json<{ runId: string; status: string }>();
         if (!end.runId.startsWith(`${tag}-`)) return;
         if (end.status !== 'succeeded') failed++;
+        if (submitted < n) submitNext();
         if (--left === 0) resolve();
       },
     });
   });
   await nc.flush();
-  const js = jetstream(nc);
-  await Promise.all(Array.from({ length: n }, (_, i) => submitRun(js, pipeline, { n: i }, { runId: `${tag}-${i}` })));
+  for (let i = 0; i < window; i++) submitNext();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`${left} of ${n} runs unfinished after 600 s`)), 600_000)));
   await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+  if (submitError !== undefined) throw submitError;
   if (failed > 0) throw new Error(`${failed} of ${n} runs did not succeed`);
 }
 

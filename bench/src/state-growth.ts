@@ -7,6 +7,7 @@ import { LocalStack, submitRun, watchRun } from '@pipewright/cli';
 import { buckets } from '@pipewright/contracts';
 import { serveTool } from '@pipewright/tools';
 import { z } from 'zod';
+import { stackLoopDelays } from './lib/loop-delay.js';
 import { round } from './lib/stats.js';
 
 const SIZES = [5, 20, 50] as const;
@@ -61,7 +62,7 @@ export async function stateGrowth(): Promise<Record<string, unknown>> {
     }
     await tool.stop(1_000);
     sizes.stop();
-    return { name: 'state-growth', rows, runsEach: RUNS_EACH, loadAvg1m: round(loadavg()[0] ?? 0, 2) };
+    return { name: 'state-growth', rows, runsEach: RUNS_EACH, loadAvg1m: round(loadavg()[0] ?? 0, 2), serviceLoopDelay: await stackLoopDelays(stack) };
   } finally {
     await nc.drain();
     await stack.stop();

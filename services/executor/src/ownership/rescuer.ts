@@ -65,16 +65,18 @@ export function startRescuer(o: RescuerOptions): Rescuer {
     return owners.filter((_, i) => rescued[i]);
   };
 
-  const schedule = () => {
+  // The first round runs at once: a replica started to replace a killed one (or a restarted lone
+  // executor) hands its predecessor's messages back without waiting an interval.
+  const schedule = (first = false) => {
     if (stopped) return;
-    const delay = o.intervalMs * (0.8 + Math.random() * 0.4);
+    const delay = first ? 0 : o.intervalMs * (0.8 + Math.random() * 0.4);
     timer = setTimeout(() => {
       running = round().catch((err: unknown) => (o.log.warn({ err }, 'rescue round failed'), []));
-      void running.finally(schedule);
+      void running.finally(() => schedule());
     }, delay);
     timer.unref();
   };
-  schedule();
+  schedule(true);
 
   return {
     tick: () => round(),

@@ -129,10 +129,10 @@ async function runWindow(nc: NatsConnection, pipeline: unknown, n: number, windo
   let submitted = 0;
   let left = n;
   let failed = 0;
-  let submitError: unknown;
+  let submitError: Error | undefined;
   const submitNext = () => {
     const i = submitted++;
-    submitRun(js, pipeline, { n: i }, { runId: `${tag}-${i}` }).catch((err: unknown) => (submitError ??= err));
+    submitRun(js, pipeline, { n: i }, { runId: `${tag}-${i}` }).catch((err: unknown) => (submitError ??= err instanceof Error ? err : new Error(String(err))));
   };
   const done = new Promise<void>((resolve) => {
     nc.subscribe('pw.events.*.run.finished', {

@@ -10,7 +10,8 @@ import { BudgetBed, expectedNano, isAlive, STORES, TEST_PRICES } from './support
  * over NATS with the executor's real client.
  */
 const model = { provider: 'default', model: 'sim-small' };
-const LEASE_MS = 400;
+/** Long enough that a loaded FerretDB answers the next reserve before the lease runs out. */
+const LEASE_MS = 2_000;
 const config = {
   prices: TEST_PRICES,
   tenants: { capped: { maxUsd: 0.001, windowHours: 24 } },
@@ -108,12 +109,14 @@ describe.each(STORES)('budget service on the %s store', (store, available) => {
     const limits = { maxUsd: 0.0003 };
     const pipeline = 'lease-p';
     // a holder that never comes back (a killed executor): its lease runs out
+    const leasedAt = performance.now();
     expect(await budget.reserve(reserveReq('run-f', 1, { limits, pipeline, leaseMs: LEASE_MS }))).toMatchObject({ kind: 'granted' });
     expect(await budget.reserve(reserveReq('run-f', 2, { limits, pipeline }))).toMatchObject({ kind: 'denied', limit: 'run.maxUsd' });
     // a denial is final for its reservation id, so each try is a new call (as a re-dispatched step would be)
     let n = 2;
-    const back = await waitFor('the expired lease to be returned', async () => ((await budget.reserve(reserveReq('run-f', ++n, { limits, pipeline }))).kind === 'granted' ? n : undefined), { timeoutMs: 5_000, intervalMs: 100 });
-    expect(n).toBeGreaterThan(3);
+    const back = await waitFor('the expired lease to be returned', async () => ((await budget.reserve(reserveReq('run-f', ++n, { limits, pipeline }))).kind === 'granted' ? n : undefined), { timeoutMs: LEASE_MS + 10_000, intervalMs: 100 });
+    // given back only once the lease had run out (the service set its expiry after leasedAt)
+    expect(performance.now() - leasedAt).toBeGreaterThanOrEqual(LEASE_MS);
     // the sweeper (every ~200 ms) records the expiry; the late commit is counted all the same
     await sleep(600);
     const late = await budget.commit(commitReq('run-f', 1, undefined, { pipeline }));

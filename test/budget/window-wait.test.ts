@@ -28,12 +28,12 @@ describe('budget.onExceeded: wait on a pipeline window', () => {
   beforeAll(async () => {
     stack = await LocalStack.start({
       services: ['planner', 'executor', 'budget'],
+      sim: { latency: { fixedMs: CALL_MS } },
       env: {
         PW_BUDGET_LEASE_MARGIN_MS: '500',
         PW_BUDGET_CONFIG_JSON: JSON.stringify({ prices: SIM_PRICES, pipelines: { [PIPELINE]: { maxUsd: WINDOW_USD, windowHours: 1 } } }),
       },
     });
-    await stack.sim.setConfig({ latency: { fixedMs: CALL_MS } });
     c = await client(stack.natsUrl);
     budget = new BudgetClient(c.nc);
   });

@@ -14,7 +14,9 @@
 # layers cached) → build (full install, `tsc -b`) and prod-deps (production dependencies only) →
 # runtime (prod-deps + the compiled dist folders, no pnpm, no compiler, no sources).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 (active LTS); CI and the tests run 24.22.3 (scripts/ensure-node.sh). For a reproducible build
+# pin the exact tag, e.g. --build-arg NODE_IMAGE=node:24.22.3-bookworm-slim.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS pnpm
 # corepack is unreliable (signature errors), so pnpm comes from npm.

@@ -4,6 +4,7 @@
 # appended to bench/results/<name>.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/ensure-node.sh  # Node 24 first on PATH for everything below (installed once if missing)
 if [ $# -lt 1 ]; then
   echo "usage: npm run bench -- <name> [options]   (names: $(ls bench/src/*.ts 2>/dev/null | xargs -n1 basename | sed "s/\.ts$//" | grep -v "^run$\|-worker$" | sed "s/-probe$//" | tr '\n' ' '))" >&2
   exit 2

@@ -5,6 +5,7 @@
 #   usage: scripts/bootstrap.sh [server ...]     (default servers: nats-server nats)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/ensure-node.sh  # Node 24 first on PATH for everything below (installed once if missing)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 

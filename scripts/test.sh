@@ -4,6 +4,7 @@
 # the model simulator, Chromium) started on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/ensure-node.sh  # Node 24 first on PATH for everything below (installed once if missing)
 export PW_BIN_DIR="${PW_BIN_DIR:-$HOME/.cache/pipewright/bin}"
 
 bash scripts/bootstrap.sh nats-server nats ferretdb jaeger

@@ -1,6 +1,6 @@
 import { countTokens as exactCount } from 'gpt-tokenizer/encoding/o200k_base';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { countTokens, loadTokenizer, MAX_RUN_CHARS, SLICE_CHARS, tokenSlices, type TextSlice } from '../src/budget/tokens.js';
+import { countTokens, EXACT_MAX_CHARS, loadTokenizer, MAX_RUN_CHARS, SLICE_CHARS, tokenSlices, type TextSlice } from '../src/budget/tokens.js';
 
 /** The library's own count of the whole text in one call: what the slices must add up to. */
 const exact = (text: string) => exactCount(text, { disallowedSpecial: new Set() });
@@ -116,12 +116,25 @@ describe('token counting', () => {
     const est8k = await countTokens(w8k);
     expect(est8k).toBeGreaterThanOrEqual(exact(w8k));
     expect(est8k).toBeLessThanOrEqual(exact(w8k) * 1.02);
-    // 500k: no exact count in reasonable time; tokens per letter are those of the 8k word
+    // 500k: no exact count in reasonable time; past EXACT_MAX_CHARS the rest counts its bytes, so the
+    // estimate lies between the 8k word's tokens per letter and one token a byte
     const big = letters(500_000);
     const est = await countTokens(big);
     const perLetter = exact(w8k) / 8_000;
     expect(est / (perLetter * 500_000)).toBeGreaterThan(0.98);
-    expect(est / (perLetter * 500_000)).toBeLessThan(1.03);
-    expect(est).toBeLessThan(Buffer.byteLength(big));
+    expect(est).toBeLessThanOrEqual(Buffer.byteLength(big));
+    const counted = await countTokens(big.slice(0, EXACT_MAX_CHARS));
+    // the rest (all but the last run cut before the cap) counts one token a letter
+    expect(est).toBeGreaterThanOrEqual(counted + 500_000 - EXACT_MAX_CHARS - MAX_RUN_CHARS);
+  });
+
+  it('counts a text past EXACT_MAX_CHARS high, never low: exactly up to the cap, bytes after it', async () => {
+    const text = prose(EXACT_MAX_CHARS + 50_000);
+    const est = await countTokens(text);
+    expect(est).toBeGreaterThanOrEqual(exact(text));
+    expect(est).toBeLessThanOrEqual(Buffer.byteLength(text));
+    // a text within the cap is still counted exactly
+    const within = prose(EXACT_MAX_CHARS - 1_000);
+    expect(await countTokens(within)).toBe(exact(within));
   });
 });

@@ -17,7 +17,10 @@ import type { ChatMessage, JsonSchemaDoc } from '@pipewright/contracts';
  *   cut splits at most the one token that spans it, about +1 token per MAX_RUN_CHARS of the run
  *   (+0.5-1 % measured on long words), never more tokens than UTF-8 bytes;
  * - a call of the library counts at most SLICE_CHARS, and the event loop gets a turn once TURN_BUDGET_MS
- *   of counting has passed, so no count holds it for long.
+ *   of counting has passed, so no count holds it for long;
+ * - past EXACT_MAX_CHARS the rest of a text is not tokenized at all: it counts its UTF-8 bytes, a proven
+ *   upper bound (every o200k token is at least one byte). A reservation may be high, never low, and the
+ *   work per count is bounded (about 0.2-2 s of CPU spread over turns) whatever the text's size.
  */
 
 /** Chat format: each message is framed as `<|start|>{role}<|message|>{content}<|end|>`. */
@@ -31,8 +34,10 @@ export const RESPONSE_SCHEMA_OVERHEAD_TOKENS = 12;
 
 /** Longest stretch counted as one piece when it has no natural break (a multiple of 3, as digits group by 3). */
 export const MAX_RUN_CHARS = 240;
-/** Most characters counted in one call of the library: 1-5 ms of work on these machines, whatever they are. */
-export const SLICE_CHARS = 2_048;
+/** Most characters counted in one call of the library: about 1-3 ms of work on these machines, whatever they are. */
+export const SLICE_CHARS = 1_024;
+/** Characters tokenized per count; the rest is estimated from its length (bytes, an upper bound). */
+export const EXACT_MAX_CHARS = 262_144;
 /** Work done between two turns of the event loop, so that a long text never holds it for long. */
 export const TURN_BUDGET_MS = 5;
 /** gpt-tokenizer caches merges per piece; its default of 100,000 pieces of up to MAX_RUN_CHARS could hold ~100 MB. */
@@ -76,9 +81,12 @@ export async function countTokens(text: string): Promise<number> {
   }
   if (text.length <= MAX_RUN_CHARS) return count(text);
   let n = 0;
+  let counted = 0;
   let turnStarted = performance.now();
   for (const slice of tokenSlices(text)) {
+    if (counted >= EXACT_MAX_CHARS) return n + Buffer.byteLength(text.slice(counted), 'utf8');
     n += count(slice.text);
+    counted += slice.text.length;
     if (performance.now() - turnStarted >= TURN_BUDGET_MS) {
       await nextTurn();
       turnStarted = performance.now();

@@ -9,6 +9,8 @@ export { ferretDbAvailable, startFerretDb } from './ferretdb.js';
 export type { FerretDbOptions, FerretHandle } from './ferretdb.js';
 export { jaegerAvailable, jaegerConfig, startJaeger } from './jaeger.js';
 export type { JaegerHandle, JaegerOptions, JaegerPorts } from './jaeger.js';
+export { startNatsCluster } from './nats-cluster.js';
+export type { NatsClusterHandle, NatsClusterNode, NatsClusterOptions } from './nats-cluster.js';
 export { startNatsServer } from './nats-server.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { freePort, isAddressInUse, retryWhilePortsTaken } from './ports.js';

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 
 /**
@@ -19,6 +19,9 @@ export const LOOP_DELAY_METRICS = {
   p99: 'pw_event_loop_delay_p99_seconds',
   max: 'pw_event_loop_delay_max_seconds',
 } as const;
+
+/** What `monitorEventLoopDelay` returns (`IntervalHistogram` in @types/node 20, `ELDHistogram` in 24). */
+type LoopDelayHistogram = ReturnType<typeof monitorEventLoopDelay>;
 
 export interface LoopDelay {
   p50Ms: number;
@@ -49,7 +52,7 @@ export function startLoopDelayMonitor(resolutionMs = LOOP_DELAY_RESOLUTION_MS): 
 }
 
 /** The excess over the resolution of a histogram's p50, p99 and max, in ms (3 decimals). */
-export function loopDelayOf(h: IntervalHistogram, resolutionMs: number): LoopDelay {
+export function loopDelayOf(h: LoopDelayHistogram, resolutionMs: number): LoopDelay {
   if (h.count === 0) return { p50Ms: 0, p99Ms: 0, maxMs: 0, samples: 0 };
   const late = (ns: number) => Math.round(Math.max(0, ns / 1e6 - resolutionMs) * 1000) / 1000;
   return { p50Ms: late(h.percentile(50)), p99Ms: late(h.percentile(99)), maxMs: late(h.max), samples: h.count };

@@ -19,6 +19,8 @@ fi
 step() { printf '\n=== %s\n' "$*"; }
 step "lint"
 pnpm exec eslint --max-warnings 0 .
+step "deploy/ validates offline (kustomize overlays, Kubernetes and KEDA schemas, Compose loader)"
+node scripts/validate-deploy.mjs
 step "JSON Schemas are up to date"
 node packages/contracts/dist/bin/export-schemas.js --check
 mkdir -p .pw

@@ -6,6 +6,7 @@
 // Starts the local stack (nats-server, simulator, one process per service with the Deployments'
 // executor concurrency), submits `runs` research-brief runs with `inFlight` of them in flight at once,
 // waits for each to finish, then prints one JSON line with the peaks in MiB. Linux only (/proc).
+import process from 'node:process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -42,7 +43,7 @@ try {
   for (const name of ['planner', 'executor', 'budget', 'approver']) for (const p of stack.processes(name)) services[name] = memory(p.pid);
   services['nats-server'] = memory(stack.nats.pid);
   services['llm-sim'] = memory(stack.simPid);
-  console.log(JSON.stringify({ runs, inFlight, seconds: Math.round((Date.now() - started) / 1000), outcomes, node: process.version, services }));
+  process.stdout.write(`${JSON.stringify({ runs, inFlight, seconds: Math.round((Date.now() - started) / 1000), outcomes, node: process.version, services })}\n`);
 } finally {
   await bus.close();
   await stack.stop();

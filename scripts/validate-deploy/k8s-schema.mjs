@@ -70,6 +70,10 @@ export async function validateObject(doc) {
   if (Model === undefined) return [`no schema for ${apiVersion} ${kind} in kubernetes-models or @kubernetes-models/keda`];
   const t = tracker();
   const problems = [];
+  // kustomize's secretGenerator wraps long base64 values over lines; the API server's decoder (Go's
+  // encoding/base64) skips line breaks, so the schema's `byte` format is checked without them.
+  if (kind === 'Secret' && typeof doc.data === 'object' && doc.data !== null)
+    doc = { ...doc, data: Object.fromEntries(Object.entries(doc.data).map(([k, v]) => [k, typeof v === 'string' ? v.replace(/\r?\n/g, '') : v])) };
   try {
     Model.prototype.validate.call(t.wrap(doc, ''));
   } catch (err) {

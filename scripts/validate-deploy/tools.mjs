@@ -3,6 +3,7 @@
 //     the binaries folder, else `go install sigs.k8s.io/kustomize/kustomize/v5@KUSTOMIZE_VERSION`
 //     (Debian's kubectl 1.20 embeds kustomize v2, which knows neither components nor `labels`);
 //   - compose-check (scripts/compose-check): the Compose specification's loader, built with `go build`.
+import process from 'node:process';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';

@@ -124,6 +124,11 @@ export const headers = {
   dlqSubject: 'Pw-Dlq-Subject',
   dlqStream: 'Pw-Dlq-Stream',
   dlqSeq: 'Pw-Dlq-Seq',
+  /** On a DLQ copy cut to fit the connection's max_payload: `payload` or `payload,headers` (the original headers left out). */
+  dlqTruncated: 'Pw-Dlq-Truncated',
+  /** The original payload's size in bytes and its sha256 (hex), on every DLQ copy. */
+  dlqSize: 'Pw-Dlq-Size',
+  dlqSha256: 'Pw-Dlq-Sha256',
   /** On a message republished from a stale outbox: the receiver must check for earlier handling. */
   replay: 'Pw-Replay',
   /** HTTP header the executor sends with every model call: `<runId>:<stepId>`, for provider-side dedupe and tests. */

@@ -11,6 +11,7 @@ import { openStores } from '../store/open.js';
 import type { Stores } from '../store/types.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startOpsServer, type RouteHandler } from './http.js';
+import { registerDlqCounter } from '../bus/dlq-metrics.js';
 import { registerLoopDelayGauges } from './loop-delay.js';
 import { Shutdown } from './shutdown.js';
 import { metricsMark } from './metrics-mark.js';
@@ -77,6 +78,7 @@ async function start(name: string, config: CommonConfig, setup: (rt: ServiceRunt
   registry.setDefaultLabels({ service: name });
   collectDefaultMetrics({ register: registry });
   registerLoopDelayGauges(registry);
+  registerDlqCounter(registry);
 
   // The ops server starts first and stops last: /healthz answers while the service connects, and
   // /readyz says 503 while it starts, while NATS is disconnected, and while it drains.

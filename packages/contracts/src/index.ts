@@ -26,6 +26,8 @@ export { parseTemplate, renderTemplate, lookup, TemplateError } from './template
 export type { TemplateRef, TemplateParse } from './template.js';
 export { SchemaValidator, schemaValidator } from './schema-validator.js';
 export { formatPath, fromZodError, describeIssues } from './issues.js';
+export { MAX_JSON_DEPTH, jsonDepth, parseJsonBounded, shallowFields } from './limits.js';
+export type { BoundedJson } from './limits.js';
 export { RunRequest, CancelRequest, RunDeadlineTimer } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
 export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';

@@ -7,6 +7,7 @@ import {
   BudgetStatusRequest,
   describeIssues,
   fromZodError,
+  parseJsonBounded,
   SCHEMA_VERSION,
   subjects,
   type BudgetErrorReply,
@@ -71,6 +72,7 @@ export function serveBudget(nc: NatsConnection, ctx: LedgerContext, opts: ServeO
     let reply: { outcome: string };
     try {
       const parsed = decode(ep.schema, msg.data);
+      if (!parsed.ok) ctx.log.warn({ op: ep.op, bytes: msg.data.length, error: parsed.reply.error }, 'budget request refused: invalid');
       reply = parsed.ok ? await context.with(trace.setSpan(context.active(), span), () => ep.handle(ctx, parsed.value)) : parsed.reply;
     } catch (err) {
       reply = failureReply(err);
@@ -110,13 +112,10 @@ export function serveBudget(nc: NatsConnection, ctx: LedgerContext, opts: ServeO
 type Decoded = { ok: true; value: unknown } | { ok: false; reply: BudgetErrorReply };
 
 function decode(schema: z.ZodType, data: Uint8Array): Decoded {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    return { ok: false, reply: errorReply('invalid_request', 'the request is not JSON', false, '(root)') };
-  }
-  const parsed = schema.safeParse(raw);
+  // Depth is checked on the text, before anything recursive walks the value (see MAX_JSON_DEPTH).
+  const raw = parseJsonBounded(new TextDecoder().decode(data));
+  if (!raw.ok) return { ok: false, reply: errorReply('invalid_request', raw.kind === 'not-json' ? 'the request is not JSON' : raw.reason, false, '(root)') };
+  const parsed = schema.safeParse(raw.value);
   if (parsed.success) return { ok: true, value: parsed.data };
   const issues = fromZodError(parsed.error);
   return { ok: false, reply: errorReply('invalid_request', describeIssues(issues), false, issues[0]?.path) };

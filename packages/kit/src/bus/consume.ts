@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { describeIssues, fromZodError, type ValidationIssue } from '@pipewright/contracts';
+import { describeIssues, fromZodError, parseJsonBounded, shallowFields, type ValidationIssue } from '@pipewright/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { errorMessage } from '../errors.js';
@@ -27,6 +28,10 @@ export interface MessageContext {
   readonly ackSubject: string;
   /** A header of the message, if present. */
   header(name: string): string | undefined;
+  /** The message's payload bytes as stored (a signature is checked over these, not over a re-encoding). */
+  readonly data: Uint8Array;
+  /** The message's headers, if any. */
+  readonly headers: MsgHdrs | undefined;
   /** True on the last delivery the consumer allows: a retry now would end in the DLQ. */
   readonly lastDelivery: boolean;
   /** Aborted when shutdown's grace runs out: hand the message back instead of finishing it. */
@@ -135,6 +140,8 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           // max_deliver -1 (a timer held back with delayed naks): no delivery is the last
           lastDelivery: o.maxDeliver > 0 && msg.info.deliveryCount >= o.maxDeliver,
           header: (name) => msg.headers?.get(name) || undefined,
+          data: msg.data,
+          headers: msg.headers,
           signal: abort.signal,
           span,
           log,
@@ -207,17 +214,26 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
 type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string; raw: unknown; issues: ValidationIssue[] };
 
 function decode<S extends z.ZodType>(msg: JsMsg, schema: S): Decoded<z.infer<S>> {
-  let raw: unknown;
   try {
-    raw = JSON.parse(msg.string());
+    return decodeText(msg.string(), schema);
   } catch (err) {
-    const reason = `not JSON: ${errorMessage(err)}`;
+    // A decoder that throws (a bug, or a limit of the runtime) refuses the message: it is never retried.
+    const reason = `could not decode: ${errorMessage(err)}`;
     return { ok: false, reason, raw: undefined, issues: [{ path: '(root)', message: reason }] };
   }
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  const issues = fromZodError(parsed.error);
-  return { ok: false, reason: `invalid message: ${describeIssues(issues)}`, raw, issues };
+}
+
+function decodeText<S extends z.ZodType>(text: string, schema: S): Decoded<z.infer<S>> {
+  const parsed = parseJsonBounded(text);
+  if (!parsed.ok) {
+    // A refused text is never walked; its flat top-level fields (a run id) may still tell the sender why.
+    const raw = parsed.kind === 'too-deep' ? shallowFields(text) : undefined;
+    return { ok: false, reason: parsed.reason, raw, issues: [{ path: '(root)', message: parsed.reason }] };
+  }
+  const checked = schema.safeParse(parsed.value);
+  if (checked.success) return { ok: true, value: checked.data };
+  const issues = fromZodError(checked.error);
+  return { ok: false, reason: `invalid message: ${describeIssues(issues)}`, raw: parsed.value, issues };
 }
 
 /** The ack subject the message came with (JsMsg carries it as `reply`, which its interface leaves out). */

@@ -1,6 +1,6 @@
 import type { Msg } from '@nats-io/transport-node';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { describeIssues, fromZodError, TOOL_ERROR_CODES, ToolRequest, type ToolReply } from '@pipewright/contracts';
+import { describeIssues, fromZodError, parseJsonBounded, TOOL_ERROR_CODES, ToolRequest, type ToolReply } from '@pipewright/contracts';
 import { errorMessage, extractTrace } from '@pipewright/kit';
 import { LEASE_MARGIN_MS, type CallDeps } from './deps.js';
 import { encodeReply, failWith, success } from '../replies.js';
@@ -91,13 +91,10 @@ async function serve(msg: Msg, d: CallDeps, span: Span): Promise<void> {
 type Decoded = { ok: true; request: ToolRequest } | { ok: false; reply: ToolReply };
 
 function decode(msg: Msg, name: string): Decoded {
-  let raw: unknown;
-  try {
-    raw = msg.json();
-  } catch (err) {
-    return { ok: false, reply: failWith(TOOL_ERROR_CODES.invalidRequest, `not JSON: ${errorMessage(err)}`, false) };
-  }
-  const parsed = ToolRequest.safeParse(raw);
+  // Depth is checked on the text, before anything recursive walks the value (see MAX_JSON_DEPTH).
+  const raw = parseJsonBounded(msg.string());
+  if (!raw.ok) return { ok: false, reply: failWith(TOOL_ERROR_CODES.invalidRequest, raw.reason, false) };
+  const parsed = ToolRequest.safeParse(raw.value);
   if (!parsed.success) {
     const issues = fromZodError(parsed.error);
     return { ok: false, reply: failWith(TOOL_ERROR_CODES.invalidRequest, `invalid request: ${describeIssues(issues)}`, false, issues[0] ? { path: issues[0].path } : {}) };

@@ -1,3 +1,4 @@
+import { parseJsonBounded } from '@pipewright/contracts';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { DecisionInput } from '../core/decide.js';
@@ -91,13 +92,9 @@ export function inboxRoutes(d: HttpDeps): Hono {
     let input: DecisionInput;
     if (verb === 'edit') {
       const text = field(form, 'arguments');
-      let args: unknown;
-      try {
-        args = JSON.parse(text);
-      } catch (err) {
-        return showInbox(c, s, 422, { editErrors: { approvalId: id, text, issues: [{ path: 'arguments', message: `not valid JSON (${err instanceof Error ? err.message : String(err)})` }] } });
-      }
-      input = { kind: 'edit', arguments: args };
+      const args = parseJsonBounded(text);
+      if (!args.ok) return showInbox(c, s, 422, { editErrors: { approvalId: id, text, issues: [{ path: 'arguments', message: args.kind === 'not-json' ? `not valid JSON (${args.reason})` : args.reason }] } });
+      input = { kind: 'edit', arguments: args.value };
     } else input = verb === 'reject' ? { kind: 'reject', reason: field(form, 'reason') } : { kind: 'approve' };
     const r = await d.approvals.decide(id, input, { name: s.name, channel: 'inbox' });
     if (r.kind === 'invalid') {

@@ -1,6 +1,6 @@
 import { toOpenAiMessages } from '../agent/messages.js';
 import type OpenAI from 'openai';
-import { headers as H, type LlmCall, type ModelTarget, type StepCommand, type ToolCall, type Usage } from '@pipewright/contracts';
+import { headers as H, parseJsonBounded, type LlmCall, type ModelTarget, type StepCommand, type ToolCall, type Usage } from '@pipewright/contracts';
 import { classify, type CallFailure } from './errors.js';
 
 export interface CallInput {
@@ -75,11 +75,8 @@ export async function callModel(input: CallInput): Promise<CallOutcome> {
   }
 }
 
-/** Tool-call arguments as JSON; text that is not JSON is kept as it is, for the planner to refuse with a reason. */
+/** Tool-call arguments as JSON; text that is not JSON (or nested past MAX_JSON_DEPTH) is kept as it is, for the planner to refuse with a reason. */
 function parseArguments(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
+  const parsed = parseJsonBounded(raw);
+  return parsed.ok ? parsed.value : raw;
 }

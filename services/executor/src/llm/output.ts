@@ -1,4 +1,4 @@
-import { schemaValidator, type JsonSchemaDoc, type ValidationIssue } from '@pipewright/contracts';
+import { parseJsonBounded, schemaValidator, type JsonSchemaDoc, type ValidationIssue } from '@pipewright/contracts';
 
 export type ParsedOutput =
   | { ok: true; value: unknown; rung: 'direct' | 'tolerant-parse' }
@@ -28,12 +28,10 @@ function invalid(issues: ValidationIssue[]): ParsedOutput {
   return { ok: false, reason: `the output breaks its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues };
 }
 
+/** Model output deeper than MAX_JSON_DEPTH is refused like text that is not JSON: nothing recursive walks it. */
 function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
-  }
+  const parsed = parseJsonBounded(text);
+  return parsed.ok ? parsed : { ok: false };
 }
 
 /** The first balanced JSON object or array in the text (inside code fences or prose), if any. */

@@ -150,9 +150,3 @@ export async function finishedRuns(jsm: JetStreamManager, runIds: readonly strin
   const all = await Promise.all(runIds.map((id) => jsm.direct.getMessage(streams.events.name, { last_by_subj: subjects.runEvent(id, 'run.finished') })));
   return all.flatMap((m) => (m === null ? [] : [m.json<RunFinished>()]));
 }
-
-/** The stream's leader (`server_name`) as the cluster reports it now; undefined while it has none. */
-export async function streamLeader(jsm: JetStreamManager, stream: string): Promise<string | undefined> {
-  const leader = (await jsm.streams.info(stream)).cluster?.leader;
-  return leader === undefined || leader === '' ? undefined : leader;
-}

@@ -1,5 +1,5 @@
 import { errors, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { subjects } from '@pipewright/contracts';
+import { shallowFields, subjects } from '@pipewright/contracts';
 import type { OwnerAnswer } from './lease-step.js';
 
 /**
@@ -19,12 +19,8 @@ export async function serveLiveness(nc: NatsConnection, owner: string, holds: (r
   const sub = nc.subscribe(subjects.executorPing(owner), {
     callback: (err, msg) => {
       if (err) return;
-      let body: PingBody = {};
-      try {
-        body = msg.data.length > 0 ? msg.json<PingBody>() : {};
-      } catch {
-        // a malformed ping still learns that we are alive
-      }
+      // a malformed ping (not JSON, not an object, nested any depth) still learns that we are alive
+      const body: PingBody & Record<string, unknown> = (msg.data.length > 0 ? shallowFields(msg.string()) : undefined) ?? {};
       const holding = typeof body.runId === 'string' && typeof body.task === 'string' ? holds(body.runId, body.task) : undefined;
       msg.respond(JSON.stringify({ owner, ...(holding !== undefined ? { holding } : {}) }));
     },

@@ -4,6 +4,38 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Every workspace project that ships in the image: its src may import only what its own package.json
+// lists under `dependencies` (a `pnpm install --prod` installs nothing else, so a devDependency or an
+// undeclared package that happens to resolve through the root node_modules crashes the service at
+// start-up). Checked per project: packageDir is the project's folder, never the root, whose
+// devDependencies would otherwise make every import look declared.
+const SHIPPED_PROJECT_PARENTS = ['packages', 'services'];
+const shippedProjects = SHIPPED_PROJECT_PARENTS.flatMap((parent) =>
+  readdirSync(join(import.meta.dirname, parent), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(import.meta.dirname, parent, entry.name, 'package.json')))
+    .map((entry) => `${parent}/${entry.name}`),
+);
+const prodImportRules = shippedProjects.map((project) => ({
+  files: [`${project}/src/**/*.{ts,mts,cts,js,mjs,cjs}`],
+  ignores: [`${project}/src/**/*.{test,spec}.*`, `${project}/src/**/__tests__/**`],
+  rules: {
+    'import-x/no-extraneous-dependencies': [
+      'error',
+      {
+        devDependencies: false,
+        optionalDependencies: false,
+        peerDependencies: false,
+        // Workspace packages (@pipewright/*) must be declared too, or the prod install does not link
+        // them; checked even where the resolver sees their real path (outside node_modules) as internal.
+        includeInternal: true,
+        packageDir: join(import.meta.dirname, project),
+      },
+    ],
+  },
+}));
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/*.d.ts', 'coverage/**', '.pw/**'] },
@@ -27,6 +59,7 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  ...prodImportRules,
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],

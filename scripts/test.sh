@@ -21,6 +21,7 @@ step "lint"
 pnpm exec eslint --max-warnings 0 .
 step "deploy/ validates offline (kustomize overlays, Kubernetes and KEDA schemas, Compose loader)"
 node scripts/validate-deploy.mjs
+step "production install: every service starts with only its declared dependencies"; bash scripts/check-prod-install.sh
 step "JSON Schemas are up to date"
 node packages/contracts/dist/bin/export-schemas.js --check
 mkdir -p .pw

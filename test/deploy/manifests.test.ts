@@ -1,14 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig as loadApproverConfig } from '../../services/approver/src/config.js';
 import { loadConfig as loadBudgetConfig } from '../../services/budget/src/config.js';
 import { loadConfig as loadExecutorConfig } from '../../services/executor/src/config.js';
 import { loadConfig as loadPlannerConfig } from '../../services/planner/src/config.js';
+import { deployWorkspace, findKustomize, render, type OverlayName } from './support/render.js';
 
 /**
  * Keeps deploy/, the Dockerfile and the code honest with each other: every manifest parses, every
@@ -168,6 +167,9 @@ function workloadsIn(docs: readonly { file: string; doc: unknown }[]): Workload[
     });
 }
 
+/** A value from a Secret or ConfigMap, long enough for the secrets that have a minimum length. */
+const SECRET_STAND_IN = 'from-a-secret-stand-in-of-at-least-32-characters';
+
 /** The environment a container starts with: its ConfigMaps (envFrom), then its own `env` values. */
 function effectiveEnv(c: Obj, configMaps: Readonly<Record<string, Record<string, string>>>): Record<string, string> {
   const env: Record<string, string> = {};
@@ -180,7 +182,7 @@ function effectiveEnv(c: Obj, configMaps: Readonly<Record<string, Record<string,
     if (name === undefined) continue;
     // Secrets are not in the manifests; a stand-in keeps the parser's view complete.
     const value = e['value'];
-    env[name] = e['valueFrom'] !== undefined ? 'from-secret' : typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+    env[name] = e['valueFrom'] !== undefined ? SECRET_STAND_IN : typeof value === 'string' || typeof value === 'number' ? String(value) : '';
   }
   return env;
 }
@@ -257,18 +259,14 @@ function expectNamesReadByCode(names: Iterable<string>, label: string): void {
   expect([...unknown], `${label}: environment variables no service reads`).toEqual([]);
 }
 
-function hasKubectl(): boolean {
-  const r = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: 20_000 });
-  return r.status === 0;
-}
-const KUBECTL = hasKubectl();
-if (!KUBECTL) console.warn('manifests.test: kubectl is not on PATH; the `kubectl kustomize` rendering checks are skipped');
-
-function kustomize(dir: string): unknown[] {
-  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`kubectl kustomize ${relative(ROOT, dir)} failed: ${r.stderr || String(r.error)}`);
-  return parseDocs(r.stdout, `rendered ${relative(ROOT, dir)}`);
-}
+// kustomize v5 (kubectl's, else one built into $PW_BIN_DIR); overlays render from a copy of deploy/ with
+// placeholders for the generated, gitignored NATS keys and approver tokens (test/deploy/support).
+const KUSTOMIZE = findKustomize();
+const KUBECTL = KUSTOMIZE.command !== undefined;
+if (!KUBECTL) console.warn(`manifests.test: no kustomize v5 (${KUSTOMIZE.reason}); the rendering checks are skipped`);
+const workspace = deployWorkspace();
+afterAll(() => workspace.remove());
+const kustomize = (overlay: OverlayName): unknown[] => render(KUSTOMIZE.command!, workspace, overlay);
 
 function checkRendered(docs: readonly unknown[], label: string): void {
   const configMaps: Record<string, Record<string, string>> = {};
@@ -347,7 +345,10 @@ describe('deploy/: manifests agree with the code', () => {
       }
       for (const v of arr(svc['volumes'])) {
         const source = (str(v) ?? str(obj(v)['source']) ?? '').split(':')[0]!;
-        if (/^(\.|\/|~)/.test(source)) expect(existsSync(resolve(dir, source)), `compose ${name}: volume ${source}`).toBe(true);
+        // Generated per installation (nats-auth/, approver-tokens): gitignored instead of present.
+        const generated = /^\.\/(nats-auth\/|approver-tokens$)/.exec(source);
+        if (generated) expect(readFileSync(join(dir, '.gitignore'), 'utf8'), `compose ${name}: ${source} is gitignored`).toContain(`/${generated[1]!}`);
+        else if (/^(\.|\/|~)/.test(source)) expect(existsSync(resolve(dir, source)), `compose ${name}: volume ${source}`).toBe(true);
       }
       const command = arr(svc['command']);
       for (const arg of command) {
@@ -376,7 +377,11 @@ describe('deploy/: manifests agree with the code', () => {
   it('keeps the Dockerfile building every workspace project and starting a real service', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\} AS runtime$/m);
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    // The image's Node satisfies the project's engines.node (its major, e.g. node:24-bookworm-slim for >=24).
+    const nodeImage = /^ARG NODE_IMAGE=node:(\d+)-bookworm-slim$/m.exec(dockerfile);
+    expect(nodeImage, 'Dockerfile ARG NODE_IMAGE=node:<major>-bookworm-slim').not.toBeNull();
+    const engines = str(obj(obj(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')))['engines'])['node']) ?? '';
+    expect(Number(nodeImage![1]), `Dockerfile Node vs engines.node ${engines}`).toBeGreaterThanOrEqual(Number(/\d+/.exec(engines)?.[0] ?? NaN));
     expect(dockerfile).toMatch(/^USER node$/m);
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
     expect(cmd, 'Dockerfile CMD').not.toBeNull();
@@ -402,7 +407,7 @@ describe('deploy/: manifests agree with the code', () => {
 
   for (const overlay of OVERLAYS) {
     it.skipIf(!KUBECTL)(`renders overlays/${overlay} with kubectl kustomize, and the result passes the same checks`, () => {
-      const docs = kustomize(join(K8S, 'overlays', overlay));
+      const docs = kustomize(overlay);
       checkRendered(docs, `overlays/${overlay}`);
       const kinds = docs.filter(isObj).map((d) => `${String(d['kind'])}/${String(obj(d['metadata'])['name'])}`);
       for (const k of ['Namespace/pipewright', 'Deployment/planner', 'Deployment/executor-default', 'Deployment/budget', 'Deployment/approver', 'Service/approver'])
@@ -418,22 +423,12 @@ describe('deploy/: manifests agree with the code', () => {
   }
 
   it.skipIf(!KUBECTL)('renders the example gpu executor pool when production enables its component', () => {
-    // What a user does: uncomment the component in overlays/production (here in a copy whose relative
-    // paths are rewritten to point back into the repository).
-    const tmp = mkdtempSync(join(tmpdir(), 'pw-kustomize-'));
-    try {
-      const production = readFileSync(join(K8S, 'overlays', 'production', 'kustomization.yaml'), 'utf8');
-      const enabled = production.replace(/^# components:\n# {3}- (\.\.\/\.\.\/components\/executor-pool-gpu)$/m, 'components:\n  - $1');
-      expect(enabled, 'overlays/production has the commented gpu component lines').not.toBe(production);
-      writeFileSync(join(tmp, 'kustomization.yaml'), enabled.replaceAll('../../', `${relative(tmp, K8S)}/`));
-      const docs = kustomize(tmp);
-      checkRendered(docs, 'production + executor-pool-gpu');
-      const gpu = workloadsIn(docs.map((doc) => ({ file: 'rendered', doc }))).find((w) => w.name === 'executor-gpu');
-      expect(gpu, 'Deployment executor-gpu').toBeDefined();
-      const env = arr(obj(arr(gpu!.pod['containers'])[0])['env']).filter(isObj);
-      expect(env.find((e) => e['name'] === 'PW_EXECUTOR_POOL')?.['value']).toBe('gpu');
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    // What a user does: uncomment the component in overlays/production (the workspace's production+gpu).
+    const docs = kustomize('production+gpu');
+    checkRendered(docs, 'production + executor-pool-gpu');
+    const gpu = workloadsIn(docs.map((doc) => ({ file: 'rendered', doc }))).find((w) => w.name === 'executor-gpu');
+    expect(gpu, 'Deployment executor-gpu').toBeDefined();
+    const env = arr(obj(arr(gpu!.pod['containers'])[0])['env']).filter(isObj);
+    expect(env.find((e) => e['name'] === 'PW_EXECUTOR_POOL')?.['value']).toBe('gpu');
   });
 });

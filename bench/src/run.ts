@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { approvalResume } from './approval-resume.js';
 import { checkpointBench } from './checkpoint.js';
+import { clusterRecoveryBench } from './cluster-recovery.js';
 import { durableThroughput } from './durable-throughput.js';
 import { mongoCasProbe } from './mongo-cas-probe.js';
 import { recoveryBench } from './recovery.js';
@@ -15,7 +16,7 @@ import { stepOverhead } from './step-overhead.js';
 import { tokenizerBench } from './tokenizer.js';
 
 type Bench = (args: { steps: number; profile: string; store: string }) => Promise<Record<string, unknown>>;
-const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench, recovery: recoveryBench, 'durable-throughput': durableThroughput, 'state-growth': stateGrowth, tokenizer: tokenizerBench, 'mongo-cas': mongoCasProbe };
+const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench, recovery: recoveryBench, 'durable-throughput': durableThroughput, 'state-growth': stateGrowth, tokenizer: tokenizerBench, 'mongo-cas': mongoCasProbe, 'cluster-recovery': clusterRecoveryBench };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' }, profile: { type: 'string', default: 'default' }, store: { type: 'string', default: 'kv' } } });
 const name = positionals[0] ?? '';

@@ -1,5 +1,5 @@
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { LocalStack, submitRun } from '@pipewright/cli';
 import { waitFor } from '@pipewright/devstack';
 import { measureFloor } from './lib/floor.js';
@@ -35,7 +35,7 @@ export async function approvalResume(args: { steps: number }): Promise<Record<st
   const n = Math.min(MAX_DECISIONS, Math.max(10, args.steps));
   const stack = await LocalStack.start({ services: ['planner', 'executor', 'approver'], env: { PW_LOG_LEVEL: 'warn', PW_APPROVER_TOKENS: `bench:${TOKEN}` } });
   try {
-    const nc = await connect({ servers: stack.natsUrl });
+    const nc = await connect(stack.natsOptions());
     const js = jetstream(nc);
     // A core subscription sees every event as the stream stores it, with its arrival time.
     const seen = new Map<string, number>();
@@ -75,8 +75,8 @@ export async function approvalResume(args: { steps: number }): Promise<Record<st
     const elapsedMs = performance.now() - started;
     sub.unsubscribe();
     await nc.drain();
-    const floor = await decisionFloor(stack.natsUrl, 1_000);
-    const stepFloor = await measureFloor(stack.natsUrl, 1_000);
+    const floor = await decisionFloor(stack.natsOptions(), 1_000);
+    const stepFloor = await measureFloor(stack.natsOptions(), 1_000);
     const p50 = percentile(resume, 50);
     return {
       name: 'approval-resume',
@@ -115,9 +115,9 @@ async function pending(api: string, approvalId: string): Promise<void> {
  * compare-and-set its next one (what NATS KV does underneath: a last-by-subject get and a publish with
  * an expected subject sequence), then publish the event and receive it on a consumer.
  */
-async function decisionFloor(url: string, n: number): Promise<{ p50Ms: number; p99Ms: number }> {
-  const a = await connect({ servers: url });
-  const b = await connect({ servers: url });
+async function decisionFloor(target: NodeConnectionOptions, n: number): Promise<{ p50Ms: number; p99Ms: number }> {
+  const a = await connect(target);
+  const b = await connect(target);
   const jsm = await jetstreamManager(a);
   await jsm.streams.add({ name: 'FLOOR_RECORDS', subjects: ['floor.records.>'], max_msgs_per_subject: 1 });
   await jsm.streams.add({ name: 'FLOOR_DECIDED', subjects: ['floor.decided'] });

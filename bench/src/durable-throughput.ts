@@ -72,7 +72,7 @@ export async function durableThroughput(args: { steps: number; profile: string; 
   const { stack, stop } = await startProfiledStack(target, ['planner']);
   try {
     await Promise.all(Array.from({ length: executors }, () => stack.startService('executor')));
-    const nc = await connect({ servers: stack.natsUrl });
+    const nc = await connect(stack.natsOptions());
     const pipeline = {
       name: 'throughput',
       defaults: { model: 'sim-small', maxOutputTokens: 16 },

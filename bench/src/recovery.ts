@@ -42,7 +42,7 @@ export async function recoveryBench(args: { profile: string; store?: string }): 
   const slots: Slot[] = [];
   try {
     slots.push(await startSlot(), await startSlot());
-    const nc = await connect({ servers: stack.natsUrl });
+    const nc = await connect(stack.natsOptions());
     await Promise.all(slots.map((s) => startExecutor(stack, s)));
     const info = await (await jetstreamManager(nc)).consumers.info(streams.steps.name, consumers.executor('default'));
     const ackWaitMs = (info.config.ack_wait ?? 0) / 1e6;

@@ -36,7 +36,7 @@ interface Row {
  */
 export async function stateGrowth(): Promise<Record<string, unknown>> {
   const stack = await LocalStack.start({ services: ['planner', 'executor'], env: { PW_LOG_LEVEL: 'warn' } });
-  const nc = await connect({ servers: stack.natsUrl });
+  const nc = await connect(stack.natsOptions());
   try {
     const tool = await serveTool(nc, { name: 'fetch-page', description: 'A page of results', input: z.object({ page: z.number().int() }).strict(), handler: ({ page }) => Promise.resolve({ page, text: 'y'.repeat(1_000) }) });
     const sizes = await watchSizes(nc);

@@ -22,7 +22,7 @@ export async function stepOverhead(args: { steps: number; profile: string; store
   const target = parseBenchTarget(args);
   const { stack, stop } = await startProfiledStack(target, ['planner', 'executor']);
   try {
-    const nc = await connect({ servers: stack.natsUrl });
+    const nc = await connect(stack.natsOptions());
     const js = jetstream(nc);
     const pipeline = {
       name: 'overhead',
@@ -38,7 +38,7 @@ export async function stepOverhead(args: { steps: number; profile: string; store
     const elapsedMs = performance.now() - started;
     const counted = countsPerStep(before, await serverStats(stack.nats.monitorPort), runs * STEPS_PER_RUN);
     await nc.drain();
-    const floor = await measureFloor(stack.natsUrl, 2_000);
+    const floor = await measureFloor(stack.natsOptions(), 2_000);
     const p50 = percentile(perStep, 50);
     return {
       name: 'step-overhead',

@@ -28,7 +28,7 @@ describe('agent steps through planner, executor and a NATS tool', () => {
 
   beforeAll(async () => {
     stack = await LocalStack.start({ services: ['planner', 'executor'] });
-    c = await client(stack.natsUrl);
+    c = await client(stack.natsOptions());
     tool = await serveTool(c.nc, {
       name: 'lookup-order',
       description: 'Find an order by id',

@@ -41,7 +41,7 @@ describe('budget.onExceeded: ask, end to end', () => {
       services: ['planner', 'executor', 'budget', 'approver'],
       env: { PW_APPROVER_TOKENS: Object.entries(TOKENS).map(([n, t]) => `${n}:${t}`).join(','), PW_APPROVER_SWEEP_INTERVAL_MS: '50' },
     });
-    c = await client(stack.natsUrl);
+    c = await client(stack.natsOptions());
     budget = new BudgetClient(c.nc);
   });
   afterAll(async () => {

@@ -25,9 +25,9 @@ describe('budget enforced before every model call, end to end', () => {
       services: ['planner', 'executor', 'budget'],
       env: { PW_EXECUTOR_ACK_WAIT_MS: '2000', PW_BUDGET_LEASE_MARGIN_MS: '500', PW_BUDGET_DEADLINE_MS: '1000', PW_BUDGET_SWEEP_INTERVAL_MS: '500' },
     });
-    c = await client(stack.natsUrl);
+    c = await client(stack.natsOptions());
     budget = new BudgetClient(c.nc);
-    events = await EventLog.start(stack.natsUrl);
+    events = await EventLog.start(stack.natsOptions());
   });
   afterAll(async () => {
     await events?.close();

@@ -37,8 +37,8 @@ describe('the budget service stopped for 20 s while 50 runs go', () => {
       sim: { latency: { minMs: 500, maxMs: 2_000 } },
       env: { PW_EXECUTOR_CONCURRENCY: '8', PW_BUDGET_LEASE_MARGIN_MS: '500', PW_BUDGET_DEADLINE_MS: '1000', PW_BUDGET_SWEEP_INTERVAL_MS: '500', PW_LOG_LEVEL: 'warn' },
     });
-    c = await client(stack.natsUrl);
-    events = await EventLog.start(stack.natsUrl);
+    c = await client(stack.natsOptions());
+    events = await EventLog.start(stack.natsOptions());
   });
   afterAll(async () => {
     await events?.close();

@@ -34,7 +34,7 @@ describe('budget.onExceeded: wait on a pipeline window', () => {
         PW_BUDGET_CONFIG_JSON: JSON.stringify({ prices: SIM_PRICES, pipelines: { [PIPELINE]: { maxUsd: WINDOW_USD, windowHours: 1 } } }),
       },
     });
-    c = await client(stack.natsUrl);
+    c = await client(stack.natsOptions());
     budget = new BudgetClient(c.nc);
   });
   afterAll(async () => {

@@ -67,8 +67,8 @@ describe.each<StoreKind>(['kv', 'mongo'])('chaos: executors, a planner and nats-
   beforeAll(async () => {
     if (store === 'mongo' && !ferretDbAvailable()) throw new Error('no ferretdb binary: run scripts/ensure-servers.sh ferretdb');
     chaos = await ChaosStack.start({ store, logDir, env: CHAOS_ENV, planners: 2, budget: true });
-    events = await EventLog.start(chaos.natsUrl);
-    nc = await connect({ servers: chaos.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    events = await EventLog.start(chaos.natsOptions());
+    nc = await connect({ ...chaos.natsOptions(), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   });
   afterAll(async () => {
     await nc?.drain();

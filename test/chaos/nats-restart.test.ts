@@ -37,8 +37,8 @@ describe('chaos: nats-server killed and restarted mid-run (same port, same store
 
   beforeAll(async () => {
     chaos = await ChaosStack.start({ store: 'kv', logDir, env: CHAOS_ENV });
-    nc = await connect({ servers: chaos.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    events = await EventLog.start(chaos.natsUrl);
+    nc = await connect({ ...chaos.natsOptions(), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    events = await EventLog.start(chaos.natsOptions());
     store = await chaos.openStores();
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { LocalStack } from '@pipewright/cli';
 import { streams } from '@pipewright/contracts';
 import { startFerretDb, type FerretHandle, type ProcessHandle } from '@pipewright/devstack';
@@ -113,6 +113,11 @@ export class ChaosStack {
     return this.stack.natsUrl;
   }
 
+  /** A test's connection: the stack's admin identity. */
+  natsOptions(): NodeConnectionOptions {
+    return this.stack.natsOptions();
+  }
+
   async startExecutor(): Promise<Executor> {
     const sim = await startSimulator({ config: { seed: 7, latency: MODEL_LATENCY } });
     this.sims.push(sim);
@@ -128,7 +133,7 @@ export class ChaosStack {
       const stores = await openMongoStores(this.mongo.url, this.mongo.db);
       return { stores, close: () => stores.close() };
     }
-    const nc = await connect({ servers: this.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    const nc = await connect({ ...this.stack.natsOptions(), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     return { stores: await openKvStores(nc), close: () => nc.drain() };
   }
 

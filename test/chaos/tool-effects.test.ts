@@ -40,9 +40,9 @@ describe('tool calls: the lease before the call, the result after', () => {
   beforeAll(async () => {
     stack = await LocalStack.start({ services: [], logDir, env: { PW_EXECUTOR_BUDGET: 'off' } });
     executor = await stack.startService('executor');
-    nc = await connect({ servers: stack.natsUrl });
+    nc = await connect(stack.natsOptions());
     log = new TaskLog(jetstream(nc), await jetstreamManager(nc));
-    events = await EventLog.start(stack.natsUrl);
+    events = await EventLog.start(stack.natsOptions());
     // Every request on the tool's subject, whoever answers it (a plain subscription beside the queue group).
     nc.subscribe(`pw.tools.${TOOL}`, {
       callback: (_err, m) => {

@@ -56,8 +56,8 @@ export class CoreStack {
     const logDir = mkdtempSync(join(tmpdir(), `pw-core-${name}-`));
     const stack = await LocalStack.start({ services: o.services, logDir, ...(o.env ? { env: o.env } : {}), ...(o.sim ? { sim: o.sim } : {}) });
     try {
-      const nc = await connect({ servers: stack.natsUrl });
-      return new CoreStack(stack, logDir, nc, jetstream(nc), await EventLog.start(stack.natsUrl));
+      const nc = await connect(stack.natsOptions());
+      return new CoreStack(stack, logDir, nc, jetstream(nc), await EventLog.start(stack.natsOptions()));
     } catch (err) {
       await stack.stop();
       throw err;

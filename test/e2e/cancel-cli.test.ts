@@ -24,8 +24,8 @@ describe('pipewright runs cancel', () => {
 
   beforeAll(async () => {
     stack = await LocalStack.start({ sim: { latency: { fixedMs: 60_000 } } });
-    c = await client(stack.natsUrl);
-    events = await EventLog.start(stack.natsUrl);
+    c = await client(stack.natsOptions());
+    events = await EventLog.start(stack.natsOptions());
   });
   afterAll(async () => {
     await events?.close();
@@ -33,7 +33,7 @@ describe('pipewright runs cancel', () => {
     await stack?.stop();
   });
 
-  const cli = (...args: string[]) => exec(process.execPath, [CLI, ...args], { env: { ...process.env, NATS_URL: stack.natsUrl }, timeout: 60_000 });
+  const cli = (...args: string[]) => exec(process.execPath, [CLI, ...args], { env: { ...process.env, ...stack.clientEnv('client') }, timeout: 60_000 });
   const started = (runId: string) => events.events(runId).some((e) => e.type === 'step.started');
 
   it('cancels one run by id: its call is aborted and the run ends cancelled', async () => {

@@ -13,8 +13,8 @@ describe('claim check of large step outputs', () => {
 
   beforeAll(async () => {
     stack = await LocalStack.start({ services: ['planner', 'executor'], env: { PW_CLAIM_THRESHOLD_BYTES: '16384' } });
-    c = await client(stack.natsUrl);
-    log = await EventLog.start(stack.natsUrl);
+    c = await client(stack.natsOptions());
+    log = await EventLog.start(stack.natsOptions());
   });
   afterAll(async () => {
     await log?.close();

@@ -12,7 +12,7 @@ describe('run deadline', () => {
 
   beforeAll(async () => {
     stack = await LocalStack.start({ services: ['planner', 'executor'] });
-    c = await client(stack.natsUrl);
+    c = await client(stack.natsOptions());
   });
   afterAll(async () => {
     await c?.close();

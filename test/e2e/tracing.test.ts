@@ -13,7 +13,7 @@ describe('tracing', () => {
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
     stack = await LocalStack.start({ services: ['planner', 'executor'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint } });
-    c = await client(stack.natsUrl);
+    c = await client(stack.natsOptions());
   });
   afterAll(async () => {
     await c?.close();

@@ -17,7 +17,7 @@ describe('a pipeline runs end to end through planner and executor', () => {
 
   beforeAll(async () => {
     stack = await LocalStack.start();
-    c = await client(stack.natsUrl);
+    c = await client(stack.natsOptions());
   });
   afterAll(async () => {
     await c?.close();
@@ -79,7 +79,7 @@ describe('a pipeline runs end to end through planner and executor', () => {
     const nats = findBinary('nats');
     if (nats) {
       // exactly what a user types: `nats pub pw.runs.submit "$(cat request.json)"`
-      execFileSync(nats, ['--server', stack.natsUrl, 'pub', '--no-templates', 'pw.runs.submit', JSON.stringify(request)], { stdio: 'pipe', timeout: 10_000 });
+      execFileSync(nats, ['--server', stack.natsUrl, '--nkey', stack.auth!.seedFile('client'), 'pub', '--no-templates', 'pw.runs.submit', JSON.stringify(request)], { stdio: 'pipe', timeout: 10_000 });
     } else {
       c.nc.publish('pw.runs.submit', JSON.stringify(request));
     }

@@ -45,8 +45,8 @@ describe('a flaky provider does not take runs down', () => {
       // take it for one even when a loaded test machine adds timeouts (breakers have their own tests).
       env: { PW_EXECUTOR_CONCURRENCY: '16', PW_BREAKER_ERROR_THRESHOLD_PCT: '75', PW_BREAKER_VOLUME_THRESHOLD: '20', PW_BREAKER_RESET_TIMEOUT_MS: '2000' },
     });
-    events = await EventLog.start(stack.natsUrl);
-    nc = await connect({ servers: stack.natsUrl });
+    events = await EventLog.start(stack.natsOptions());
+    nc = await connect(stack.natsOptions());
   });
   afterAll(async () => {
     await nc?.drain();

@@ -43,8 +43,8 @@ describe('provider outages', () => {
       stack.startService('executor', { PW_EXECUTOR_POOL: 'parking', PW_BREAKER_VOLUME_THRESHOLD: '3', PW_BREAKER_RESET_TIMEOUT_MS: String(PARK_RESET_MS) }),
       stack.startService('executor', { PW_EXECUTOR_POOL: 'limited', PW_RATE_LIMIT_RPM: String(RPM), PW_EXECUTOR_ACK_WAIT_MS: String(LIMITED_ACK_WAIT_MS), PW_EXECUTOR_CONCURRENCY: '32' }),
     ]);
-    events = await EventLog.start(stack.natsUrl);
-    nc = await connect({ servers: stack.natsUrl });
+    events = await EventLog.start(stack.natsOptions());
+    nc = await connect(stack.natsOptions());
     stores = await openKvStores(nc);
   });
   afterAll(async () => {

@@ -20,8 +20,8 @@ describe('malformed model output never reaches the next step', () => {
 
   beforeAll(async () => {
     stack = await LocalStack.start({ services: ['planner', 'executor'] });
-    events = await EventLog.start(stack.natsUrl);
-    nc = await connect({ servers: stack.natsUrl });
+    events = await EventLog.start(stack.natsOptions());
+    nc = await connect(stack.natsOptions());
   });
   afterAll(async () => {
     await nc?.drain();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions, type Subscription } from '@nats-io/transport-node';
 import { RunEvent, subjects } from '@pipewright/contracts';
 import { waitFor } from '@pipewright/devstack';
 
@@ -19,8 +19,8 @@ export class EventLog {
     private readonly sub: Subscription,
   ) {}
 
-  static async start(url: string): Promise<EventLog> {
-    const nc = await connect({ servers: url });
+  static async start(target: string | NodeConnectionOptions): Promise<EventLog> {
+    const nc = await connect(typeof target === 'string' ? { servers: target } : target);
     const sub = nc.subscribe(subjects.allEvents);
     const log = new EventLog(nc, sub);
     void (async () => {

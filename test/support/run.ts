@@ -1,12 +1,12 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { decisionTrail, readRunEvents, submitRun, watchRun, type RunEnd } from '@pipewright/cli';
 import type { Decision, RunEvent } from '@pipewright/contracts';
 import { TaskLog, type TaskLogEntry } from '@pipewright/kit';
 
 /** A client connection for a test, closed by the returned function. */
-export async function client(url: string): Promise<{ nc: NatsConnection; js: ReturnType<typeof jetstream>; close: () => Promise<void> }> {
-  const nc = await connect({ servers: url });
+export async function client(target: string | NodeConnectionOptions): Promise<{ nc: NatsConnection; js: ReturnType<typeof jetstream>; close: () => Promise<void> }> {
+  const nc = await connect(typeof target === 'string' ? { servers: target } : target);
   return { nc, js: jetstream(nc), close: () => nc.drain() };
 }
 

@@ -1,5 +1,5 @@
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { percentile } from './stats.js';
 
 /**
@@ -7,9 +7,9 @@ import { percentile } from './stats.js';
  * connection) acks it and publishes a result to a second stream, and the first side receives it.
  * Serial, one in flight, like the step benchmark. Returns the round-trip times in ms.
  */
-export async function measureFloor(url: string, n: number): Promise<{ p50Ms: number; p99Ms: number; perSec: number }> {
-  const a = await connect({ servers: url });
-  const b = await connect({ servers: url });
+export async function measureFloor(target: NodeConnectionOptions, n: number): Promise<{ p50Ms: number; p99Ms: number; perSec: number }> {
+  const a = await connect(target);
+  const b = await connect(target);
   const jsm = await jetstreamManager(a);
   for (const [name, subj, retention] of [['FLOOR_CMD', 'floor.cmd', RetentionPolicy.Workqueue], ['FLOOR_RES', 'floor.res', RetentionPolicy.Workqueue]] as const)
     await jsm.streams.add({ name, subjects: [subj], retention, storage: StorageType.File });

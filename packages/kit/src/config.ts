@@ -73,6 +73,12 @@ export const commonEnv = z.object({
    * @default 2 minutes
    */
   PW_DEDUPE_WINDOW_MS: envInt(1_000, 86_400_000).default(120_000),
+  /**
+   * `manage`: this service creates the PW_* streams and updates them to the definitions at start-up.
+   * `verify`: it waits until they exist and leaves them alone — for every service but the planner when
+   * the bus has per-role permissions (only the planner may create or update streams; docs/security.md).
+   */
+  PW_TOPOLOGY: z.enum(['manage', 'verify']).default('manage'),
   /** Replicas of the KV buckets and streams this service creates (1 for a single server, 3 for a cluster). */
   PW_REPLICAS: envInt(1, 5).default(1),
   /**

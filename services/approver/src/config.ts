@@ -41,6 +41,11 @@ const approverEnv = commonEnv.extend({
   PW_APPROVER_WEBHOOK_MAX_ATTEMPTS: envInt(1, 20).default(5),
   /** Time limit of one notification delivery attempt. */
   PW_APPROVER_WEBHOOK_TIMEOUT_MS: envInt(100, 60_000).default(5_000),
+  /**
+   * File with the nkey seed (`SU…`, or a .creds file) that signs every decision; the planner checks it
+   * against PW_APPROVER_PUBLIC_KEYS. @default NATS_NKEY_SEED_FILE, else NATS_CREDS: the approver's bus identity
+   */
+  PW_APPROVER_SIGNING_KEY_FILE: z.string().optional(),
 }).refine((e) => e.PW_APPROVER_WEBHOOK_URL === undefined || e.PW_APPROVER_WEBHOOK_SECRET !== undefined, {
   message: 'required when PW_APPROVER_WEBHOOK_URL is set',
   path: ['PW_APPROVER_WEBHOOK_SECRET'],

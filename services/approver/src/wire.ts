@@ -9,6 +9,7 @@ import { buildApp } from './http/app.js';
 import { startHttpServer } from './http/server.js';
 import { Notifier } from './notify/notifier.js';
 import { Sessions } from './security/session.js';
+import { loadDecisionSigner } from './security/signing-key.js';
 import type { TokenSet } from './security/tokens.js';
 import { openApproverStores } from './store/open.js';
 
@@ -38,7 +39,7 @@ export async function wireApprover(rt: ServiceRuntime, cfg: ApproverConfig, toke
     },
     { maxAttempts: cfg.PW_APPROVER_WEBHOOK_MAX_ATTEMPTS, attemptTimeoutMs: cfg.PW_APPROVER_WEBHOOK_TIMEOUT_MS, baseDelayMs: DELIVERY_BASE_DELAY_MS, maxDelayMs: DELIVERY_MAX_DELAY_MS, deadlineMs: DELIVERY_DEADLINE_MS },
   );
-  const events = new ApprovalEvents(rt.js);
+  const events = new ApprovalEvents(rt.js, loadDecisionSigner(cfg, rt.log));
   const approvals = new Approvals({ stores, events, notifier, background, log: rt.log });
 
   if (tokens.size === 0) rt.log.warn('no API tokens configured (PW_APPROVER_TOKENS, PW_APPROVER_TOKENS_FILE): the API and the inbox refuse every request');

@@ -1,4 +1,4 @@
-import { commonEnv, envInt, parseEnv } from '@pipewright/kit';
+import { commonEnv, envInt, envList, parseEnv } from '@pipewright/kit';
 
 const plannerEnv = commonEnv.extend({
   /** Events handled at once by one planner process. */
@@ -19,6 +19,12 @@ const plannerEnv = commonEnv.extend({
    * below what the store takes (NATS max_payload, 1 MiB by default; 16 MiB for MongoDB).
    */
   PW_RUN_STATE_MAX_BYTES: envInt(16 * 1024, 15 * 1024 * 1024).default(512 * 1024),
+  /**
+   * Comma-separated nkey public keys (`U…`) of the approvers: an approval decision is applied only when
+   * it carries a valid signature by one of them; any other is refused (DLQ, log, metric). Unset: decisions
+   * are not checked (said at start) — every shipped deployment sets it (`pipewright nats-auth` prints it).
+   */
+  PW_APPROVER_PUBLIC_KEYS: envList.optional(),
 });
 export type PlannerConfig = ReturnType<typeof loadConfig>;
 

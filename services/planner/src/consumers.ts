@@ -28,6 +28,7 @@ import type { RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
 import { deadlineTimerMsgId } from './core/timers.js';
+import { decisionCheck } from './decision-signature.js';
 
 /**
  * The planner's inputs: run requests and cancellations (PW_RUNS, work queue), and step results and
@@ -36,6 +37,7 @@ import { deadlineTimerMsgId } from './core/timers.js';
  */
 export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConfig, applier: RunApplier): Promise<void> {
   const common = { ackWaitMs: cfg.PW_PLANNER_ACK_WAIT_MS, maxDeliver: cfg.PW_PLANNER_MAX_DELIVER };
+  const checkDecision = decisionCheck(cfg, rt.log);
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerRuns, filterSubjects: [subjects.runSubmit], ...common });
   // A cancel that overtook its run's submission waits for it (see the handler): no delivery limit.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: `${consumers.plannerRuns}-cancel`, filterSubjects: [subjects.runCancel], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
@@ -113,6 +115,13 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     spanName: 'pw.events.step',
     handler: async (result, ctx) => {
       ctx.span.setAttributes({ 'pw.run.id': result.runId, 'pw.step.id': result.stepId });
+      if (result.type === 'approval.decided') {
+        const refused = checkDecision(ctx);
+        if (refused !== undefined) {
+          ctx.log.warn({ runId: result.runId, approvalId: result.approvalId, decision: result.decision, reason: refused }, 'approval decision refused: not signed by a trusted approver');
+          return { kind: 'reject', reason: `approval decision refused: ${refused}` };
+        }
+      }
       const r = await applier.apply(result.runId, result, keyOf(streams.events.name, ctx), ctx.seq);
       if (result.type === 'approval.decided') {
         // A decision that changes nothing (stale, duplicate, run already over) is worth a line: a person acted.

@@ -47,7 +47,7 @@ export class ApprovalStack {
       env: { PW_APPROVER_TOKENS: Object.entries(TOKENS).map(([n, t]) => `${n}:${t}`).join(','), PW_APPROVER_SWEEP_INTERVAL_MS: '50' },
     });
     try {
-      const c = await client(stack.natsUrl);
+      const c = await client(stack.natsOptions());
       const refunds: RefundCall[] = [];
       const tool = await serveTool(c.nc, {
         name: 'issue-refund',

@@ -12,6 +12,7 @@ import { renderEvent } from '../render.js';
 import { registerStackCommands } from './stack-commands.js';
 import { registerApprovalCommands } from '../commands/approvals.js';
 import { registerBudgetCommands } from '../commands/budget.js';
+import { registerNatsAuthCommand } from '../commands/nats-auth.js';
 
 const program = new Command('pipewright').description('Run and watch AI-agent pipelines on NATS JetStream').showHelpAfterError();
 
@@ -105,6 +106,7 @@ runs
 
 registerStackCommands(program);
 registerBudgetCommands(program);
+registerNatsAuthCommand(program);
 registerApprovalCommands(program, () => {
   const c = loadCliConfig();
   return { url: c.PW_APPROVER_URL, token: c.PW_APPROVER_TOKEN };

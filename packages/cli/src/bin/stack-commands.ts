@@ -24,7 +24,8 @@ export function registerStackCommands(program: Command): void {
       const stack = await LocalStack.start({ ...(o.verbose ? { echo: true } : {}), logDir });
       try {
         console.log(`stack up: NATS ${stack.natsUrl}, simulator ${stack.sim.openaiBaseUrl} (service logs in ${logDir})`);
-        const bus = await openBus(loadCliConfig({ NATS_URL: stack.natsUrl }));
+        // As a client: it may submit, cancel and read events, nothing more (docs/security.md).
+        const bus = await openBus(loadCliConfig(stack.clientEnv('client')));
         try {
           const runId = await submitRun(bus.js, readPipelineFile(o.pipeline), readInput(o.input));
           console.log(`submitted run ${runId}`);
@@ -50,7 +51,10 @@ export function registerStackCommands(program: Command): void {
       const token = approver && stack.approverToken ? stack.approverToken : undefined;
       const approvals = token ? `\n  export PW_APPROVER_URL=${approver} PW_APPROVER_TOKEN=${token}   # for pipewright approvals` : '';
       const inbox = token ? `\napproval inbox: ${approver}/inbox (sign in with the token above)` : '';
-      console.log(`stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${approvals}\n  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch${inbox}`);
+      const client = stack.clientEnv('client');
+      const nkey = client['NATS_NKEY_SEED_FILE'] ? ` NATS_NKEY_SEED_FILE=${client['NATS_NKEY_SEED_FILE']}` : '';
+      const admin = stack.auth ? `\n  # operator commands (runs list/show): NATS_NKEY_SEED_FILE=${stack.auth.seedFile('admin')}` : '';
+      console.log(`stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${nkey}${approvals}${admin}\n  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch${inbox}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { startNatsServer, startProcess, Stack, type NatsServerHandle, type ProcessHandle } from '@pipewright/devstack';
+import type { BusRole } from '@pipewright/kit';
 import type { SimConfig } from '@pipewright/llm-sim';
 import { inheritedEnv } from '../config.js';
+import { DevBusAuth } from './bus-auth.js';
 import { REPO_ROOT } from './repo-root.js';
 import { APPROVER_API_PORT, OPS_PORT_ENV, opsReadiness } from './service-ports.js';
 import type { SimClient } from './sim-client.js';
@@ -30,6 +33,11 @@ export interface LocalStackOptions {
   nodeArgs?: readonly string[];
   /** Start nats-server with `sync_interval: always` (the strict durability profile). */
   syncAlways?: boolean;
+  /**
+   * Per-role bus identities and permissions, as in production (bus-auth.ts). `false` runs the bus
+   * without authentication (a benchmark's comparison, or a test of a service on an open bus). @default true
+   */
+  auth?: boolean;
 }
 
 /**
@@ -67,6 +75,8 @@ export class LocalStack {
     private readonly opts: LocalStackOptions,
     /** The simulator's process id (a benchmark reads its CPU time from /proc). */
     readonly simPid: number,
+    /** The bus identities; undefined when the stack runs without authentication. */
+    readonly auth: DevBusAuth | undefined,
   ) {
     const configured = opts.env?.['PW_APPROVER_TOKENS'] !== undefined || opts.env?.['PW_APPROVER_TOKENS_FILE'] !== undefined;
     this.approverToken = configured ? undefined : randomBytes(18).toString('hex');
@@ -74,14 +84,22 @@ export class LocalStack {
 
   static async start(opts: LocalStackOptions = {}): Promise<LocalStack> {
     if (opts.logDir) mkdirSync(opts.logDir, { recursive: true });
-    const nats = await startNatsServer(opts.syncAlways ? { syncAlways: true } : {});
+    const auth = opts.auth === false ? undefined : await DevBusAuth.create();
+    let nats: NatsServerHandle;
+    try {
+      nats = await startNatsServer({ ...(opts.syncAlways ? { syncAlways: true } : {}), ...(auth ? { extraConfig: auth.serverConfig() } : {}) });
+    } catch (err) {
+      await auth?.remove();
+      throw err;
+    }
     let stack: LocalStack | undefined;
     try {
       const { proc: simProc, client: sim } = await startSimProcess({
         ...(opts.echo ? { echo: true } : {}),
         ...(opts.logDir ? { logFile: `${opts.logDir}/llm-sim.log` } : {}),
       });
-      stack = new LocalStack(nats, sim, opts, simProc.pid);
+      stack = new LocalStack(nats, sim, opts, simProc.pid, auth);
+      if (auth) stack.cleanup.add('bus keys', () => auth.remove());
       stack.cleanup.add('nats-server', () => nats.stop());
       stack.cleanup.add('llm-sim', () => simProc.stop(2_000));
       if (opts.sim) await sim.setConfig(opts.sim);
@@ -94,13 +112,23 @@ export class LocalStack {
       return stack;
     } catch (err) {
       if (stack) await stack.stop();
-      else await nats.stop();
+      else await nats.stop().finally(() => auth?.remove());
       throw err;
     }
   }
 
   get natsUrl(): string {
     return this.nats.url;
+  }
+
+  /** How a test or a client connects as `role` (admin: everything, for tests and operators). */
+  natsOptions(role: BusRole = 'admin'): NodeConnectionOptions {
+    return this.auth ? this.auth.connectionOptions(this.nats.url, role) : { servers: this.nats.url };
+  }
+
+  /** Environment of a CLI process acting as `role`: NATS_URL and, with auth, NATS_NKEY_SEED_FILE. */
+  clientEnv(role: BusRole = 'client'): Record<string, string> {
+    return { NATS_URL: this.nats.url, ...(this.auth ? { NATS_NKEY_SEED_FILE: this.auth.seedFile(role) } : {}) };
   }
 
   /** Environment a service (or a client) needs to reach this stack. */
@@ -129,7 +157,7 @@ export class LocalStack {
       command: process.execPath,
       args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}services/${name}/dist/main.js`],
       inheritEnv: false,
-      env: { ...inheritedEnv(), ...this.serviceEnv({ ...OPS_PORT_ENV, ...approverEnv, ...budgetEnv, ...extraEnv }) },
+      env: { ...inheritedEnv(), ...this.serviceEnv({ ...OPS_PORT_ENV, ...this.auth?.serviceEnv(name), ...approverEnv, ...budgetEnv, ...extraEnv }) },
       ...opsReadiness(name === 'approver' ? { api: APPROVER_API_PORT } : {}),
       readyTimeoutMs: 60_000, // generous: a loaded 2-core CI machine can take many seconds to load a service
       ...(this.opts.echo ? { echo: true } : {}),

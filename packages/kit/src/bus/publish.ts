@@ -3,6 +3,7 @@ import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
 import { headers as H } from '@pipewright/contracts';
 import { injectTrace } from '../telemetry/propagation.js';
+import { SIGNATURE_HEADERS, type MessageSigner } from './auth/signature.js';
 
 export interface PublishOptions {
   /** Deterministic id: JetStream drops a second publish with the same id inside the duplicate window. */
@@ -11,6 +12,8 @@ export interface PublishOptions {
   context?: Context;
   /** Extra headers. */
   headers?: Readonly<Record<string, string>>;
+  /** Signs the subject and payload bytes (headers `Pw-Signer`, `Pw-Signature`): see bus/auth/signature.ts. */
+  signer?: MessageSigner;
 }
 
 const encoder = new TextEncoder();
@@ -32,6 +35,17 @@ export function buildHeaders(opts: PublishOptions): MsgHdrs {
  * returns is stored. A duplicate (same msgId) resolves too, with `duplicate: true`.
  */
 export async function publishJson(js: JetStreamClient, subject: string, value: unknown, opts: PublishOptions = {}): Promise<PubAck> {
-  const h = buildHeaders(opts);
-  return js.publish(subject, encodeJson(value), opts.msgId !== undefined ? { headers: h, msgID: opts.msgId } : { headers: h });
+  const data = encodeJson(value);
+  if (opts.signer === undefined) {
+    const h = buildHeaders(opts);
+    return js.publish(subject, data, opts.msgId !== undefined ? { headers: h, msgID: opts.msgId } : { headers: h });
+  }
+  // A signed message's id carries its signature (ed25519 is deterministic: a republish of the same bytes
+  // gets the same id, and is still deduplicated), so a forged copy published first under the plain id
+  // cannot make JetStream drop the real one as a duplicate.
+  const h = opts.signer.sign(subject, data, buildHeaders({ ...opts, msgId: undefined }));
+  if (opts.msgId === undefined) return js.publish(subject, data, { headers: h });
+  const msgID = `${opts.msgId}:${h.get(SIGNATURE_HEADERS.signature).slice(0, 22)}`;
+  h.set(H.msgId, msgID);
+  return js.publish(subject, data, { headers: h, msgID });
 }

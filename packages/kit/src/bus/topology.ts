@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { StreamDef } from '@pipewright/contracts';
+import { RetryableError } from '../errors.js';
 
 /** JetStream's error when a stream name is taken (a replica created it between our info and add). */
 const STREAM_NAME_IN_USE = 10058;
@@ -39,6 +40,23 @@ export async function ensureStream(jsm: JetStreamManager, def: StreamDef, opts: 
       if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE)) throw addErr;
     }
   }
+}
+
+/**
+ * For a service that may not manage streams (`PW_TOPOLOGY=verify`, the bus permissions of every role
+ * but the planner): waits for the stream to exist — a RetryableError, retried at start-up — and checks
+ * that it captures the subjects of the definition, without changing it.
+ */
+export async function verifyStream(jsm: JetStreamManager, def: StreamDef): Promise<void> {
+  let subjects: readonly string[];
+  try {
+    subjects = (await jsm.streams.info(def.name)).config.subjects ?? [];
+  } catch (err) {
+    if (isNotFound(err)) throw new RetryableError(`stream ${def.name} does not exist yet: the planner (PW_TOPOLOGY=manage) creates it`, undefined, { cause: err });
+    throw err;
+  }
+  const missing = def.subjects.filter((s) => !subjects.includes(s));
+  if (missing.length > 0) throw new RetryableError(`stream ${def.name} does not capture ${missing.join(', ')} yet: waiting for the planner to update it`);
 }
 
 export interface PullConsumerDef {

@@ -1,0 +1,59 @@
+// A local stack's bus identities: fresh keys per stack (one per role, in a private temporary folder),
+// the nats-server authorization block with each role's permissions, and what each process needs to
+// connect as its role. The same tables as a deployment (`pipewright nats-auth`), so the dev stack and
+// the tests run with the permissions production has.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { generateRoleKeys, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
+
+export class DevBusAuth {
+  private constructor(
+    private readonly keys: RoleKeys,
+    private readonly written: WrittenAuth,
+  ) {}
+
+  /** Generates the keys and writes the seed files (mode 0600) into a new temporary folder. */
+  static async create(): Promise<DevBusAuth> {
+    const dir = await mkdtemp(join(tmpdir(), 'pw-bus-auth-'));
+    const keys = generateRoleKeys();
+    return new DevBusAuth(keys, await writeRoleKeys(dir, keys));
+  }
+
+  /** The `authorization` block for nats-server's configuration. */
+  serverConfig(): string {
+    return renderAuthorization(publicKeysOf(this.keys));
+  }
+
+  /** The seed file of a role (NATS_NKEY_SEED_FILE; `nats --nkey FILE`). */
+  seedFile(role: BusRole): string {
+    return this.written.seedFiles[role];
+  }
+
+  /** The approver's public key: what the planner checks decisions against. */
+  get approverPublicKey(): string {
+    return this.keys.approver.publicKey;
+  }
+
+  /** Connection options of a client acting as `role`. */
+  connectionOptions(servers: string, role: BusRole): NodeConnectionOptions {
+    return { servers, authenticator: nkeyAuthenticator(new TextEncoder().encode(this.keys[role].seed)) };
+  }
+
+  /**
+   * A service's environment: its own identity; the planner manages the streams and checks decisions
+   * against the approver's key, every other service waits for the streams (it may not create them).
+   */
+  serviceEnv(service: 'planner' | 'executor' | 'budget' | 'approver'): Record<string, string> {
+    const env: Record<string, string> = { NATS_NKEY_SEED_FILE: this.seedFile(service) };
+    if (service === 'planner') env['PW_APPROVER_PUBLIC_KEYS'] = this.approverPublicKey;
+    else env['PW_TOPOLOGY'] = 'verify';
+    return env;
+  }
+
+  /** Removes the keys. */
+  async remove(): Promise<void> {
+    await rm(this.written.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,205 @@
+// Who may publish and subscribe to what on the bus: one NATS identity per role, each with the least it
+// needs. A pure table, rendered into nats-server's `authorization` block by server-config.ts and
+// checked against a real server by test/security/bus-permissions.test.ts.
+//
+// What it protects: only executors append to task logs (so a result cannot be forged), only the
+// approver publishes decisions, only the planner publishes step commands and run events and manages
+// the PW_* streams (a stream update could source forged messages into PW_EVENTS, or age it out), and
+// no role but the planner (and the operators' `admin`) can delete, purge or reconfigure a stream.
+import { buckets, consumers, streams, subjects } from '@pipewright/contracts';
+
+/** The identities of a deployment. `admin` is for operators and tests, never for a service. */
+export const BUS_ROLES = ['planner', 'executor', 'budget', 'approver', 'tools', 'client', 'admin'] as const;
+export type BusRole = (typeof BUS_ROLES)[number];
+
+export interface RolePermissions {
+  publish: string[];
+  subscribe: string[];
+  /** May answer requests it received (publish once to their reply subject), whatever `publish` says. */
+  allowResponses: boolean;
+}
+
+export interface PermissionOptions {
+  /** The tools this deployment serves (`pw.tools.<name>`); `*` (the default) lets the tools role answer any. */
+  tools?: readonly string[];
+}
+
+/** Buckets outside `buckets` (contracts) that services open: kept here so the table is complete. */
+export const EXTRA_BUCKETS = {
+  blobs: 'pw_blobs',
+  budget: 'pw_budget',
+  approvals: ['pw_approvals', 'pw_approvals_open', 'pw_approval_audit'],
+} as const;
+
+const S = streams;
+const INBOX = '_INBOX.>';
+const ev = (tail: string) => `pw.events.*.${tail}`;
+
+/** Read-only JetStream API calls every JetStream client makes (account info, stream info). */
+const JS_READ = ['$JS.API.INFO', '$JS.API.STREAM.INFO.*', '$JS.API.STREAM.NAMES', '$JS.API.STREAM.LIST'];
+
+/** Creating, binding and pulling from one durable consumer, and acknowledging its messages. */
+function durable(stream: string, name: string): string[] {
+  return [
+    `$JS.API.CONSUMER.CREATE.${stream}.${name}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${name}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${name}`,
+    `$JS.API.CONSUMER.INFO.${stream}.${name}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${name}`,
+    `$JS.ACK.${stream}.${name}.>`,
+  ];
+}
+
+/** Reading a stream's messages: direct and stored gets, and ordered (ephemeral) consumers. */
+function reader(stream: string): string[] {
+  return [
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.*`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+    `$JS.API.CONSUMER.DELETE.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+  ];
+}
+
+/** Managing a stream's configuration (create, update) — the topology owner only. */
+const manage = (stream: string) => [`$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`];
+
+/** A KV bucket the role owns: create it, read it (keys, watch, get), write and delete keys. */
+function kvOwner(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [...manage(stream), ...reader(stream), `$KV.${bucket}.>`];
+}
+
+/** An object store the role reads and writes. */
+function objectStore(bucket: string): string[] {
+  const stream = `OBJ_${bucket}`;
+  return [...manage(stream), ...reader(stream), `$O.${bucket}.>`, `$JS.API.STREAM.PURGE.${stream}`];
+}
+
+/** Every run's store: the run checkpoints (KV, written by the planner alone) and the blobs of claim checks (object store). */
+const runStore = [...kvOwner(buckets.runs), ...objectStore(EXTRA_BUCKETS.blobs)];
+/** The store as a service that is not the planner opens it: run checkpoints read-only, blobs read-write. */
+const runStoreReadOnly = [...reader(`KV_${buckets.runs}`), ...objectStore(EXTRA_BUCKETS.blobs)];
+
+const TASK_RESULTS = ['step.started', 'step.parked', 'step.completed', 'step.failed'].map((t) => ev(`${t}.*`));
+
+function plannerRole(): RolePermissions {
+  return {
+    publish: [
+      ...JS_READ,
+      ...Object.values(S).flatMap((s) => manage(s.name)),
+      // Retention: a finished run's events are purged with the run.
+      `$JS.API.STREAM.PURGE.${S.events.name}`,
+      ...durable(S.runs.name, consumers.plannerRuns),
+      ...durable(S.runs.name, `${consumers.plannerRuns}-cancel`),
+      ...durable(S.runs.name, consumers.plannerDeadlines),
+      ...durable(S.events.name, consumers.plannerEvents),
+      ...reader(S.events.name),
+      ...runStore,
+      ...kvOwner(buckets.steps),
+      ...kvOwner(buckets.decisions),
+      subjects.runDeadline,
+      'pw.steps.*.dispatch',
+      'pw.steps.*.tool',
+      ev('run.>'),
+      ev('step.dispatched'),
+      ev('step.parked'),
+      ev('step.revoked.*'),
+      ev('approval.requested'),
+      subjects.approvalRequest,
+      subjects.budget.status,
+      subjects.dlq('planner'),
+    ],
+    subscribe: [INBOX],
+    allowResponses: false,
+  };
+}
+
+function executorRole(tools: readonly string[]): RolePermissions {
+  return {
+    publish: [
+      ...JS_READ,
+      ...durable(S.steps.name, '*'),
+      ...reader(S.events.name),
+      ...runStoreReadOnly,
+      ...kvOwner(buckets.executors),
+      ...kvOwner(buckets.toolReceipts),
+      ...TASK_RESULTS,
+      ev('task.spent.*'),
+      subjects.budget.reserve,
+      subjects.budget.commit,
+      subjects.budget.release,
+      subjects.executorPing('*'),
+      ...tools.flatMap((t) => [subjects.tool(t), subjects.toolDescribe(t)]),
+      subjects.dlq('executor'),
+    ],
+    subscribe: [INBOX, subjects.executorPing('*')],
+    allowResponses: true,
+  };
+}
+
+function budgetRole(): RolePermissions {
+  return {
+    publish: [...JS_READ, ...durable(S.events.name, consumers.budgetSpend), ...reader(S.events.name), ...kvOwner(EXTRA_BUCKETS.budget), subjects.dlq('budget')],
+    subscribe: [INBOX, 'pw.budget.*'],
+    allowResponses: true,
+  };
+}
+
+function approverRole(): RolePermissions {
+  return {
+    publish: [
+      ...JS_READ,
+      ...durable(S.approvals.name, consumers.approver),
+      ...reader(S.events.name),
+      ...EXTRA_BUCKETS.approvals.flatMap(kvOwner),
+      ev('approval.decided'),
+      ev('approval.escalated'),
+      subjects.dlq('approver'),
+    ],
+    subscribe: [INBOX],
+    allowResponses: false,
+  };
+}
+
+function toolsRole(tools: readonly string[]): RolePermissions {
+  return {
+    publish: [...JS_READ, ...kvOwner(buckets.toolReceipts)],
+    subscribe: [INBOX, ...tools.flatMap((t) => [subjects.tool(t), subjects.toolDescribe(t)])],
+    allowResponses: true,
+  };
+}
+
+/** A client submits and cancels runs, reads run events, and asks the budget for its status. */
+function clientRole(): RolePermissions {
+  return {
+    publish: [...JS_READ, subjects.runSubmit, subjects.runCancel, ...reader(S.events.name), subjects.budget.status],
+    subscribe: [INBOX],
+    allowResponses: false,
+  };
+}
+
+/** What `role` may do. */
+export function permissionsFor(role: BusRole, opts: PermissionOptions = {}): RolePermissions {
+  const tools = opts.tools && opts.tools.length > 0 ? opts.tools : ['*'];
+  switch (role) {
+    case 'planner':
+      return plannerRole();
+    case 'executor':
+      return executorRole(tools);
+    case 'budget':
+      return budgetRole();
+    case 'approver':
+      return approverRole();
+    case 'tools':
+      return toolsRole(tools);
+    case 'client':
+      return clientRole();
+    case 'admin':
+      return { publish: ['>'], subscribe: ['>'], allowResponses: true };
+  }
+}

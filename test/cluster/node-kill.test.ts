@@ -29,7 +29,7 @@ describe('cluster: one of three nats-server nodes killed mid-run and restarted',
   let stack: ClusterStack;
   beforeAll(async () => {
     stack = await ClusterStack.start({ sim: { seed: 11, latency: LATENCY } });
-  });
+  }, 2 * WAIT_MS); // a backstop: three nodes and five services start on a possibly loaded machine
   afterAll(async () => {
     await stack?.stop();
   });
@@ -44,7 +44,10 @@ describe('cluster: one of three nats-server nodes killed mid-run and restarted',
     const js = jetstream(nc);
     const runIds = Array.from({ length: RUNS }, (_, i) => `cluster-${String(i).padStart(3, '0')}`);
     const keys = runIds.flatMap((r) => STEP_IDS.map((s) => `${r}:${s}`));
-    expect((await jsm.streams.info(streams.events.name)).config.num_replicas, 'PW_EVENTS replicas').toBe(REPLICAS);
+    // Every stream, KV bucket (KV_*) and object store (OBJ_*) the services created is replicated.
+    const assets = await jsm.streams.list().next();
+    expect(assets.map((a) => a.config.name)).toContain(streams.events.name);
+    expect(assets.filter((a) => a.config.num_replicas !== REPLICAS).map((a) => `${a.config.name}: R${a.config.num_replicas}`), 'assets not replicated').toEqual([]);
 
     await Promise.all(runIds.slice(0, BEFORE_KILL).map((id, i) => submitWithRetry(js, PIPELINE, { topic: `topic ${i}` }, id)));
     const firstKeys = keys.slice(0, BEFORE_KILL * STEP_IDS.length);
@@ -53,7 +56,7 @@ describe('cluster: one of three nats-server nodes killed mid-run and restarted',
       return firstKeys.filter((k) => (c.byKey[k]?.billed.answers ?? 0) > 0).length >= KILL_AT * firstKeys.length ? true : undefined;
     }, { timeoutMs: WAIT_MS, intervalMs: 20 });
 
-    const victimName = await stack.nats.streamLeader(streams.events.name);
+    const victimName = await waitFor('the PW_EVENTS leader', () => stack.nats.streamLeader(streams.events.name), { timeoutMs: WAIT_MS });
     const victim = stack.nats.nodes.findIndex((n) => n.name === victimName);
     expect(victim, `PW_EVENTS leader ${victimName}`).toBeGreaterThanOrEqual(0);
     const killAt = Date.now();
@@ -101,6 +104,7 @@ describe('cluster: one of three nats-server nodes killed mid-run and restarted',
     const lastBefore = Math.max(...completionTimes.filter((t) => t <= killAt));
     const figures = {
       runs: RUNS,
+      replicatedAssets: assets.length,
       finished: ends.length,
       succeeded: ends.filter((e) => e.status === 'succeeded').length,
       lost: RUNS - ends.length,

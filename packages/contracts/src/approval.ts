@@ -22,7 +22,7 @@ export type ApprovalOnTimeout = z.infer<typeof ApprovalOnTimeout>;
  * `{maxUsd?, maxTokens?}`, which a person may edit within `argumentsSchema`).
  */
 export const ProposedAction = z
-  .object({
+  .strictObject({
     kind: z.enum(['step', 'tool', 'budget']),
     tool: z.string().min(1).max(200).optional(),
     arguments: z.unknown().optional(),
@@ -36,7 +36,7 @@ export type BudgetLimits = BudgetRunLimits;
 
 /** What a person needs to judge a budget approval: the limit reached, the limits in force, the spend. */
 export const BudgetAskContext = z
-  .object({
+  .strictObject({
     /** The run limit the denied model call would have passed. */
     exceeded: z.enum(['maxUsd', 'maxTokens']),
     /** The run's limits in force when it asked. */
@@ -49,7 +49,7 @@ export const BudgetAskContext = z
 export type BudgetAskContext = z.infer<typeof BudgetAskContext>;
 
 export const ApprovalEscalation = z
-  .object({
+  .strictObject({
     /** The group (or channel) that is notified when the first timeout passes, e.g. `finance-leads`. */
     to: z.string().min(1).max(100),
     /** How long the escalated approval waits before it is rejected. @default the request's timeoutMs */
@@ -60,7 +60,7 @@ export type ApprovalEscalation = z.infer<typeof ApprovalEscalation>;
 
 /** What is waiting for a person: the action a step proposes, with the context to judge it. */
 export const ApprovalRequest = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     approvalId: ApprovalId,
     runId: RunId,
@@ -99,7 +99,7 @@ export type ApprovalChannel = z.infer<typeof ApprovalChannel>;
 
 /** Published once per approval on `pw.events.<runId>.approval.decided` (msg id `<approvalId>:decided`). */
 export const ApprovalDecision = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     type: z.literal('approval.decided'),
     approvalId: ApprovalId,
@@ -123,7 +123,7 @@ export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
  * is handed to `to`; for `watch` and the audit log (the planner does not act on it).
  */
 export const ApprovalEscalated = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     type: z.literal('approval.escalated'),
     approvalId: ApprovalId,

@@ -20,7 +20,7 @@ const PipelineName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a p
 
 /** The run's own limits, from its pipeline spec (`budget`) or run request; the latest request's limits apply. */
 export const BudgetRunLimits = z
-  .object({
+  .strictObject({
     maxUsd: z.number().positive().optional(),
     maxTokens: z.number().int().positive().optional(),
   })
@@ -28,7 +28,7 @@ export const BudgetRunLimits = z
 export type BudgetRunLimits = z.infer<typeof BudgetRunLimits>;
 
 export const BudgetReserveRequest = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     reservationId: ReservationId,
     runId: RunId,
@@ -49,14 +49,14 @@ export type BudgetReserveRequest = z.infer<typeof BudgetReserveRequest>;
 export type BudgetReserveRequestInput = z.input<typeof BudgetReserveRequest>;
 
 /** Any budget request that could not be served: `invalid_request` names the field in `error.path`. */
-export const BudgetErrorReply = z.object({ schemaVersion: SchemaVersion, outcome: z.literal('error'), error: ErrorInfo });
+export const BudgetErrorReply = z.strictObject({ schemaVersion: SchemaVersion, outcome: z.literal('error'), error: ErrorInfo });
 export type BudgetErrorReply = z.infer<typeof BudgetErrorReply>;
 
 /** Which limit denied a reservation: `<scope>.<maxUsd|maxTokens>`, or `price` (no price for the model while a USD limit applies). */
 export const BudgetLimitName = z.enum(['run.maxUsd', 'run.maxTokens', 'pipeline.maxUsd', 'pipeline.maxTokens', 'tenant.maxUsd', 'tenant.maxTokens', 'price']);
 export type BudgetLimitName = z.infer<typeof BudgetLimitName>;
 
-export const BudgetGranted = z.object({
+export const BudgetGranted = z.strictObject({
   schemaVersion: SchemaVersion,
   outcome: z.literal('granted'),
   reservationId: z.string(),
@@ -71,7 +71,7 @@ export const BudgetGranted = z.object({
   /** True when this answers a repeated request for a reservation already granted. */
   repeated: z.boolean(),
 });
-export const BudgetDenied = z.object({
+export const BudgetDenied = z.strictObject({
   schemaVersion: SchemaVersion,
   outcome: z.literal('denied'),
   reservationId: z.string(),
@@ -90,7 +90,7 @@ export const BudgetReserveReply = z.discriminatedUnion('outcome', [BudgetGranted
 export type BudgetReserveReply = z.infer<typeof BudgetReserveReply>;
 
 export const BudgetCommitRequest = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     reservationId: ReservationId,
     runId: RunId,
@@ -105,7 +105,7 @@ export const BudgetCommitRequest = z
 export type BudgetCommitRequest = z.infer<typeof BudgetCommitRequest>;
 
 export const BudgetReleaseRequest = z
-  .object({ schemaVersion: SchemaVersion, reservationId: ReservationId, runId: RunId, reason: z.string().max(1000) })
+  .strictObject({ schemaVersion: SchemaVersion, reservationId: ReservationId, runId: RunId, reason: z.string().max(1000) })
   .strict();
 export type BudgetReleaseRequest = z.infer<typeof BudgetReleaseRequest>;
 
@@ -113,7 +113,7 @@ export type BudgetReleaseRequest = z.infer<typeof BudgetReleaseRequest>;
 export const ReservationState = z.enum(['unknown', 'reserving', 'held', 'denied', 'committed', 'released', 'expired']);
 export type ReservationState = z.infer<typeof ReservationState>;
 
-export const BudgetCommitted = z.object({
+export const BudgetCommitted = z.strictObject({
   schemaVersion: SchemaVersion,
   outcome: z.literal('committed'),
   reservationId: z.string(),
@@ -126,7 +126,7 @@ export const BudgetCommitted = z.object({
   /** The lease had expired (or was released) before the commit: the usage is recorded all the same. */
   late: z.boolean(),
 });
-export const BudgetReleased = z.object({
+export const BudgetReleased = z.strictObject({
   schemaVersion: SchemaVersion,
   outcome: z.literal('released'),
   reservationId: z.string(),
@@ -144,10 +144,10 @@ export type BudgetAck = z.infer<typeof BudgetAck>;
 
 export const BudgetScope = z.enum(['run', 'pipeline', 'tenant']);
 export type BudgetScope = z.infer<typeof BudgetScope>;
-export const BudgetStatusRequest = z.object({ schemaVersion: SchemaVersion, scope: BudgetScope, id: z.string().min(1).max(200) }).strict();
+export const BudgetStatusRequest = z.strictObject({ schemaVersion: SchemaVersion, scope: BudgetScope, id: z.string().min(1).max(200) }).strict();
 export type BudgetStatusRequest = z.infer<typeof BudgetStatusRequest>;
 
-export const BudgetStatus = z.object({
+export const BudgetStatus = z.strictObject({
   schemaVersion: SchemaVersion,
   outcome: z.literal('status'),
   scope: BudgetScope,

@@ -12,7 +12,7 @@ export const CLAIM_REF_SCHEME = 'pw-blob://';
 const CLAIM_URL = /^pw-blob:\/\/([A-Za-z0-9_.-]{1,64})\/([A-Za-z0-9_-]{1,64})\/([0-9a-f]{64})$/;
 
 export const ClaimRef = z
-  .object({
+  .strictObject({
     /** `pw-blob://<bucket>/<runId>/<sha256>`: the store's bucket, the run the value belongs to, its digest. */
     $ref: z.string().regex(CLAIM_URL, 'a claim reference is pw-blob://<bucket>/<runId>/<sha256 hex>'),
     /** Size of the stored bytes. */

@@ -27,7 +27,7 @@ export const TenantId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a tenant is 1
 export const Timestamp = z.iso.datetime({ offset: true });
 
 /** Token usage as reported by the provider (or estimated where it reports none). */
-export const Usage = z.object({
+export const Usage = z.strictObject({
   inputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
   totalTokens: z.number().int().nonnegative(),
@@ -47,7 +47,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
  * A model on a provider. `provider` names an OpenAI-compatible endpoint configured in the executor
  * (`PW_PROVIDERS`); `default` is the one every executor has.
  */
-export const ModelTarget = z.object({
+export const ModelTarget = z.strictObject({
   provider: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default('default'),
   model: z.string().min(1).max(200),
 });
@@ -65,7 +65,7 @@ export const JsonSchemaDoc = z.record(z.string(), z.unknown());
 export type JsonSchemaDoc = z.infer<typeof JsonSchemaDoc>;
 
 /** An error as it travels on the bus: a stable code, a message for people, and whether a retry can help. */
-export const ErrorInfo = z.object({
+export const ErrorInfo = z.strictObject({
   code: z.string().min(1),
   message: z.string(),
   retryable: z.boolean().default(false),
@@ -75,5 +75,5 @@ export const ErrorInfo = z.object({
 export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
 /** One problem found while validating input, with the path of the offending field. */
-export const ValidationIssue = z.object({ path: z.string(), message: z.string() });
+export const ValidationIssue = z.strictObject({ path: z.string(), message: z.string() });
 export type ValidationIssue = z.infer<typeof ValidationIssue>;

@@ -13,7 +13,7 @@ const Base = { schemaVersion: SchemaVersion, runId: RunId, at: Timestamp };
  */
 const Decided = { decisions: z.array(Decision).max(1_000).optional() };
 
-export const RunStarted = z.object({
+export const RunStarted = z.strictObject({
   ...Base,
   ...Decided,
   type: z.literal('run.started'),
@@ -25,14 +25,14 @@ export const RunStarted = z.object({
 });
 
 /** A run request that failed validation: it never became a run. `issues` name each bad field by path. */
-export const RunRejected = z.object({
+export const RunRejected = z.strictObject({
   ...Base,
   type: z.literal('run.rejected'),
   reason: z.string(),
   issues: z.array(ValidationIssue),
 });
 
-export const StepDispatched = z.object({
+export const StepDispatched = z.strictObject({
   ...Base,
   ...Decided,
   type: z.literal('step.dispatched'),
@@ -47,7 +47,7 @@ export const StepDispatched = z.object({
  * service is unreachable and the run fails closed. The command is handed back with a delay and
  * retried; the planner marks the run `paused` until the step finishes.
  */
-export const StepParked = z.object({
+export const StepParked = z.strictObject({
   ...Base,
   type: z.literal('step.parked'),
   stepId: StepId,
@@ -65,7 +65,7 @@ export const StepParked = z.object({
   owner: z.string().max(128).optional(),
 });
 
-export const RunFinished = z.object({
+export const RunFinished = z.strictObject({
   ...Base,
   ...Decided,
   type: z.literal('run.finished'),
@@ -85,7 +85,7 @@ export const RunFinished = z.object({
 });
 
 /** Decisions of a transition that published no other event (e.g. an agent's next turn). */
-export const RunDecided = z.object({
+export const RunDecided = z.strictObject({
   ...Base,
   type: z.literal('run.decided'),
   decisions: z.array(Decision).min(1).max(1_000),
@@ -95,7 +95,7 @@ export const RunDecided = z.object({
  * The planner asked a person (through the approver) and the step waits: for `watch` and the audit log.
  * The request itself goes to `pw.approvals.request`.
  */
-export const ApprovalRequested = z.object({
+export const ApprovalRequested = z.strictObject({
   ...Base,
   ...Decided,
   type: z.literal('approval.requested'),

@@ -11,7 +11,7 @@ import type { Usage } from './common.js';
 
 /** A model's price in USD per million tokens (the budget service's price table). */
 export const ModelPrice = z
-  .object({
+  .strictObject({
     input: z.number().nonnegative().max(100_000),
     cachedInput: z.number().nonnegative().max(100_000).optional(),
     output: z.number().nonnegative().max(100_000),

@@ -13,7 +13,7 @@ const ToolRef = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
  * `approval: false` on a step turns the defaults off for it.
  */
 export const ApprovalPolicy = z
-  .object({
+  .strictObject({
     /** The step's output waits for approval before it is accepted and the DAG goes on. */
     always: z.boolean().optional(),
     /** Agent steps: a call of one of these tools is held, before it is dispatched, until approved. */
@@ -58,7 +58,7 @@ const StepPolicyFields = {
  * with `output` set, the answer must be JSON valid against that schema.
  */
 export const LlmStep = z
-  .object({
+  .strictObject({
     id: StepId,
     kind: z.literal('llm').default('llm'),
     description: z.string().max(2000).optional(),
@@ -77,7 +77,7 @@ export type LlmStep = z.infer<typeof LlmStep>;
 
 /** A tool the pipeline may call: a NATS service answering `pw.tools.<name>`. */
 export const ToolDecl = z
-  .object({
+  .strictObject({
     description: z.string().min(1).max(2000),
     /** JSON Schema of the arguments; calls are validated against it before they run. */
     input: JsonSchemaDoc,
@@ -92,7 +92,7 @@ export type ToolDecl = z.infer<typeof ToolDecl>;
  * answer. The planner validates the action, dispatches the tool call, and feeds the result back.
  */
 export const AgentStep = z
-  .object({
+  .strictObject({
     id: StepId,
     kind: z.literal('agent'),
     description: z.string().max(2000).optional(),
@@ -122,12 +122,12 @@ export const Step = z.preprocess(
 );
 export type Step = z.infer<typeof LlmStep> | z.infer<typeof AgentStep>;
 
-export const PipelineDefaults = z.object(StepPolicyFields).strict();
+export const PipelineDefaults = z.strictObject(StepPolicyFields).strict();
 export type PipelineDefaults = z.infer<typeof PipelineDefaults>;
 
 /** Guards that end a run with a clear reason instead of letting it run away. */
 export const RunLimits = z
-  .object({
+  .strictObject({
     /** Most step executions in one run (dispatches, counting re-dispatches). @default 100 */
     maxSteps: z.number().int().min(1).max(100_000).default(100),
     /** Wall-clock budget of a run from its start, in milliseconds. @default 3600000 */
@@ -138,7 +138,7 @@ export type RunLimits = z.infer<typeof RunLimits>;
 
 /** Spending limits of one run; the budget service enforces them before every model call. */
 export const RunBudget = z
-  .object({
+  .strictObject({
     maxUsd: z.number().positive().optional(),
     maxTokens: z.number().int().positive().optional(),
   })
@@ -165,7 +165,7 @@ export const BudgetPolicy = RunBudget.extend({
 export type BudgetPolicy = z.infer<typeof BudgetPolicy>;
 
 export const PipelineSpec = z
-  .object({
+  .strictObject({
     /** Identifies the pipeline in listings and metrics. */
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a pipeline name is 1-128 letters, digits, ".", "_" or "-"'),
     version: z.string().max(64).optional(),

@@ -7,7 +7,7 @@ import { z } from 'zod';
  * would pass `deadlineMs` from the first attempt, whichever comes first.
  */
 export const RetryPolicy = z
-  .object({
+  .strictObject({
     /** Total attempts including the first. @default 3 */
     maxAttempts: z.number().int().min(1).max(20).default(3),
     /** Cap of the first delay. @default 250 */

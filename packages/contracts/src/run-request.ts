@@ -8,7 +8,7 @@ import { PipelineSpec, RunBudget } from './pipeline.js';
  * Give a `runId` to make the submission idempotent: a second request with the same id is the same run.
  */
 export const RunRequest = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     /** Client-chosen id; the planner assigns one when it is absent. */
     runId: RunId.optional(),
@@ -26,7 +26,7 @@ export type RunRequestInput = z.input<typeof RunRequest>;
 
 /** Asks the planner to cancel a run; steps in flight finish but nothing new is dispatched. */
 export const CancelRequest = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     runId: RunId,
     reason: z.string().max(1000).default('cancelled by request'),
@@ -36,7 +36,7 @@ export type CancelRequest = z.infer<typeof CancelRequest>;
 
 /** A run's deadline timer (`pw.runs.deadline`, msg id `<runId>:deadline:<n>`): see `subjects.runDeadline`. */
 export const RunDeadlineTimer = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     runId: RunId,
     deadlineAt: Timestamp,

@@ -29,7 +29,7 @@ export type StepStatus = z.infer<typeof StepStatus>;
  * limit and the step waits for more budget (`budget.onExceeded: ask`). The approval id is the
  * request's msg id.
  */
-export const PendingApproval = z.object({
+export const PendingApproval = z.strictObject({
   approvalId: z.string(),
   kind: z.enum(['step', 'tool', 'budget']),
   /** The policies that matched, as sent in the request. */
@@ -42,7 +42,7 @@ export const PendingApproval = z.object({
   turn: z.number().int().min(1).optional(),
   /** `budget`: the limit reached, the limits in force when it asked, and the proposed ones. */
   budget: z
-    .object({
+    .strictObject({
       exceeded: z.enum(['maxUsd', 'maxTokens']),
       current: BudgetLimits,
       proposed: BudgetLimits,
@@ -53,7 +53,7 @@ export const PendingApproval = z.object({
 });
 export type PendingApproval = z.infer<typeof PendingApproval>;
 
-export const StepState = z.object({
+export const StepState = z.strictObject({
   status: StepStatus,
   /** Dispatches so far. */
   attempt: z.number().int().nonnegative(),
@@ -64,7 +64,7 @@ export const StepState = z.object({
   calls: z.number().int().nonnegative().optional(),
   /** Agent steps: where the loop is. */
   agent: z
-    .object({
+    .strictObject({
       /** The model turn in flight or last finished, from 1. */
       turn: z.number().int().nonnegative(),
       /**
@@ -93,7 +93,7 @@ export const StepState = z.object({
 export type StepState = z.infer<typeof StepState>;
 
 /** The planner's checkpoint of one run: a snapshot of the spec, the input, and where each step is. */
-export const RunState = z.object({
+export const RunState = z.strictObject({
   runId: RunId,
   status: RunStatus,
   pipeline: PipelineSpec,
@@ -109,7 +109,7 @@ export const RunState = z.object({
   /** Total cost of the run's model calls so far. */
   costUsd: z.number().nonnegative().default(0),
   /** Effective limits: the pipeline's budget with the run request's overrides. */
-  budget: z.object({ maxUsd: z.number().optional(), maxTokens: z.number().optional() }).default({}),
+  budget: z.strictObject({ maxUsd: z.number().optional(), maxTokens: z.number().optional() }).default({}),
   output: z.unknown().optional(),
   reason: z.string().optional(),
   createdAt: Timestamp,
@@ -127,7 +127,7 @@ export const RunState = z.object({
    * Set while a run that ended waits for the tasks that were running to report what they spent: its
    * `run.finished` is published once every one of them has (or at `until`), so its `costUsd` is whole.
    */
-  settling: z.object({ tasks: z.array(z.string()), until: Timestamp }).optional(),
+  settling: z.strictObject({ tasks: z.array(z.string()), until: Timestamp }).optional(),
   /**
    * The last spending reports that are not a task's result (parks, lost deliveries) already added to
    * the run, so that one delivered twice is counted once.
@@ -137,7 +137,7 @@ export const RunState = z.object({
 export type RunState = z.infer<typeof RunState>;
 
 /** A message a transition publishes once its state is stored. */
-export const OutboxMessage = z.object({
+export const OutboxMessage = z.strictObject({
   subject: z.string(),
   msgId: z.string(),
   payload: z.unknown(),
@@ -155,7 +155,7 @@ export type OutboxMessage = z.infer<typeof OutboxMessage>;
  * is dropped once the planner that wrote it has published it and writes the run again, so a run holds
  * about one entry per planner replica; it is never republished merely because another replica loads it.
  */
-export const OutboxEntry = z.object({
+export const OutboxEntry = z.strictObject({
   answers: z.string(),
   /** The planner process that wrote it. */
   writer: z.string(),
@@ -165,7 +165,7 @@ export const OutboxEntry = z.object({
 export type OutboxEntry = z.infer<typeof OutboxEntry>;
 
 /** One entry of a run's decision trail: what the planner decided, on which event, and why. */
-export const Decision = z.object({
+export const Decision = z.strictObject({
   runId: RunId,
   seq: z.number().int().nonnegative(),
   at: Timestamp,

@@ -5,10 +5,10 @@ import { Spend, TaskKind } from './task.js';
 import { ToolCallId, ToolName } from './tool.js';
 
 /** A tool call the model made (OpenAI's function-call shape, arguments as parsed JSON). */
-export const ToolCall = z.object({ id: z.string().min(1), name: z.string().min(1), arguments: z.unknown() });
+export const ToolCall = z.strictObject({ id: z.string().min(1), name: z.string().min(1), arguments: z.unknown() });
 export type ToolCall = z.infer<typeof ToolCall>;
 
-export const ChatMessage = z.object({
+export const ChatMessage = z.strictObject({
   role: z.enum(['system', 'user', 'assistant', 'tool']),
   content: z.string(),
   /** On an assistant message: the tool calls it made. */
@@ -19,7 +19,7 @@ export const ChatMessage = z.object({
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
 /** A model call as the executor makes it: everything is resolved, nothing refers to run state. */
-export const LlmCall = z.object({
+export const LlmCall = z.strictObject({
   model: ModelTarget,
   fallbacks: z.array(ModelTarget).default([]),
   messages: z.array(ChatMessage).min(1),
@@ -35,7 +35,7 @@ export type LlmCall = z.infer<typeof LlmCall>;
  * `Nats-Msg-Id = <runId>:<stepId>:<attempt>`.
  */
 export const StepCommand = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     runId: RunId,
     stepId: StepId,
@@ -48,14 +48,14 @@ export const StepCommand = z
     /** Agent turns: the iteration, from 1. */
     turn: z.number().int().min(1).optional(),
     /** Agent turns: the tools the model may call. */
-    tools: z.array(z.object({ name: z.string(), description: z.string(), input: JsonSchemaDoc })).optional(),
+    tools: z.array(z.strictObject({ name: z.string(), description: z.string(), input: JsonSchemaDoc })).optional(),
     timeoutMs: z.number().int().positive(),
     retry: RetryPolicy,
     /** The run's deadline; the executor gives up at this instant. */
     deadlineAt: Timestamp.optional(),
     /** What the executor needs to reserve budget before each model call. */
     budget: z
-      .object({
+      .strictObject({
         tenant: TenantId,
         pipeline: z.string(),
         maxUsd: z.number().positive().optional(),
@@ -74,7 +74,7 @@ export type StepCommand = z.infer<typeof StepCommand>;
  * has validated the call against the declared tool. The tool receives `idempotencyKey`.
  */
 export const ToolCommand = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     runId: RunId,
     stepId: StepId,
@@ -97,9 +97,11 @@ export type ToolCommand = z.infer<typeof ToolCommand>;
 /** What an agent turn produced: a tool call, or the final answer. */
 /** The model's own confidence in an action, in [0, 1], when it reports one (approval policies read it). */
 const ActionConfidence = z.number().min(0).max(1).optional();
+// Not a message: a model's own output, parsed by the planner. Models add fields of their own (`thought`,
+// `plan`); they are ignored rather than sent round the repair ladder, and never travel further.
 export const AgentAction = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('tool'), call: ToolCall, reasoning: z.string().optional(), confidence: ActionConfidence }),
-  z.object({ action: z.literal('final'), output: z.unknown(), reasoning: z.string().optional(), confidence: ActionConfidence }),
+  z.looseObject({ action: z.literal('tool'), call: ToolCall, reasoning: z.string().optional(), confidence: ActionConfidence }),
+  z.looseObject({ action: z.literal('final'), output: z.unknown(), reasoning: z.string().optional(), confidence: ActionConfidence }),
 ]);
 export type AgentAction = z.infer<typeof AgentAction>;
 
@@ -131,7 +133,7 @@ const StepResultBase = {
 
 /** Published by the executor as the event `step.completed`. */
 export const StepCompleted = z
-  .object({
+  .strictObject({
     ...StepResultBase,
     type: z.literal('step.completed'),
     /** The model that answered; for tool calls, `{ provider: 'tool', model: <tool name> }`. */
@@ -144,7 +146,7 @@ export type StepCompleted = z.infer<typeof StepCompleted>;
 
 /** Published by the executor as the event `step.failed`, once its retries are spent or the error is terminal. */
 export const StepFailed = z
-  .object({
+  .strictObject({
     ...StepResultBase,
     type: z.literal('step.failed'),
     model: ModelTarget.optional(),

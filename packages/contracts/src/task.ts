@@ -49,14 +49,15 @@ export const TaskId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}=[1-9][0-9]{
  * reservation. `costUsd` is the usage priced at the rate the reservation was granted with.
  */
 export const Spend = z
-  .object({
+  .strictObject({
     reservationId: z.string().min(1).max(200),
     model: ModelTarget,
     /** What the provider reported; all zero when no answer came (the reservation is released). */
     usage: Usage,
     costUsd: z.number().nonnegative().optional(),
   });
-// Not strict: a field a newer executor adds must not send an older budget's bookings to the DLQ.
+// Strict like every message: its carrier (a task event) is strict too, so a looser Spend would buy no
+// tolerance of a newer executor; schemaVersion is what evolves a message.
 export type Spend = z.infer<typeof Spend>;
 
 const TaskBase = {
@@ -75,7 +76,7 @@ const TaskBase = {
  * another owner waits, and takes over only once the owner is gone.
  */
 export const StepStarted = z
-  .object({
+  .strictObject({
     ...TaskBase,
     type: z.literal('step.started'),
     /** The executor process holding the lease. */
@@ -83,7 +84,7 @@ export const StepStarted = z
     /** The command's delivery this lease belongs to (`s<stream seq>d<delivery count>-<random>`: unique per delivery). */
     delivery: z.string().max(64),
     /** Set when this lease replaced another owner's: who, and why it was taken over. */
-    takeover: z.object({ from: z.string(), why: z.string() }).optional(),
+    takeover: z.strictObject({ from: z.string(), why: z.string() }).optional(),
   })
   .strict();
 export type StepStarted = z.infer<typeof StepStarted>;
@@ -94,7 +95,7 @@ export type StepStarted = z.infer<typeof StepStarted>;
  * written (its owner then appends the final result with what was spent; otherwise nothing will).
  */
 export const StepRevoked = z
-  .object({
+  .strictObject({
     ...TaskBase,
     type: z.literal('step.revoked'),
     reason: z.string().max(2000),
@@ -111,7 +112,7 @@ export type StepRevoked = z.infer<typeof StepRevoked>;
  * the budget still books what it cost.
  */
 export const TaskSpent = z
-  .object({
+  .strictObject({
     ...TaskBase,
     type: z.literal('task.spent'),
     owner: z.string(),

@@ -27,7 +27,7 @@ export function toolIdempotencyKey(runId: string, stepId: string, callId: string
 
 /** A request on `pw.tools.<name>`. W3C `traceparent` travels in the NATS headers, not in the body. */
 export const ToolRequest = z
-  .object({
+  .strictObject({
     schemaVersion: SchemaVersion,
     tool: ToolName,
     callId: ToolCallId,
@@ -88,7 +88,7 @@ export const ToolError = ErrorInfo.extend({
 });
 export type ToolError = z.infer<typeof ToolError>;
 
-export const ToolSuccess = z.object({
+export const ToolSuccess = z.strictObject({
   schemaVersion: SchemaVersion,
   ok: z.literal(true),
   /** Any JSON value; valid against the tool's output schema when it declares one. */
@@ -98,7 +98,7 @@ export const ToolSuccess = z.object({
 });
 export type ToolSuccess = z.infer<typeof ToolSuccess>;
 
-export const ToolFailure = z.object({ schemaVersion: SchemaVersion, ok: z.literal(false), error: ToolError });
+export const ToolFailure = z.strictObject({ schemaVersion: SchemaVersion, ok: z.literal(false), error: ToolError });
 export type ToolFailure = z.infer<typeof ToolFailure>;
 
 /** The reply to a ToolRequest: a result or an error that says whether a retry can help. */
@@ -106,7 +106,7 @@ export const ToolReply = z.discriminatedUnion('ok', [ToolSuccess, ToolFailure]);
 export type ToolReply = z.infer<typeof ToolReply>;
 
 /** What a tool says about itself on `pw.tools.<name>.describe` (an empty request). */
-export const ToolDescription = z.object({
+export const ToolDescription = z.strictObject({
   schemaVersion: SchemaVersion,
   name: ToolName,
   /** For the model: what the tool does and when to use it. */

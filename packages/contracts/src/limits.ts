@@ -46,13 +46,31 @@ export function parseJsonBounded(text: string, maxDepth = MAX_JSON_DEPTH): Bound
 
 /**
  * The top-level fields of a JSON object text whose values are strings, numbers or booleans, however
- * deep the rest is: what a refusal may still use (a run id to tell the sender). Safe on any depth:
- * `JSON.parse` does not recurse, and nothing nested is kept.
+ * deep the rest is: what a refusal may still use (a run id to tell the sender). Every nested value is
+ * cut out of the text in one linear scan before the rest is parsed: parsing 100,000 levels takes
+ * ~100 ms even though it does not recurse, and nothing nested is kept anyway.
  */
 export function shallowFields(text: string): Record<string, string | number | boolean> | undefined {
+  const flat: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let kept = 0; // start of the text not yet copied (or skipped)
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth === 2) flat.push(text.slice(kept, i), 'null');
+    } else if (c === 0x5d || c === 0x7d) {
+      if (depth-- === 2) kept = i + 1;
+    }
+  }
+  flat.push(text.slice(kept));
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(flat.join(''));
   } catch {
     return undefined;
   }

@@ -5,8 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { generateRoleKeys, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { buckets, streams } from '@pipewright/contracts';
+import { ensureStream, generateRoleKeys, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
 
 export class DevBusAuth {
   private constructor(
@@ -55,5 +58,23 @@ export class DevBusAuth {
   /** Removes the keys. */
   async remove(): Promise<void> {
     await rm(this.written.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Creates the PW_* streams (as an operator's set-up step would), with the replicas and duplicate window
+ * the services are configured with, so the planner's own check at start-up finds nothing to change.
+ */
+export async function createTopology(admin: NodeConnectionOptions, env: Readonly<Record<string, string>>): Promise<void> {
+  const nc = await connect(admin);
+  try {
+    const jsm = await jetstreamManager(nc);
+    const replicas = env['PW_REPLICAS'] ? Number(env['PW_REPLICAS']) : undefined;
+    const window = env['PW_DEDUPE_WINDOW_MS'] ? Number(env['PW_DEDUPE_WINDOW_MS']) : undefined;
+    for (const def of Object.values(streams)) await ensureStream(jsm, def, { ...(replicas ? { replicas } : {}), ...(window ? { duplicateWindowMs: window } : {}) });
+    // The planner's run checkpoints: other services bind to the bucket and wait until it exists.
+    if ((env['PW_STORE'] ?? 'kv') === 'kv') await new Kvm(nc).create(buckets.runs, { history: 1, replicas: replicas ?? 1 });
+  } finally {
+    await nc.close();
   }
 }

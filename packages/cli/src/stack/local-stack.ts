@@ -5,7 +5,7 @@ import { startNatsServer, startProcess, Stack, type NatsServerHandle, type Proce
 import type { BusRole } from '@pipewright/kit';
 import type { SimConfig } from '@pipewright/llm-sim';
 import { inheritedEnv } from '../config.js';
-import { DevBusAuth } from './bus-auth.js';
+import { createTopology, DevBusAuth } from './bus-auth.js';
 import { REPO_ROOT } from './repo-root.js';
 import { APPROVER_API_PORT, OPS_PORT_ENV, opsReadiness } from './service-ports.js';
 import type { SimClient } from './sim-client.js';
@@ -98,6 +98,9 @@ export class LocalStack {
         ...(opts.echo ? { echo: true } : {}),
         ...(opts.logDir ? { logFile: `${opts.logDir}/llm-sim.log` } : {}),
       });
+      // The streams exist before any service starts, as a deployment's set-up would make them: services
+      // other than the planner may not create them (PW_TOPOLOGY=verify), and a stack may have no planner.
+      if (auth) await createTopology(auth.connectionOptions(nats.url, 'admin'), opts.env ?? {});
       stack = new LocalStack(nats, sim, opts, simProc.pid, auth);
       if (auth) stack.cleanup.add('bus keys', () => auth.remove());
       stack.cleanup.add('nats-server', () => nats.stop());

@@ -1,5 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
+import { RetryableError } from '../errors.js';
 import { buckets, RunState, TERMINAL_STATUSES, type RunStatus } from '@pipewright/contracts';
 import { openObjectStoreBlobs } from './object-store-blobs.js';
 import type { DurabilityProfile, RunFilter, RunStore, RunSummary, Stores, Versioned, WriteOptions, WriteResult } from './types.js';
@@ -12,6 +14,11 @@ export interface KvStoreOptions {
    * client can neither set nor read. @default 'default'
    */
   durability?: DurabilityProfile;
+  /**
+   * Create the run checkpoints' bucket when it is missing (the planner, PW_TOPOLOGY=manage). false: bind
+   * to it, and wait (a RetryableError at start-up) until the planner has created it. @default true
+   */
+  createRuns?: boolean;
 }
 
 /**
@@ -22,7 +29,7 @@ export async function openKvStores(nc: NatsConnection, opts: KvStoreOptions = {}
   const kvm = new Kvm(nc);
   const replicas = opts.replicas ?? 1;
   const open = (name: string) => kvm.create(name, { history: 1, replicas });
-  const [runs, blobs] = await Promise.all([open(buckets.runs), openObjectStoreBlobs(nc, { replicas })]);
+  const [runs, blobs] = await Promise.all([opts.createRuns === false ? bindExisting(kvm, buckets.runs) : open(buckets.runs), openObjectStoreBlobs(nc, { replicas })]);
   return {
     kind: 'kv',
     runs: new KvRunStore(runs),
@@ -35,6 +42,19 @@ export async function openKvStores(nc: NatsConnection, opts: KvStoreOptions = {}
 }
 
 const enc = new TextEncoder();
+
+/** Binds to a bucket another service creates; a RetryableError (retried at start-up) while it is missing. */
+async function bindExisting(kvm: Kvm, name: string): Promise<KV> {
+  const kv = await kvm.open(name);
+  try {
+    await kv.status();
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)
+      throw new RetryableError(`KV bucket ${name} does not exist yet: the planner (PW_TOPOLOGY=manage) creates it`, undefined, { cause: err });
+    throw err;
+  }
+  return kv;
+}
 
 /** KV raises on a failed create/update; its message names the wrong last sequence. */
 function isCasFailure(err: unknown): boolean {

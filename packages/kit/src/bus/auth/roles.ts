@@ -174,10 +174,13 @@ function toolsRole(tools: readonly string[]): RolePermissions {
   };
 }
 
-/** A client submits and cancels runs, reads run events, and asks the budget for its status. */
+/**
+ * A client submits and cancels runs, reads run events and run summaries (`runs list/show`, cancelling by
+ * label), and asks the budget for its status. It writes nothing but requests.
+ */
 function clientRole(): RolePermissions {
   return {
-    publish: [...JS_READ, subjects.runSubmit, subjects.runCancel, ...reader(S.events.name), subjects.budget.status],
+    publish: [...JS_READ, subjects.runSubmit, subjects.runCancel, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), subjects.budget.status],
     subscribe: [INBOX],
     allowResponses: false,
   };

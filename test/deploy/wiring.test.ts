@@ -67,6 +67,8 @@ describe.skipIf(!KUSTOMIZE.command)('deploy/: what the overlays wire', () => {
         expect(env.get('NATS_NKEY_SEED_FILE')?.['value'], `${name(d)}: NATS_NKEY_SEED_FILE`).toBe(SEED_FILE);
         expect(mountedSecret(d, SEED_FILE), `${name(d)}: seed mounted`).toEqual({ secret: `pipewright-nats-${ROLE_OF[name(d)]!}`, key: 'seed.nk' });
         expect(arr(container(d)['volumeMounts']).map(obj).every((m) => m['readOnly'] === true || m['mountPath'] === '/tmp'), `${name(d)}: secrets read-only`).toBe(true);
+        // Only the planner may manage the streams under the bus permissions: the others wait for them.
+        expect(env.get('PW_TOPOLOGY')?.['value'], `${name(d)}: PW_TOPOLOGY`).toBe(name(d) === 'planner' ? undefined : 'verify');
       }
       const approver = deployments.find((d) => name(d) === 'approver')!;
       const tokensFile = String(envOf(approver).get('PW_APPROVER_TOKENS_FILE')?.['value']);
@@ -123,6 +125,7 @@ describe('deploy/compose: the same wiring', () => {
       const s = obj(services[svc]);
       expect(obj(s['environment'])['NATS_NKEY_SEED_FILE'], `${svc}: NATS_NKEY_SEED_FILE`).toBe(SEED_FILE);
       expect(arr(s['volumes']), `${svc}: seed mount`).toContain(`./nats-auth/${role}.nk:${SEED_FILE}:ro`);
+      expect(obj(s['environment'])['PW_TOPOLOGY'], `${svc}: PW_TOPOLOGY`).toBe(svc === 'planner' ? undefined : 'verify');
     }
     const approver = obj(services['approver']);
     expect(arr(approver['volumes'])).toContain(`./approver-tokens:${String(obj(approver['environment'])['PW_APPROVER_TOKENS_FILE'])}:ro`);

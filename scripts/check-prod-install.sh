@@ -136,7 +136,7 @@ while [ "${#pending[@]}" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
       STATUS[$name]="exited with status $rc before it was ready"
       failed+=("$name")
     else
-      STATUS[$name]="not ready (last answer: ${code:-none})"
+      STATUS[$name]="not ready (last answer: $([ "${code:-000}" = 000 ] && echo 'no connection' || echo "HTTP $code"))"
       still+=("$name")
     fi
   done
@@ -153,6 +153,6 @@ if [ "${#failed[@]}" -gt 0 ]; then
     printf '\n--- %s: %s; last %s lines of its output:\n' "$name" "${STATUS[$name]}" "$LOG_TAIL_LINES" >&2
     tail -n "$LOG_TAIL_LINES" "$LOGS/$name.log" >&2
   done
-  fail "${failed[*]} did not start from the production install (a runtime import missing from dependencies?)"
+  fail "${failed[*]} did not become ready from the production install (a process that exits at start-up with ERR_MODULE_NOT_FOUND imports a package its package.json does not list under dependencies)"
 fi
 log "OK: planner, executor, budget, approver and llm-sim start from a production-only install"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the image holds, built and started without Docker: the Dockerfile's prod-deps stage (every
 # workspace manifest plus the lockfile, `pnpm install --frozen-lockfile --prod`) and its build stage's
-# output (every dist folder), put together in a temporary folder. From that folder, each of the four
-# services and the model simulator is started against a real nats-server on free ports; each must
-# answer 200 on its readiness endpoint. A runtime import that is only a devDependency, or not declared
+# output (every dist folder), put together in a temporary folder. From that folder, the CLI runs
+# `--help`, and each of the four services and the model simulator is started against a real
+# nats-server on free ports; each must answer 200 on its readiness endpoint. A runtime import that is only a devDependency, or not declared
 # at all, is missing from that install and the process dies at start-up: this check fails and prints
 # the process's last log lines.
 #   usage: scripts/check-prod-install.sh            (after `pnpm build`; scripts/test.sh runs it)
@@ -23,7 +23,7 @@ log() { printf '[prod-install] %s\n' "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
 
 [ -x "$NATS_SERVER" ] || fail "no nats-server at $NATS_SERVER (run scripts/bootstrap.sh)"
-for main in services/{planner,executor,budget,approver}/dist/main.js packages/llm-sim/dist/bin/llm-sim.js; do
+for main in services/{planner,executor,budget,approver}/dist/main.js packages/llm-sim/dist/bin/llm-sim.js packages/cli/dist/bin/pipewright.js; do
   [ -f "$main" ] || fail "$main is not built (run pnpm build first)"
 done
 
@@ -77,7 +77,15 @@ done
 find "$APP" -name '*.tsbuildinfo' -not -path '*/node_modules/*' -delete
 cp -R examples "$APP/examples"
 
-# --- 3. Free ports (held open together, so they are distinct) and a real nats-server.
+# --- 3. The CLI, which the image also holds (`kubectl exec … pipewright`): its entry imports every
+# command statically, so `--help` loads its whole module graph.
+if ! (cd "$APP" && env -i PATH="$PATH" HOME="$HOME" NODE_ENV=production node packages/cli/dist/bin/pipewright.js --help </dev/null >"$LOGS/cli.log" 2>&1); then
+  tail -n "$LOG_TAIL_LINES" "$LOGS/cli.log" >&2
+  fail "the CLI (packages/cli/dist/bin/pipewright.js --help) does not run from the production install"
+fi
+log "cli runs (pipewright --help)"
+
+# --- 4. Free ports (held open together, so they are distinct) and a real nats-server.
 read -r NATS_PORT SIM_PORT PLANNER_PORT EXECUTOR_PORT BUDGET_PORT APPROVER_PORT APPROVER_API_PORT < <(node -e '
   const net = require("node:net");
   const servers = Array.from({ length: 7 }, () => net.createServer());
@@ -103,7 +111,7 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null; do
   sleep 0.1
 done
 
-# --- 4. The simulator and the four services, each from the installed folder.
+# --- 5. The simulator and the four services, each from the installed folder.
 COMMON=(NATS_URL="nats://127.0.0.1:$NATS_PORT" PW_HTTP_HOST=127.0.0.1 PW_SHUTDOWN_GRACE_MS=2000 PW_LOG_LEVEL=info)
 start llm-sim node packages/llm-sim/dist/bin/llm-sim.js --port "$SIM_PORT" --host 127.0.0.1
 start planner "${COMMON[@]}" PW_HTTP_PORT="$PLANNER_PORT" node services/planner/dist/main.js
@@ -155,4 +163,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
   done
   fail "${failed[*]} did not become ready from the production install (a process that exits at start-up with ERR_MODULE_NOT_FOUND imports a package its package.json does not list under dependencies)"
 fi
-log "OK: planner, executor, budget, approver and llm-sim start from a production-only install"
+log "OK: planner, executor, budget, approver, llm-sim and the CLI start from a production-only install"

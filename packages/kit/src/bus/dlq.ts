@@ -33,7 +33,8 @@ export async function sendToDlq(js: JetStreamClient, service: string, msg: JsMsg
   ];
   const original: [string, string][] = [];
   if (msg.headers) for (const [k, vs] of msg.headers) for (const v of vs) if (k !== H.msgId && !k.startsWith('Pw-Dlq-')) original.push([k, v]);
-  const msgID = `dlq:${stream}:${msg.seq}`;
+  // Per service: two services refusing one message of a shared stream (PW_EVENTS) each store a copy.
+  const msgID = `dlq:${service}:${stream}:${msg.seq}`;
   const budget = maxPayloadOf(js) - PUBLISH_SLACK_BYTES - headerLineBytes(H.msgId, msgID);
 
   let kept = original;

@@ -26,7 +26,7 @@ export { parseTemplate, renderTemplate, lookup, TemplateError } from './template
 export type { TemplateRef, TemplateParse } from './template.js';
 export { SchemaValidator, schemaValidator } from './schema-validator.js';
 export { formatPath, fromZodError, describeIssues } from './issues.js';
-export { MAX_JSON_DEPTH, jsonDepth, parseJsonBounded, shallowFields } from './limits.js';
+export { MAX_JSON_DEPTH, MAX_VALUE_DEPTH, jsonDepth, parseJsonBounded, shallowFields } from './limits.js';
 export type { BoundedJson } from './limits.js';
 export { RunRequest, CancelRequest, RunDeadlineTimer } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';

@@ -10,6 +10,13 @@
 /** Deepest nesting of arrays and objects accepted in any message (the top-level object is level 1). */
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * Deepest nesting of a value a service takes from outside and puts into messages of its own (a model's
+ * output, a tool call's arguments): room is left for the levels of the messages that carry it, so an
+ * accepted value never makes a later message too deep for its consumer.
+ */
+export const MAX_VALUE_DEPTH = MAX_JSON_DEPTH - 16;
+
 /** Outcome of `parseJsonBounded`: the value, or why the text was refused without walking it. */
 export type BoundedJson = { ok: true; value: unknown } | { ok: false; kind: 'not-json' | 'too-deep'; reason: string };
 
@@ -36,7 +43,7 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
 
 /** Parses a JSON text that is no deeper than `maxDepth`; a deeper one is refused before it is parsed. */
 export function parseJsonBounded(text: string, maxDepth = MAX_JSON_DEPTH): BoundedJson {
-  if (jsonDepth(text, maxDepth) > maxDepth) return { ok: false, kind: 'too-deep', reason: `too deep: nested more than ${maxDepth} levels (the limit of every message)` };
+  if (jsonDepth(text, maxDepth) > maxDepth) return { ok: false, kind: 'too-deep', reason: `too deep: nested more than ${maxDepth} levels` };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {

@@ -1,6 +1,6 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { Context } from '@opentelemetry/api';
-import { describeIssues, fromZodError, TOOL_ERROR_CODES, ToolReply, ToolRequest, toolSubjects, type ToolRequestInput } from '@pipewright/contracts';
+import { describeIssues, fromZodError, MAX_VALUE_DEPTH, parseJsonBounded, TOOL_ERROR_CODES, ToolReply, ToolRequest, toolSubjects, type ToolRequestInput } from '@pipewright/contracts';
 import { injectTrace } from '@pipewright/kit';
 import { failWith, failure } from '../replies.js';
 import { requestFailure } from './errors.js';
@@ -26,15 +26,16 @@ export async function callTool(nc: NatsConnection, request: ToolRequestInput, op
   const timeout = Math.max(1, Math.floor(Math.min(opts.timeoutMs, untilDeadline)));
   const h = natsHeaders();
   injectTrace(h, opts.context);
-  let raw: unknown;
+  let text: string;
   try {
-    const msg = await nc.request(toolSubjects.call(req.tool), encoder.encode(JSON.stringify(req)), { timeout, headers: h });
-    raw = msg.json();
+    text = (await nc.request(toolSubjects.call(req.tool), encoder.encode(JSON.stringify(req)), { timeout, headers: h })).string();
   } catch (err) {
-    if (err instanceof SyntaxError) return failWith(TOOL_ERROR_CODES.invalidReply, `tool "${req.tool}" answered with something that is not JSON`, false);
     return failure(requestFailure(err, req.tool, timeout));
   }
-  const parsed = ToolReply.safeParse(raw);
+  // A reply nested past MAX_VALUE_DEPTH is refused before anything walks it: its output would travel on in messages.
+  const raw = parseJsonBounded(text, MAX_VALUE_DEPTH);
+  if (!raw.ok) return failWith(TOOL_ERROR_CODES.invalidReply, raw.kind === 'not-json' ? `tool "${req.tool}" answered with something that is not JSON` : `tool "${req.tool}" answered ${raw.reason}`, false);
+  const parsed = ToolReply.safeParse(raw.value);
   if (parsed.success) return parsed.data;
   return failWith(TOOL_ERROR_CODES.invalidReply, `tool "${req.tool}" answered with an invalid reply: ${describeIssues(fromZodError(parsed.error))}`, false);
 }

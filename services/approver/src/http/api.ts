@@ -1,5 +1,5 @@
 import type { ApprovalChannel } from '@pipewright/contracts';
-import { fromZodError, parseJsonBounded } from '@pipewright/contracts';
+import { fromZodError, MAX_VALUE_DEPTH, parseJsonBounded } from '@pipewright/contracts';
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
@@ -54,8 +54,8 @@ export function apiRoutes(d: HttpDeps): Hono<Env> {
 
   app.post('/approvals/:id/:verb{approve|reject|edit}', async (c) => {
     const verb = c.req.param('verb') as keyof typeof Bodies;
-    // Depth is checked on the text, before anything recursive walks the value (see MAX_JSON_DEPTH).
-    const raw = parseJsonBounded(await c.req.text());
+    // Depth is checked on the text, before anything walks the value; edited arguments travel on in a decision (MAX_VALUE_DEPTH).
+    const raw = parseJsonBounded(await c.req.text(), MAX_VALUE_DEPTH);
     if (!raw.ok) return c.json({ error: 'invalid_body', issues: [{ path: '(root)', message: raw.kind === 'not-json' ? 'the body must be a JSON object' : raw.reason }] }, 400);
     const body = Bodies[verb].safeParse(raw.value);
     if (!body.success) return c.json({ error: 'invalid_body', issues: fromZodError(body.error) }, 422);

@@ -1,4 +1,4 @@
-import { parseJsonBounded } from '@pipewright/contracts';
+import { MAX_VALUE_DEPTH, parseJsonBounded } from '@pipewright/contracts';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { DecisionInput } from '../core/decide.js';
@@ -92,7 +92,7 @@ export function inboxRoutes(d: HttpDeps): Hono {
     let input: DecisionInput;
     if (verb === 'edit') {
       const text = field(form, 'arguments');
-      const args = parseJsonBounded(text);
+      const args = parseJsonBounded(text, MAX_VALUE_DEPTH);
       if (!args.ok) return showInbox(c, s, 422, { editErrors: { approvalId: id, text, issues: [{ path: 'arguments', message: args.kind === 'not-json' ? `not valid JSON (${args.reason})` : args.reason }] } });
       input = { kind: 'edit', arguments: args.value };
     } else input = verb === 'reject' ? { kind: 'reject', reason: field(form, 'reason') } : { kind: 'approve' };

@@ -1,6 +1,6 @@
 import { toOpenAiMessages } from '../agent/messages.js';
 import type OpenAI from 'openai';
-import { headers as H, parseJsonBounded, type LlmCall, type ModelTarget, type StepCommand, type ToolCall, type Usage } from '@pipewright/contracts';
+import { headers as H, MAX_VALUE_DEPTH, parseJsonBounded, type LlmCall, type ModelTarget, type StepCommand, type ToolCall, type Usage } from '@pipewright/contracts';
 import { classify, type CallFailure } from './errors.js';
 
 export interface CallInput {
@@ -75,8 +75,8 @@ export async function callModel(input: CallInput): Promise<CallOutcome> {
   }
 }
 
-/** Tool-call arguments as JSON; text that is not JSON (or nested past MAX_JSON_DEPTH) is kept as it is, for the planner to refuse with a reason. */
+/** Tool-call arguments as JSON; text that is not JSON (or nested past MAX_VALUE_DEPTH) is kept as it is, for the planner to refuse with a reason. */
 function parseArguments(raw: string): unknown {
-  const parsed = parseJsonBounded(raw);
+  const parsed = parseJsonBounded(raw, MAX_VALUE_DEPTH);
   return parsed.ok ? parsed.value : raw;
 }

@@ -1,4 +1,4 @@
-import { parseJsonBounded, schemaValidator, type JsonSchemaDoc, type ValidationIssue } from '@pipewright/contracts';
+import { MAX_VALUE_DEPTH, parseJsonBounded, schemaValidator, type JsonSchemaDoc, type ValidationIssue } from '@pipewright/contracts';
 
 export type ParsedOutput =
   | { ok: true; value: unknown; rung: 'direct' | 'tolerant-parse' }
@@ -28,9 +28,9 @@ function invalid(issues: ValidationIssue[]): ParsedOutput {
   return { ok: false, reason: `the output breaks its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues };
 }
 
-/** Model output deeper than MAX_JSON_DEPTH is refused like text that is not JSON: nothing recursive walks it. */
+/** Model output deeper than MAX_VALUE_DEPTH is refused like text that is not JSON: nothing recursive walks it. */
 function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  const parsed = parseJsonBounded(text);
+  const parsed = parseJsonBounded(text, MAX_VALUE_DEPTH);
   return parsed.ok ? parsed : { ok: false };
 }
 

@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@pipewright/devstack';
 import { buckets, streams } from '@pipewright/contracts';
-import { BUS_ROLES, EXTRA_BUCKETS, ensureStream, generateRoleKeys, publicKeysOf, renderAuthorization, type BusRole, type RoleKeys } from '@pipewright/kit';
+import { BUS_ROLES, EXTRA_BUCKETS, ensureStream, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, type BusRole, type RoleKeys } from '@pipewright/kit';
 import { OBJECT_STORE_BLOB_BUCKET } from '../../packages/kit/src/store/object-store-blobs.js';
 import { TOOL_RECEIPTS_BUCKET } from '../../packages/tools/src/receipts/kv.js';
 import { APPROVER_BUCKETS } from '../../services/approver/src/store/kv.js';
@@ -60,7 +60,8 @@ describe('bus permissions per role, enforced by a real nats-server', () => {
   let admin: JetStreamManager;
 
   const as = async (role: BusRole): Promise<NatsConnection> => {
-    const nc = await connect({ servers: server.url, authenticator: nkeyAuthenticator(new TextEncoder().encode(keys[role].seed)) });
+    const authenticator = nkeyAuthenticator(new TextEncoder().encode(keys[role].seed));
+    const nc = await connect({ servers: server.url, authenticator, ...(role === 'admin' ? {} : { inboxPrefix: inboxPrefixFor(keys[role].publicKey) }) });
     conns.set(role, nc);
     return nc;
   };
@@ -120,6 +121,22 @@ describe('bus permissions per role, enforced by a real nats-server', () => {
       }
     });
   }
+
+  it("a role reads only its own replies: everyone's inboxes and another role's are refused, its own allowed", async () => {
+    for (const role of BUS_ROLES.filter((r) => r !== 'admin')) {
+      const nc = conns.get(role)!;
+      const other = role === 'planner' ? 'executor' : 'planner';
+      for (const subject of ['_INBOX.>', `${inboxPrefixFor(keys[other].publicKey)}.>`]) {
+        const sub = nc.subscribe(subject);
+        await nc.flush();
+        await expect.poll(() => sub.isClosed(), { timeout: 5_000, interval: 20 }).toBe(true);
+      }
+      const own = nc.subscribe(`${inboxPrefixFor(keys[role].publicKey)}.x`);
+      await nc.flush();
+      expect(own.isClosed(), `${role}: its own inbox`).toBe(false);
+      own.unsubscribe();
+    }
+  });
 
   it('each author can publish what it owns: a result (executor), a decision (approver), a command (planner), a request (client)', async () => {
     const before = (await admin.streams.info(streams.events.name)).state.messages;

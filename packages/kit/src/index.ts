@@ -45,6 +45,6 @@ export type { Externalized } from './store/claim-check.js';
 export { BlobIntegrityError } from './store/blob-ref.js';
 export { VersionedCollection } from './store/mongo/versioned.js';
 export type { VersionDoc, VersionSummary, NewVersion, VersionedOptions, VersionListOptions } from './store/mongo/versioned.js';
-export { BUS_ROLES, EXTRA_BUCKETS, permissionsFor, renderAuthorization, generateRoleKeys, publicKeysOf, seedFileName, writeRoleKeys } from './bus/auth/index.js';
+export { BUS_ROLES, EXTRA_BUCKETS, inboxPrefixFor, permissionsFor, renderAuthorization, generateRoleKeys, publicKeysOf, seedFileName, writeRoleKeys } from './bus/auth/index.js';
 export { MessageSigner, SIGNATURE_HEADERS, seedFromFileText, verifySignature } from './bus/auth/index.js';
 export type { BusRole, PermissionOptions, RolePermissions, RolePublicKeys, RoleKey, RoleKeys, WrittenAuth, SignatureVerdict } from './bus/auth/index.js';

@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { buckets, streams } from '@pipewright/contracts';
-import { ensureStream, generateRoleKeys, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
+import { ensureStream, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
 
 export class DevBusAuth {
   private constructor(
@@ -41,7 +41,8 @@ export class DevBusAuth {
 
   /** Connection options of a client acting as `role`. */
   connectionOptions(servers: string, role: BusRole): NodeConnectionOptions {
-    return { servers, authenticator: nkeyAuthenticator(new TextEncoder().encode(this.keys[role].seed)) };
+    const authenticator = nkeyAuthenticator(new TextEncoder().encode(this.keys[role].seed));
+    return role === 'admin' ? { servers, authenticator } : { servers, authenticator, inboxPrefix: inboxPrefixFor(this.keys[role].publicKey) };
   }
 
   /**

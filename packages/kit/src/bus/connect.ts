@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { fromSeed } from '@nats-io/nkeys';
 import type { Logger } from 'pino';
+import { inboxPrefixFor } from './auth/roles.js';
 import type { CommonConfig } from '../config.js';
 
 type ConnectConfig = Pick<
@@ -25,8 +27,12 @@ export function connectionOptions(cfg: ConnectConfig, name: string): NodeConnect
   if (cfg.NATS_PASSWORD !== undefined) opts.pass = cfg.NATS_PASSWORD;
   if (cfg.NATS_TOKEN !== undefined) opts.token = cfg.NATS_TOKEN;
   if (cfg.NATS_CREDS !== undefined) opts.authenticator = credsAuthenticator(readFileSync(cfg.NATS_CREDS));
-  else if (cfg.NATS_NKEY_SEED_FILE !== undefined)
-    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(cfg.NATS_NKEY_SEED_FILE, 'utf8').trim()));
+  else if (cfg.NATS_NKEY_SEED_FILE !== undefined) {
+    const seed = readFileSync(cfg.NATS_NKEY_SEED_FILE, 'utf8').trim();
+    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
+    // Replies come to this identity's own inboxes: the permissions `pipewright nats-auth` writes allow no other.
+    opts.inboxPrefix = inboxPrefixFor(fromSeed(new TextEncoder().encode(seed)).getPublicKey());
+  }
   if (cfg.NATS_TLS_CA !== undefined || cfg.NATS_TLS_CERT !== undefined) {
     opts.tls = {};
     if (cfg.NATS_TLS_CA !== undefined) opts.tls.caFile = cfg.NATS_TLS_CA;

@@ -1,4 +1,4 @@
-export { BUS_ROLES, EXTRA_BUCKETS, permissionsFor } from './roles.js';
+export { BUS_ROLES, EXTRA_BUCKETS, inboxPrefixFor, permissionsFor } from './roles.js';
 export type { BusRole, PermissionOptions, RolePermissions } from './roles.js';
 export { renderAuthorization } from './server-config.js';
 export type { RolePublicKeys } from './server-config.js';

@@ -22,6 +22,8 @@ export interface RolePermissions {
 export interface PermissionOptions {
   /** The tools this deployment serves (`pw.tools.<name>`); `*` (the default) lets the tools role answer any. */
   tools?: readonly string[];
+  /** The identity's reply inboxes (`inboxPrefixFor(publicKey)`). @default `_INBOX` (every identity's: only for a table without keys) */
+  inboxPrefix?: string;
 }
 
 /** Buckets outside `buckets` (contracts) that services open: kept here so the table is complete. */
@@ -32,7 +34,15 @@ export const EXTRA_BUCKETS = {
 } as const;
 
 const S = streams;
-const INBOX = '_INBOX.>';
+/**
+ * A process's reply inbox prefix when it connects with an nkey seed: `_INBOX_<its public key>`, so each
+ * identity may subscribe to its own replies only (with `_INBOX.>` any role could read every other
+ * role's replies: JetStream API answers carry run checkpoints and task results). Both sides derive it
+ * from the key: kit's connectionOptions sets it, the authorization block allows it.
+ */
+export function inboxPrefixFor(publicKey: string): string {
+  return `_INBOX_${publicKey}`;
+}
 const ev = (tail: string) => `pw.events.*.${tail}`;
 
 /** Read-only JetStream API calls every JetStream client makes (account info, stream info). */
@@ -87,7 +97,7 @@ const runStoreReadOnly = [...reader(`KV_${buckets.runs}`), ...objectStore(EXTRA_
 
 const TASK_RESULTS = ['step.started', 'step.parked', 'step.completed', 'step.failed'].map((t) => ev(`${t}.*`));
 
-function plannerRole(): RolePermissions {
+function plannerRole(INBOX: string): RolePermissions {
   return {
     publish: [
       ...JS_READ,
@@ -119,7 +129,7 @@ function plannerRole(): RolePermissions {
   };
 }
 
-function executorRole(tools: readonly string[]): RolePermissions {
+function executorRole(INBOX: string, tools: readonly string[]): RolePermissions {
   return {
     publish: [
       ...JS_READ,
@@ -142,7 +152,7 @@ function executorRole(tools: readonly string[]): RolePermissions {
   };
 }
 
-function budgetRole(): RolePermissions {
+function budgetRole(INBOX: string): RolePermissions {
   return {
     publish: [...JS_READ, ...durable(S.events.name, consumers.budgetSpend), ...reader(S.events.name), ...kvOwner(EXTRA_BUCKETS.budget), subjects.dlq('budget')],
     subscribe: [INBOX, 'pw.budget.*'],
@@ -150,7 +160,7 @@ function budgetRole(): RolePermissions {
   };
 }
 
-function approverRole(): RolePermissions {
+function approverRole(INBOX: string): RolePermissions {
   return {
     publish: [
       ...JS_READ,
@@ -166,7 +176,7 @@ function approverRole(): RolePermissions {
   };
 }
 
-function toolsRole(tools: readonly string[]): RolePermissions {
+function toolsRole(INBOX: string, tools: readonly string[]): RolePermissions {
   return {
     publish: [...JS_READ, ...kvOwner(buckets.toolReceipts)],
     subscribe: [INBOX, ...tools.flatMap((t) => [subjects.tool(t), subjects.toolDescribe(t)])],
@@ -178,7 +188,7 @@ function toolsRole(tools: readonly string[]): RolePermissions {
  * A client submits and cancels runs, reads run events and run summaries (`runs list/show`, cancelling by
  * label), and asks the budget for its status. It writes nothing but requests.
  */
-function clientRole(): RolePermissions {
+function clientRole(INBOX: string): RolePermissions {
   return {
     publish: [...JS_READ, subjects.runSubmit, subjects.runCancel, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), subjects.budget.status],
     subscribe: [INBOX],
@@ -189,19 +199,20 @@ function clientRole(): RolePermissions {
 /** What `role` may do. */
 export function permissionsFor(role: BusRole, opts: PermissionOptions = {}): RolePermissions {
   const tools = opts.tools && opts.tools.length > 0 ? opts.tools : ['*'];
+  const inbox = `${opts.inboxPrefix ?? '_INBOX'}.>`;
   switch (role) {
     case 'planner':
-      return plannerRole();
+      return plannerRole(inbox);
     case 'executor':
-      return executorRole(tools);
+      return executorRole(inbox, tools);
     case 'budget':
-      return budgetRole();
+      return budgetRole(inbox);
     case 'approver':
-      return approverRole();
+      return approverRole(inbox);
     case 'tools':
-      return toolsRole(tools);
+      return toolsRole(inbox, tools);
     case 'client':
-      return clientRole();
+      return clientRole(inbox);
     case 'admin':
       return { publish: ['>'], subscribe: ['>'], allowResponses: true };
   }

@@ -1,6 +1,6 @@
 // Renders the `authorization` block of nats-server's configuration: one nkey user per role, with the
 // permissions of roles.ts. The output is meant to be `include`d from nats-server.conf.
-import { BUS_ROLES, permissionsFor, type BusRole, type PermissionOptions } from './roles.js';
+import { BUS_ROLES, inboxPrefixFor, permissionsFor, type BusRole, type PermissionOptions } from './roles.js';
 
 /** The public key (`U…`) of each role's identity. */
 export type RolePublicKeys = Readonly<Record<BusRole, string>>;
@@ -9,9 +9,9 @@ const quote = (s: string) => JSON.stringify(s);
 const list = (items: readonly string[], indent: string) => `[\n${items.map((i) => `${indent}  ${quote(i)}`).join(',\n')}\n${indent}]`;
 
 /** The `authorization { users = [...] }` block for these public keys. */
-export function renderAuthorization(keys: RolePublicKeys, opts: PermissionOptions = {}): string {
+export function renderAuthorization(keys: RolePublicKeys, opts: Omit<PermissionOptions, 'inboxPrefix'> = {}): string {
   const users = BUS_ROLES.map((role) => {
-    const p = permissionsFor(role, opts);
+    const p = permissionsFor(role, { ...opts, inboxPrefix: inboxPrefixFor(keys[role]) });
     const ind = '        ';
     return [
       `    # ${role}`,

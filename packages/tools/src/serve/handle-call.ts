@@ -35,7 +35,11 @@ export async function handleCall(msg: Msg, d: CallDeps): Promise<void> {
 
 async function serve(msg: Msg, d: CallDeps, span: Span): Promise<void> {
   const req = decode(msg, d.name);
-  if (!req.ok) return send(msg, req.reply, d, span);
+  if (!req.ok) {
+    // Recorded: the caller gets the reason, the span its error (send), and the tool's log a line.
+    if (!req.reply.ok) d.log?.warn({ tool: d.name, bytes: msg.data.length, error: req.reply.error }, 'tool request refused: invalid');
+    return send(msg, req.reply, d, span);
+  }
   const request = req.request;
   span.setAttributes({ 'gen_ai.tool.call.id': request.callId, 'pw.run.id': request.runId, 'pw.step.id': request.stepId });
 

@@ -29,8 +29,8 @@ module_of() {
     nats-server) echo 'github.com/nats-io/nats-server/v2@v2.14.5' ;;
     nats) echo 'github.com/nats-io/natscli/nats@v0.4.0' ;;
     ferretdb) echo 'github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2' ;;
-    # Jaeger's module path has no /v2, so v2 is installed by commit (the v2.20.0 release commit).
-    jaeger) echo 'github.com/jaegertracing/jaeger/cmd/jaeger@798e4b0fcf22609e381df764a01461affd813e1e' ;;
+    # Jaeger v2 keeps the module path without /v2: module v1.75.0 is Jaeger 2.12.0 (built by build_jaeger).
+    jaeger) echo 'github.com/jaegertracing/jaeger/cmd/jaeger@v1.75.0' ;;
     *) return 1 ;;
   esac
 }
@@ -121,6 +121,10 @@ ensure() {
     build_ferretdb
     return 0
   fi
+  if [[ "$name" == jaeger ]]; then
+    build_jaeger
+    return 0
+  fi
   log "$name: building with GOBIN=$BIN_DIR go install $module (the first build can take minutes)"
   if GOBIN="$BIN_DIR" go install "$module" >&2; then
     if [[ -x "$BIN_DIR/$name" ]]; then
@@ -160,6 +164,28 @@ build_ferretdb() {
   else
     rm -f "$BIN_DIR/ferretdb.partial"
     fail ferretdb "building $FERRETDB_MODULE/cmd/ferretdb@$FERRETDB_VERSION failed"
+  fi
+  rm -rf "$tmp"
+  BUILD_TMP=''
+}
+
+# Jaeger cannot be `go install`ed: its go.mod has a replace directive, and the module proxy refuses the
+# v2 release commits. What works: a throwaway module that requires it as a tool (`go get -tool`), then
+# `go build` of the command from there. v1.75.0 is Jaeger 2.12.0, the version the images pin.
+JAEGER_MODULE='github.com/jaegertracing/jaeger'
+JAEGER_VERSION='v1.75.0'
+build_jaeger() {
+  local tmp
+  tmp="$(mktemp -d "${TMPDIR:-/tmp}/pw-jaeger-build.XXXXXX")"
+  BUILD_TMP="$tmp"
+  log "jaeger: building $JAEGER_MODULE/cmd/jaeger@$JAEGER_VERSION (Jaeger 2.12.0) in a temporary module (the first build can take many minutes)"
+  if (cd "$tmp" && go mod init pw-jaeger-build >&2 && go get -tool "$JAEGER_MODULE/cmd/jaeger@$JAEGER_VERSION" >&2 &&
+    go build -o "$BIN_DIR/jaeger.partial" "$JAEGER_MODULE/cmd/jaeger" >&2) && [[ -x "$BIN_DIR/jaeger.partial" ]]; then
+    mv -f "$BIN_DIR/jaeger.partial" "$BIN_DIR/jaeger"
+    log "jaeger: built $BIN_DIR/jaeger"
+  else
+    rm -f "$BIN_DIR/jaeger.partial"
+    fail jaeger "building $JAEGER_MODULE/cmd/jaeger@$JAEGER_VERSION failed"
   fi
   rm -rf "$tmp"
   BUILD_TMP=''

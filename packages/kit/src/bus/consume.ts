@@ -7,6 +7,7 @@ import { describeIssues, fromZodError, parseJsonBounded, shallowFields, type Val
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { errorMessage } from '../errors.js';
+import { isTransient } from '../service/transient.js';
 import { lazyChild } from '../logger.js';
 import { extractTrace } from '../telemetry/propagation.js';
 import { sendToDlq } from './dlq.js';
@@ -151,7 +152,10 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           outcome = await o.handler(decoded.value, ctx);
         } catch (err) {
           outcome = outcomeOfError(err, msg.info.deliveryCount);
-          log.error({ err }, 'handler failed');
+          // A broker that cannot serve yet (a cluster electing a leader, a reconnect) is retried and says
+          // so at warn: an alert on error logs should not fire on every failover.
+          if (isTransient(err)) log.warn({ err }, 'handler failed with a transient error; the message will be retried');
+          else log.error({ err }, 'handler failed');
         }
         if (outcome.kind === 'retry' && ctx.lastDelivery) outcome = { kind: 'reject', reason: `deliveries exhausted (${o.maxDeliver}); last: ${outcome.reason}` };
         if (outcome.kind === 'reject') await sendToDlq(o.js, o.service, msg, o.stream, outcome.reason, log);

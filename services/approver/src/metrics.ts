@@ -54,8 +54,10 @@ export function createApproverMetrics(registry: Registry, approvals: ApprovalSto
       if (s) this.set(s.oldestMs === undefined ? 0 : Math.max(0, now() - s.oldestMs) / 1000);
     },
   });
+  const casConflicts = new Counter({ name: 'pw_cas_conflicts_total', help: 'Compare-and-set writes that lost to another writer and were retried, by store', labelNames: ['store'], registers });
+  casConflicts.inc({ store: 'approvals' }, 0); // a series from the start, so that rate() sees the first conflict
   return {
     decided: new Counter({ name: 'pw_approvals_decided_total', help: 'Approval decisions recorded (repeats excluded), by decision and channel', labelNames: ['decision', 'channel'], registers }),
-    casConflicts: new Counter({ name: 'pw_cas_conflicts_total', help: 'Compare-and-set writes that lost to another writer and were retried, by store', labelNames: ['store'], registers }),
+    casConflicts,
   };
 }

@@ -21,11 +21,13 @@ export interface PlannerMetrics {
 
 export function createPlannerMetrics(registry: Registry): PlannerMetrics {
   const registers = [registry];
+  const casConflicts = new Counter({ name: 'pw_cas_conflicts_total', help: 'Compare-and-set writes that lost to another writer and were retried, by store', labelNames: ['store'], registers });
+  casConflicts.inc({ store: 'runs' }, 0); // a series from the start, so that rate() sees the first conflict
   return {
     runs: new Counter({ name: 'pw_runs_total', help: 'Runs that reached a final status, by pipeline and status', labelNames: ['pipeline', 'status'], registers }),
     runDuration: new Histogram({ name: 'pw_run_duration_seconds', help: 'Time from a run being created to its final status', labelNames: ['pipeline', 'status'], buckets: RUN_DURATION_BUCKETS_S, registers }),
     steps: new Counter({ name: 'pw_steps_total', help: 'Steps that reached a final status, by step kind and outcome (succeeded, failed, skipped)', labelNames: ['kind', 'outcome'], registers }),
-    casConflicts: new Counter({ name: 'pw_cas_conflicts_total', help: 'Compare-and-set writes that lost to another writer and were retried, by store', labelNames: ['store'], registers }),
+    casConflicts,
     outboxRepublished: new Counter({ name: 'pw_outbox_republished_total', help: 'Events delivered again after they were applied: the transition they caused was published again', registers }),
   };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectorProblems, dashboardProblems } from './support/dashboard-check.js';
 import { documentedMetrics, promtoolCheck, registeredMetrics, ruleProblems } from './support/observability-check.js';
@@ -35,10 +35,15 @@ beforeAll(() => {
 }, GO_BUILD_MS);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Problems of a rule file: promtool's (when installed) and ours (shape, metric names). */
-function checkRules(text: string): string[] {
+function tmpFile(text: string): string {
   const file = join(tmp, `rules-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, text);
+  return file;
+}
+
+/** Problems of a rule file: promtool's (when installed) and ours (shape, metric names). */
+function checkRules(text: string): string[] {
+  const file = tmpFile(text);
   const ours = ruleProblems(text, known, histograms);
   if (!promtool) return ours;
   const r = promtoolCheck(promtool, file);
@@ -69,7 +74,10 @@ describe('deploy/observability/prometheus-rules.yaml', () => {
 
   it('refuses a broken rule: bad syntax, a metric no service exports, a missing expression', () => {
     const rule = (r: Record<string, unknown>) => stringify({ groups: [{ name: 'broken', rules: [{ alert: 'Broken', for: '5m', labels: { severity: 'warning' }, annotations: { summary: 'x' }, ...r }] }] });
-    expect(checkRules(rule({ expr: 'sum(rate(pw_runs_total[5m]) > 1' })).join('\n')).toMatch(/unclosed|promtool/);
+    const unclosed = rule({ expr: 'sum(rate(pw_runs_total[5m]) > 1' });
+    expect(checkRules(unclosed).join('\n')).toMatch(/unclosed/);
+    // promtool on its own refuses it too (where it is installed)
+    if (promtool) expect(promtoolCheck(promtool, tmpFile(unclosed)).output).toMatch(/could not parse expression/);
     expect(checkRules(rule({ expr: 'sum(rate(pw_runs_finished_total[5m])) > 1' })).join('\n')).toContain('pw_runs_finished_total, which no service exports');
     expect(checkRules(rule({ expr: undefined })).length).toBeGreaterThan(0);
     expect(checkRules(rule({ expr: 'pw_breaker_state == 2', for: 'five minutes' })).join('\n')).toMatch(/for/);
@@ -108,6 +116,16 @@ describe('deploy/observability/grafana-dashboard.json', () => {
 describe('deploy/observability/otel-collector.yaml', () => {
   it('takes OTLP in and sends traces through defined processors and exporters', () => {
     expect(collectorProblems(read('otel-collector.yaml'))).toEqual([]);
+  });
+
+  it('is what the production overlay deploys, and where its services send their traces', () => {
+    const overlay = parse(readFileSync(join(ROOT, 'deploy/k8s/overlays/production/kustomization.yaml'), 'utf8')) as { resources: string[]; configMapGenerator: { literals?: string[] }[] };
+    expect(overlay.resources).toContain('../../../observability');
+    const own = parse(read('kustomization.yaml')) as { configMapGenerator: { files: string[] }[] };
+    expect(own.configMapGenerator[0]!.files).toEqual(['config.yaml=otel-collector.yaml']);
+    const service = parseAllDocuments(read('otel-collector-k8s.yaml')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec: { ports?: { port: number }[] } }).find((o) => o.kind === 'Service');
+    expect(service?.spec.ports?.map((p) => p.port)).toContain(4318);
+    expect(overlay.configMapGenerator.flatMap((g) => g.literals ?? [])).toContain(`OTEL_EXPORTER_OTLP_ENDPOINT=http://${service!.metadata.name}:4318`);
   });
 
   it('refuses a pipeline that names an exporter it does not define', () => {

@@ -51,11 +51,14 @@ function checkRules(text: string): string[] {
 }
 
 describe('docs/operations.md lists every metric', () => {
-  it('the table names exactly the pw_ metrics the code registers, with their types', () => {
+  it('the table names exactly the pw_ metrics the code registers, with their types and labels', () => {
     const registered = registeredMetrics(ROOT);
     expect(registered.size).toBeGreaterThan(30);
     expect([...known].sort()).toEqual([...registered.keys()].sort());
-    for (const m of documented) expect(`${m.name}: ${m.type}`).toBe(`${m.name}: ${registered.get(m.name)}`);
+    for (const m of documented) {
+      const r = registered.get(m.name)!;
+      expect(`${m.name}: ${m.type} {${m.labels.join(',')}}`).toBe(`${m.name}: ${r.type} {${r.labels.join(',')}}`);
+    }
   });
 });
 

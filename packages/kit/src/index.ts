@@ -16,8 +16,7 @@ export { registerConsumerLag, CONSUMER_LAG_METRICS, CONSUMER_LAG_MIN_INTERVAL_MS
 export type { ConsumerLag } from './bus/consumer-lag.js';
 // The metric types of prom-client, whose registry every service gets (ServiceRuntime.registry): a service
 // declares its metrics with these and needs no prom-client dependency of its own.
-export { Counter, Gauge, Histogram } from 'prom-client';
-export type { Registry } from 'prom-client';
+export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { startConsumer } from './bus/consume.js';
 export { TaskLog, TaskLogEntry, isFinal } from './bus/task-log.js';
 export type { LoggedEntry, AppendResult } from './bus/task-log.js';

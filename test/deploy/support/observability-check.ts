@@ -25,16 +25,24 @@ export function documentedMetrics(markdown: string): DocumentedMetric[] {
   return out;
 }
 
-/** `pw_*` metrics the code registers: `new Counter|Gauge|Histogram({ name: 'pw_…' })`, and the kit's named constants. */
-export function registeredMetrics(root: string): Map<string, string> {
-  const out = new Map<string, string>();
+/**
+ * `pw_*` metrics the code registers, with their type and label names: each `new Counter|Gauge|Histogram({ name: 'pw_…' })`
+ * up to the next such construction, and the kit's gauges named by constants.
+ */
+export function registeredMetrics(root: string): Map<string, { type: string; labels: string[] }> {
+  const out = new Map<string, { type: string; labels: string[] }>();
   const dirs = ['packages/kit/src', ...readdirSync(join(root, 'services')).map((s) => `services/${s}/src`)];
   for (const file of dirs.flatMap((d) => tsFiles(join(root, d)))) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/new (Counter|Gauge|Histogram)\(\{\s*name: '(pw_[a-z0-9_]+)'/g)) out.set(m[2]!, m[1]!.toLowerCase());
+    const starts = [...text.matchAll(/new (Counter|Gauge|Histogram)\(\{\s*name: '(pw_[a-z0-9_]+)'/g)];
+    for (const [i, m] of starts.entries()) {
+      const body = text.slice(m.index, starts[i + 1]?.index ?? text.length);
+      const labels = /labelNames: \[([^\]]*)\]/.exec(body)?.[1] ?? '';
+      out.set(m[2]!, { type: m[1]!.toLowerCase(), labels: [...labels.matchAll(/'([a-z_]+)'/g)].map((l) => l[1]!) });
+    }
   }
-  for (const name of Object.values(LOOP_DELAY_METRICS)) out.set(name, 'gauge');
-  for (const name of Object.values(CONSUMER_LAG_METRICS)) out.set(name, 'gauge');
+  for (const name of Object.values(LOOP_DELAY_METRICS)) out.set(name, { type: 'gauge', labels: [] });
+  for (const name of Object.values(CONSUMER_LAG_METRICS)) out.set(name, { type: 'gauge', labels: ['stream', 'consumer'] });
   return out;
 }
 

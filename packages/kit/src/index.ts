@@ -12,6 +12,11 @@ export type { PublishOptions } from './bus/publish.js';
 export { ACK, outcomeOfError, redeliveryDelayMs, settle } from './bus/outcome.js';
 export type { Outcome } from './bus/outcome.js';
 export { sendToDlq } from './bus/dlq.js';
+export { registerConsumerLag, CONSUMER_LAG_METRICS, CONSUMER_LAG_MIN_INTERVAL_MS } from './bus/consumer-lag.js';
+export type { ConsumerLag } from './bus/consumer-lag.js';
+// The metric types of prom-client, whose registry every service gets (ServiceRuntime.registry): a service
+// declares its metrics with these and needs no prom-client dependency of its own.
+export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { startConsumer } from './bus/consume.js';
 export { TaskLog, TaskLogEntry, isFinal } from './bus/task-log.js';
 export type { LoggedEntry, AppendResult } from './bus/task-log.js';

@@ -7,6 +7,7 @@ import { Sweeper } from './approvals/sweeper.js';
 import type { ApproverConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { startHttpServer } from './http/server.js';
+import { createApproverMetrics } from './metrics.js';
 import { Notifier } from './notify/notifier.js';
 import { Sessions } from './security/session.js';
 import { loadDecisionSigner } from './security/signing-key.js';
@@ -40,7 +41,8 @@ export async function wireApprover(rt: ServiceRuntime, cfg: ApproverConfig, toke
     { maxAttempts: cfg.PW_APPROVER_WEBHOOK_MAX_ATTEMPTS, attemptTimeoutMs: cfg.PW_APPROVER_WEBHOOK_TIMEOUT_MS, baseDelayMs: DELIVERY_BASE_DELAY_MS, maxDelayMs: DELIVERY_MAX_DELAY_MS, deadlineMs: DELIVERY_DEADLINE_MS },
   );
   const events = new ApprovalEvents(rt.js, loadDecisionSigner(cfg, rt.log));
-  const approvals = new Approvals({ stores, events, notifier, background, log: rt.log });
+  const metrics = createApproverMetrics(rt.registry, stores.approvals, rt.log);
+  const approvals = new Approvals({ stores, events, notifier, background, log: rt.log, metrics });
 
   if (tokens.size === 0) rt.log.warn('no API tokens configured (PW_APPROVER_TOKENS, PW_APPROVER_TOKENS_FILE): the API and the inbox refuse every request');
   if (!cfg.PW_SLACK_SIGNING_SECRET) rt.log.info('PW_SLACK_SIGNING_SECRET unset: /slack/interactions refuses every request');
@@ -61,6 +63,7 @@ export async function wireApprover(rt: ServiceRuntime, cfg: ApproverConfig, toke
 
   const common = { ackWaitMs: cfg.PW_APPROVER_ACK_WAIT_MS, maxDeliver: cfg.PW_APPROVER_MAX_DELIVER };
   await ensurePullConsumer(rt.jsm, { stream: streams.approvals.name, durable: consumers.approver, filterSubjects: [subjects.approvalRequest], ...common });
+  rt.watchConsumer(streams.approvals.name, consumers.approver);
   const consumer = await startConsumer({
     js: rt.js,
     service: 'approver',

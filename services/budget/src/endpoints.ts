@@ -87,7 +87,7 @@ export function serveBudget(nc: NatsConnection, ctx: LedgerContext, opts: ServeO
     span.end();
     opts.metrics.requests.inc({ op: ep.op, outcome: reply.outcome });
     opts.metrics.duration.observe({ op: ep.op }, (performance.now() - started) / 1000);
-    if ('chargedUsd' in reply && 'repeated' in reply && reply.repeated === false) opts.metrics.chargedUsd.inc(Number(reply.chargedUsd));
+    countMoney(opts.metrics, reply);
   };
   const subscriptions = ENDPOINTS.map((ep) =>
     nc.subscribe(ep.subject, {
@@ -107,6 +107,15 @@ export function serveBudget(nc: NatsConnection, ctx: LedgerContext, opts: ServeO
       if (inFlight > 0) ctx.log.warn({ inFlight }, 'stopping with budget requests unanswered; clients will retry');
     },
   };
+}
+
+/** Money and denials of a first answer (a repeated request changed nothing and counts nothing). */
+function countMoney(m: BudgetMetrics, reply: { outcome: string }): void {
+  const r = reply as { outcome: string; repeated?: boolean; reservedUsd?: number; chargedUsd?: number; limit?: string };
+  if (r.repeated !== false) return;
+  if (r.outcome === 'granted' && r.reservedUsd !== undefined) m.reservedUsd.inc(r.reservedUsd);
+  else if (r.outcome === 'committed' && r.chargedUsd !== undefined) m.committedUsd.inc(r.chargedUsd);
+  else if (r.outcome === 'denied' && r.limit !== undefined) m.denials.inc({ limit: r.limit });
 }
 
 type Decoded = { ok: true; value: unknown } | { ok: false; reply: BudgetErrorReply };

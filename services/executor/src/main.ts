@@ -76,6 +76,8 @@ await runService('executor', config, async (rt) => {
   await ensurePullConsumer(rt.jsm, { stream: streams.steps.name, durable, filterSubjects: [subjects.stepDispatch(pool)], ...common });
   const toolDurable = consumers.executorTools(pool);
   await ensurePullConsumer(rt.jsm, { stream: streams.steps.name, durable: toolDurable, filterSubjects: [subjects.toolDispatch(pool)], ...common });
+  rt.watchConsumer(streams.steps.name, durable);
+  rt.watchConsumer(streams.steps.name, toolDurable);
 
   const handler = createStepHandler({
     owned,

@@ -32,7 +32,13 @@ export interface StepHandlerDeps {
  * reported with the final result all the same.
  */
 export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx: MessageContext) => Promise<Outcome> {
-  const breakers = deps.breakers ?? new BreakerRegistry(deps.providers.breakerOptions, (c) => onBreakerChange(deps, c));
+  const breakers =
+    deps.breakers ??
+    new BreakerRegistry(
+      deps.providers.breakerOptions,
+      (c) => onBreakerChange(deps, c),
+      (t) => deps.metrics.breakerState.set({ provider: t.provider, model: t.model }, BREAKER_STATE_VALUE.closed),
+    );
   return (cmd, ctx) => {
     ctx.span.setAttributes({ 'pw.run.id': cmd.runId, 'pw.step.id': cmd.stepId, 'pw.step.attempt': cmd.attempt });
     const log = lazyChild(ctx.log, { runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt, ...(cmd.turn !== undefined ? { turn: cmd.turn } : {}) });

@@ -6,6 +6,7 @@ import type { ResultReader } from './result-refs.js';
 import { decide, type Transition } from './core/decide.js';
 import type { PlannerEvent } from './core/events.js';
 import { overflow } from './core/overflow.js';
+import { recordTransition, type PlannerMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import { WrittenCache } from './written-cache.js';
 
@@ -37,6 +38,7 @@ export class RunApplier {
     private readonly log: Logger,
     private readonly opts: ApplierOptions,
     results: ResultReader,
+    private readonly metrics?: PlannerMetrics,
   ) {
     this.claims = new ClaimTable(stores.blobs, results);
   }
@@ -57,6 +59,7 @@ export class RunApplier {
         // make a copy inside the dedupe window a no-op; executors check their task logs anyway).
         this.log.info({ runId, eventKey, writer: done.writer }, 'event delivered again after it was applied: republishing its outbox');
         await this.outbox.publish(current!.value, done, undefined, true);
+        this.metrics?.outboxRepublished.inc();
         return { kind: 'replayed' };
       }
       const hydrated = await this.claims.hydrate(current?.value, event);
@@ -90,11 +93,13 @@ export class RunApplier {
       const w = current ? await this.stores.runs.update(stored, current.version, { json }) : await this.stores.runs.create(stored, { json });
       if (!w.ok) {
         this.written.delete(runId);
+        this.metrics?.casConflicts.inc({ store: 'runs' });
         this.log.debug({ runId, attempt, reason: w.reason }, 'lost a compare-and-set race; deciding again');
         continue;
       }
       if (TERMINAL_STATUSES.has(stored.status) && !stored.settling) this.written.delete(runId);
       else this.written.set(runId, stored, w.version, bytes);
+      if (this.metrics) recordTransition(this.metrics, current?.value, stored);
       const span = trace.getActiveSpan();
       for (const d of t.decisions) span?.addEvent(`decision ${d.action}`, { 'pw.decision.reason': d.reason, 'pw.decision.steps': d.stepIds.join(','), 'pw.decision.seq': d.seq });
       await this.outbox.publish(stored, stored.outbox.at(-1)!, messages, false);

@@ -50,6 +50,9 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     ...common,
   });
 
+  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerDeadlines]) rt.watchConsumer(streams.runs.name, durable);
+  rt.watchConsumer(streams.events.name, consumers.plannerEvents);
+
   // One shutdown step, registered before the first consumer runs: it stops every consumer started so
   // far at once, so a start-up attempt that fails half-way is undone, and a drain stops them together.
   const started: ConsumerHandle[] = [];

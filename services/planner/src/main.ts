@@ -5,6 +5,7 @@ import { configOrExit, runService, startRetentionSweeper, TaskLog } from '@pipew
 import { RunApplier } from './apply.js';
 import { loadConfig } from './config.js';
 import { startPlannerConsumers } from './consumers.js';
+import { createPlannerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { resultReader } from './result-refs.js';
 
@@ -15,7 +16,7 @@ await runService('planner', config, async (rt) => {
   // never takes a dead one's entries for its own.
   const writer = `planner-${randomBytes(4).toString('hex')}`;
   const outbox = new Outbox(writer, rt.js, new TaskLog(rt.js, rt.jsm), stores.blobs, rt.log);
-  const applier = new RunApplier(stores, outbox, rt.log, { maxStateBytes: config.PW_RUN_STATE_MAX_BYTES }, resultReader(rt.jsm, stores.blobs));
+  const applier = new RunApplier(stores, outbox, rt.log, { maxStateBytes: config.PW_RUN_STATE_MAX_BYTES }, resultReader(rt.jsm, stores.blobs), createPlannerMetrics(rt.registry));
   // Retention: the planner owns runs, so it removes finished ones (a no-op where the store has TTL
   // indexes), with their events: task logs and the decision trail.
   const sweeper = startRetentionSweeper({

@@ -11,6 +11,7 @@ import { openStores } from '../store/open.js';
 import type { Stores } from '../store/types.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startOpsServer, type RouteHandler } from './http.js';
+import { registerConsumerLag } from '../bus/consumer-lag.js';
 import { registerDlqCounter } from '../bus/dlq-metrics.js';
 import { registerLoopDelayGauges } from './loop-delay.js';
 import { Shutdown } from './shutdown.js';
@@ -32,6 +33,11 @@ export interface ServiceRuntime {
   readonly tracer: Tracer;
   readonly registry: Registry;
   readonly shutdown: Shutdown;
+  /**
+   * Reports a durable consumer's lag (`pw_consumer_pending_messages`, `pw_consumer_ack_pending`) on
+   * /metrics: call it for each consumer the service pulls from.
+   */
+  watchConsumer(stream: string, durable: string): void;
   /** Opens the configured store once; later calls return the same stores. */
   stores(): Promise<Stores>;
 }
@@ -79,6 +85,9 @@ async function start(name: string, config: CommonConfig, setup: (rt: ServiceRunt
   collectDefaultMetrics({ register: registry });
   registerLoopDelayGauges(registry);
   registerDlqCounter(registry);
+  // Consumer lag is read through the JetStream API once it is up; scrapes before then report none.
+  const api: { jsm?: JetStreamManager } = {};
+  const lag = registerConsumerLag(registry, () => api.jsm, log);
 
   // The ops server starts first and stops last: /healthz answers while the service connects, and
   // /readyz says 503 while it starts, while NATS is disconnected, and while it drains.
@@ -109,6 +118,7 @@ async function start(name: string, config: CommonConfig, setup: (rt: ServiceRunt
   });
   const jsm = await retryStartup('JetStream API', () => jetstreamManager(nc), { log });
   const js = jetstream(nc);
+  api.jsm = jsm;
   await retryStartup(
     'streams',
     async () => {
@@ -130,6 +140,7 @@ async function start(name: string, config: CommonConfig, setup: (rt: ServiceRunt
     tracer: tracing.tracer,
     registry,
     shutdown,
+    watchConsumer: (stream, durable) => lag.watch(stream, durable),
     stores: () => {
       if (!storesP) {
         const opening = openStores(config, nc);

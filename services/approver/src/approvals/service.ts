@@ -3,6 +3,7 @@ import type { ApprovalRequest, ValidationIssue } from '@pipewright/contracts';
 import type { Logger } from '@pipewright/kit';
 import { planDecision, type Actor, type DecisionInput } from '../core/decide.js';
 import { newRecord } from '../core/record.js';
+import type { ApproverMetrics } from '../metrics.js';
 import type { Notifier, NotifyResult } from '../notify/notifier.js';
 import type { ApprovalFilter, ApprovalRecord, ApproverStores, AuditEntry, Versioned } from '../store/types.js';
 import type { Background } from './background.js';
@@ -24,6 +25,7 @@ export interface ApprovalsDeps {
   background: Background;
   log: Logger;
   now?: () => Date;
+  metrics?: ApproverMetrics;
 }
 
 /** Compare-and-set attempts before giving up; each conflict means another writer just made progress. */
@@ -97,7 +99,11 @@ export class Approvals {
         return { kind: plan.same ? 'unchanged' : 'conflict', record: cur.value };
       }
       const w = await this.d.stores.approvals.update(plan.next, cur.version);
-      if (!w.ok) continue; // another writer (a decision, an escalation, a notification mark) got there first
+      if (!w.ok) {
+        this.d.metrics?.casConflicts.inc({ store: 'approvals' });
+        continue; // another writer (a decision, an escalation, a notification mark) got there first
+      }
+      this.d.metrics?.decided.inc({ decision: plan.decision.decision, channel: actor.channel });
       this.d.log.info({ approvalId, runId: plan.decision.runId, decision: plan.decision.decision, by: actor.name, via: actor.channel }, 'approval decided');
       await Promise.all([this.publish({ value: plan.next, version: w.version }), this.d.stores.audit.append(plan.audit)]);
       return { kind: 'decided', record: plan.next };

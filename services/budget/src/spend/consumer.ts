@@ -38,9 +38,10 @@ const SpendReport = z.object({ type: z.string(), runId: RunId, spend: z.array(Sp
  * answers its first reserve (main.ts). When upgrading from a version without it, upgrade the budget
  * service before the executors.
  */
-export async function startSpendConsumer(rt: Pick<ServiceRuntime, 'js' | 'jsm' | 'log'>, ctx: LedgerContext, metrics: Pick<BudgetMetrics, 'booked' | 'chargedUsd'>): Promise<ConsumerHandle> {
+export async function startSpendConsumer(rt: Pick<ServiceRuntime, 'js' | 'jsm' | 'log'> & Partial<Pick<ServiceRuntime, 'watchConsumer'>>, ctx: LedgerContext, metrics: Pick<BudgetMetrics, 'booked' | 'committedUsd'>): Promise<ConsumerHandle> {
   const common = { ackWaitMs: ACK_WAIT_MS, maxDeliver: -1 };
   await ensurePullConsumer(rt.jsm, { stream: streams.events.name, durable: SPEND_CONSUMER, filterSubjects: SPEND_SUBJECTS, deliverPolicy: 'new', ...common });
+  rt.watchConsumer?.(streams.events.name, SPEND_CONSUMER);
   return startConsumer({
     js: rt.js,
     service: 'budget',
@@ -58,7 +59,7 @@ export async function startSpendConsumer(rt: Pick<ServiceRuntime, 'js' | 'jsm' |
       metrics.booked.inc({ outcome: 'committed' }, booked.committed);
       metrics.booked.inc({ outcome: 'released' }, booked.released);
       metrics.booked.inc({ outcome: 'repeated' }, booked.repeated);
-      metrics.chargedUsd.inc(booked.chargedUsd);
+      metrics.committedUsd.inc(booked.chargedUsd);
       mctx.log.debug({ runId: report.runId, type: report.type, ...booked }, 'spend booked');
       return ACK;
     },

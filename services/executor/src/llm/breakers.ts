@@ -126,6 +126,8 @@ export class BreakerRegistry {
   constructor(
     private readonly opts: BreakerOptions,
     private readonly onChange: (change: BreakerChange) => void = () => undefined,
+    /** Told of each breaker when it is made (closed), so that its state is on /metrics before it first changes. */
+    private readonly onCreate: (target: ModelTarget) => void = () => undefined,
   ) {}
 
   get(target: ModelTarget, endpoint: string): ModelBreaker {
@@ -134,6 +136,7 @@ export class BreakerRegistry {
     if (!b) {
       b = new ModelBreaker(target, endpoint, this.opts, this.onChange);
       this.breakers.set(key, b);
+      this.onCreate(target);
     }
     return b;
   }

@@ -8,6 +8,7 @@
 # order: $PW_PROMTOOL when executable; the binary already in the folder; otherwise
 # `GOBIN=<bindir> go install github.com/prometheus/prometheus/cmd/promtool@<version>` (Prometheus 3.x
 # modules are tagged v0.3xx.y; the first build takes several minutes, later ones come from the Go cache).
+# PW_PROMTOOL_BUILD=0 only looks (the test does; scripts/test.sh builds it before the tests).
 # Everything it does is printed to stderr.
 set -euo pipefail
 
@@ -23,6 +24,10 @@ fi
 if [[ -x "${BIN_DIR}/promtool" ]]; then
   echo "${BIN_DIR}/promtool"
   exit 0
+fi
+if [[ "${PW_PROMTOOL_BUILD:-1}" == 0 ]]; then
+  log "promtool is not in ${BIN_DIR} (PW_PROMTOOL_BUILD=0: not building it)"
+  exit 1
 fi
 if ! command -v go >/dev/null 2>&1; then
   log 'no Go toolchain: cannot build promtool'

@@ -8,6 +8,9 @@ source scripts/ensure-node.sh  # Node 24 first on PATH for everything below (ins
 export PW_BIN_DIR="${PW_BIN_DIR:-$HOME/.cache/pipewright/bin}"
 
 bash scripts/bootstrap.sh nats-server nats ferretdb jaeger
+# promtool checks the alert rules (test/deploy/observability.test.ts); optional: without it the rules are
+# checked by their shape, and the test says so.
+bash scripts/ensure-promtool.sh >/dev/null || echo "[test] promtool could not be built; the alert rules will be checked by their shape only" >&2
 
 # The approver's inbox test drives a real browser: Debian's Chromium (Playwright's own download cannot
 # work here). Installed when missing and possible; the test says why it skips otherwise.

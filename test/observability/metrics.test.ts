@@ -102,6 +102,13 @@ describe('every service exposes the metrics an operator alerts on', () => {
     expect(value(s, 'pw_steps_parked_total')).toBe(0);
     expect(value(s, 'pw_tasks_skipped_total')).toBeGreaterThanOrEqual(0);
     expect(value(s, 'pw_step_duration_seconds_count', { outcome: 'succeeded' })).toBe(4);
+    // The OpenTelemetry GenAI client metrics: one duration per call, input and output tokens per answered call.
+    const calls = value(s, 'pw_model_calls_total', { model: 'sim-small' })!;
+    const genAi = { gen_ai_operation_name: 'chat', gen_ai_provider_name: 'openai', gen_ai_request_model: 'sim-small' };
+    expect(value(s, 'gen_ai_client_operation_duration_seconds_count', { ...genAi, error_type: '' })).toBe(calls);
+    expect(value(s, 'gen_ai_client_operation_duration_seconds_sum', { ...genAi, error_type: '' })).toBeGreaterThan(0);
+    expect(value(s, 'gen_ai_client_token_usage_count', { ...genAi, gen_ai_token_type: 'input' })).toBe(calls);
+    expect(value(s, 'gen_ai_client_token_usage_sum', { ...genAi, gen_ai_token_type: 'output' })).toBeGreaterThan(0);
   });
 
   it('budget: USD reserved and committed (the runs cost), the denial by its limit, ledger writes and conflicts', async () => {

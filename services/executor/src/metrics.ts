@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BreakerState } from './llm/breakers.js';
+import { createGenAiMetrics, type GenAiMetrics } from './llm/genai-metrics.js';
 
 export interface ExecutorMetrics {
   stepDuration: Histogram<'outcome'>;
@@ -19,6 +20,8 @@ export interface ExecutorMetrics {
   rateLimitWait: Histogram<'provider'>;
   /** Model calls the budget did not count: the service unreachable with a fail-open pipeline. */
   unmetered: Counter<'why'>;
+  /** The OpenTelemetry GenAI client metrics (token usage, operation duration). */
+  genAi: GenAiMetrics;
 }
 
 export const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
@@ -36,6 +39,7 @@ export function createMetrics(registry: Registry): ExecutorMetrics {
     fallbacks: new Counter({ name: 'pw_model_fallbacks_total', help: 'Steps that moved on to their next fallback model, and why', labelNames: ['from', 'to', 'why'], registers }),
     parked: new Counter({ name: 'pw_steps_parked_total', help: 'Step commands handed back for later: no model available, or the budget service unreachable (fail closed)', registers }),
     unmetered: new Counter({ name: 'pw_budget_unmetered_calls_total', help: 'Model calls the budget did not count (fail-open while the service was unreachable)', labelNames: ['why'], registers }),
+    genAi: createGenAiMetrics(registry),
     rateLimitWait: new Histogram({ name: 'pw_rate_limit_wait_seconds', help: 'Time a model call waited for client-side rate-limit capacity', labelNames: ['provider'], registers, buckets: [0.01, 0.05, 0.25, 1, 3, 10, 30, 60] }),
   };
 }

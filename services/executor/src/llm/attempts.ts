@@ -4,6 +4,7 @@ import type { Logger } from '@pipewright/kit';
 import type { ExecutorMetrics } from '../metrics.js';
 import type { Provider } from '../providers.js';
 import { backoffCapMs, backoffDelayMs, canRetry } from './backoff.js';
+import { observeModelCall } from './genai-metrics.js';
 import type { BreakerRegistry, ModelBreaker } from './breakers.js';
 import { callModel } from './call.js';
 import type { CallFailure } from './errors.js';
@@ -107,6 +108,7 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
       return gate.kind === 'refused' ? { kind: 'refused', error: gate.error } : gate;
     }
 
+    const sentAt = performance.now();
     attempts += 1;
     d.calls += 1;
     const call = d.calls;
@@ -134,6 +136,7 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
       return unavailable(r);
     }
     deps.metrics.calls.inc({ model: r.model.model });
+    observeModelCall(deps.metrics.genAi, r.model, (performance.now() - sentAt) / 1000, out.ok ? { usage: out.usage } : { errorType: out.failure.code });
     record(d, gate, r.model, out.ok ? out.usage : undefined);
     if (out.ok) {
       r.provider.limiter.settle(estimate, out.usage.totalTokens);

@@ -62,6 +62,9 @@ export const commonEnv = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().optional(),
+  /** `otlp`: every log line is also exported as an OpenTelemetry log record (OTLP HTTP, `<endpoint>/v1/logs`). */
+  OTEL_LOGS_EXPORTER: z.enum(['none', 'otlp']).default('none'),
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: z.url().optional(),
   /** Which store holds checkpoints: `kv` (NATS KV, the embedded default) or `mongo`. */
   PW_STORE: z.enum(['kv', 'mongo']).default('kv'),
   MONGODB_URL: z.string().optional(),

@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { pino, type Logger } from 'pino';
+import { multistream, pino, type Level, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -21,23 +21,25 @@ const REDACT = [
 
 /**
  * JSON logs on stdout. Every line inside an active span carries `trace_id` and `span_id`, so a log line
- * leads to its trace in Jaeger.
+ * leads to its trace in Jaeger. `also` receives every line too (the OpenTelemetry log export).
  */
-export function createLogger(service: string, level: string): Logger {
-  return pino({
+export function createLogger(service: string, level: string, also?: { write(line: string): void }): Logger {
+  const destination = also && level !== 'silent' ? multistream([{ level: level as Level, stream: process.stdout }, { level: level as Level, stream: also }]) : undefined;
+  const options: LoggerOptions = {
     name: service,
     level,
     base: { service },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label: string) => ({ level: label }) },
     mixin() {
       const span = trace.getActiveSpan();
       if (!span) return {};
       const ctx = span.spanContext();
       return { trace_id: ctx.traceId, span_id: ctx.spanId };
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**

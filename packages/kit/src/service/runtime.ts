@@ -9,6 +9,7 @@ import type { CommonConfig } from '../config.js';
 import { announcer, createLogger, type Logger } from '../logger.js';
 import { openStores } from '../store/open.js';
 import type { Stores } from '../store/types.js';
+import { startLogExport, type LogExport } from '../telemetry/log-export.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startOpsServer, type RouteHandler } from './http.js';
 import { registerConsumerLag } from '../bus/consumer-lag.js';

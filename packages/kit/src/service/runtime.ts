@@ -61,9 +61,10 @@ export interface ServiceParts {
  * stopped at and exits with EXIT_STARTUP_FAILED.
  */
 export async function runService(name: string, config: CommonConfig, setup: (rt: ServiceRuntime) => Promise<ServiceParts>): Promise<ServiceRuntime> {
-  const log = createLogger(name, config.PW_LOG_LEVEL);
+  const logExport = startLogExportOf(name, config);
+  const log = createLogger(name, config.PW_LOG_LEVEL, logExport?.stream);
   try {
-    return await start(name, config, setup, log);
+    return await start(name, config, setup, log, logExport);
   } catch (err) {
     if (!(err instanceof StartupError)) throw err;
     log.fatal({ err: err.cause, step: err.step }, err.message);
@@ -71,13 +72,22 @@ export async function runService(name: string, config: CommonConfig, setup: (rt:
   }
 }
 
-async function start(name: string, config: CommonConfig, setup: (rt: ServiceRuntime) => Promise<ServiceParts>, log: Logger): Promise<ServiceRuntime> {
+/** The OpenTelemetry log export when OTEL_LOGS_EXPORTER=otlp and an OTLP endpoint is set. */
+function startLogExportOf(name: string, config: CommonConfig): LogExport | undefined {
+  if (config.OTEL_LOGS_EXPORTER !== 'otlp') return undefined;
+  const url = config.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? (config.OTEL_EXPORTER_OTLP_ENDPOINT ? `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/logs` : undefined);
+  return url ? startLogExport(config.OTEL_SERVICE_NAME ?? `pipewright-${name}`, url) : undefined;
+}
+
+async function start(name: string, config: CommonConfig, setup: (rt: ServiceRuntime) => Promise<ServiceParts>, log: Logger, logExport?: LogExport): Promise<ServiceRuntime> {
   const tracing = startTracing({
     serviceName: config.OTEL_SERVICE_NAME ?? `pipewright-${name}`,
     ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     ...(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? { tracesUrl: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT } : {}),
   });
   const shutdown = new Shutdown(log, config.PW_SHUTDOWN_GRACE_MS);
+  // Steps run last-added first: the log export, added first, sends the lines of every other step.
+  if (logExport) shutdown.add('log export', () => logExport.shutdown());
   shutdown.add('tracing', () => tracing.shutdown());
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 

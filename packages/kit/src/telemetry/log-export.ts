@@ -41,7 +41,7 @@ export function startLogExport(serviceName: string, url: string): LogExport {
         } catch {
           return; // not a log line of ours
         }
-        const level = String(fields['level'] ?? 'info');
+        const level = typeof fields['level'] === 'string' ? fields['level'] : 'info';
         const traceId = fields['trace_id'];
         const spanId = fields['span_id'];
         logger.emit({

@@ -55,6 +55,10 @@ describe.skipIf(!available)('tracing (Jaeger)', () => {
     expect(chat.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
     const consumer = trace.find((s) => s.name === 'process pw.steps.default.dispatch')!;
     expect(consumer.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'process' });
+    // a succeeded run has no ERROR span: the deadline timer held back with a delayed nak is a planned wait
+    expect(trace.filter((s) => s.status.code === 2).map((s) => `${s.name}: ${s.status.message}`)).toEqual([]);
+    const timer = trace.find((s) => s.name === 'process pw.runs.deadline')!;
+    expect(timer.attributes).toMatchObject({ 'pw.message.outcome': 'wait', 'pw.message.outcome.reason': 'deadline not reached' });
     // planner decisions are span events with their reason
     const decisions = trace.flatMap((s) => s.events).filter((e) => e.name.startsWith('decision '));
     expect(decisions.map((d) => d.name)).toEqual(expect.arrayContaining(['decision start', 'decision dispatch', 'decision finish']));

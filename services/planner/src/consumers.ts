@@ -99,7 +99,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         // Submissions and cancels are separate consumers (and replicas): a cancel sent right after its
         // submit can be handled first. It waits for the run, for a while, instead of being lost.
         const waitedMs = Date.now() - ctx.storedAtMs;
-        if (waitedMs < cfg.PW_PLANNER_CANCEL_WAIT_MS) return { kind: 'retry', delayMs: cancelRetryMs(ctx.deliveryCount), reason: 'the run is not submitted yet; the cancel waits for it' };
+        if (waitedMs < cfg.PW_PLANNER_CANCEL_WAIT_MS) return { kind: 'wait', delayMs: cancelRetryMs(ctx.deliveryCount), reason: 'the run is not submitted yet; the cancel waits for it' };
         ctx.log.warn({ runId: req.runId, waitedMs }, 'cancel of a run that does not exist: dropped');
         return ACK;
       }
@@ -171,7 +171,7 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
   const left = Date.parse(timer.deadlineAt) - Date.now();
   if (left > 0) {
     if (ctx.deliveryCount > 1 && !(await applier.isLive(timer.runId))) return ACK;
-    if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'retry', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
+    if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'wait', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
     const generation = Number(ctx.header(TIMER_GENERATION) ?? '0') + 1;
     await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation), headers: { [TIMER_GENERATION]: String(generation) } });
     return ACK;

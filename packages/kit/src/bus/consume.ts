@@ -157,9 +157,9 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           if (isTransient(err)) log.warn({ err }, 'handler failed with a transient error; the message will be retried');
           else log.error({ err }, 'handler failed');
         }
-        if (outcome.kind === 'retry' && ctx.lastDelivery) outcome = { kind: 'reject', reason: `deliveries exhausted (${o.maxDeliver}); last: ${outcome.reason}` };
+        if ((outcome.kind === 'retry' || outcome.kind === 'wait') && ctx.lastDelivery) outcome = { kind: 'reject', reason: `deliveries exhausted (${o.maxDeliver}); last: ${outcome.reason}` };
         if (outcome.kind === 'reject') await sendToDlq(o.js, o.service, msg, o.stream, outcome.reason, log);
-        if (outcome.kind !== 'ack') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.kind === 'retry' ? `retry: ${outcome.reason}` : outcome.reason });
+        recordOutcome(span, outcome);
         settle(msg, outcome);
       });
     } catch (err) {
@@ -214,6 +214,25 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
     },
   };
 }
+
+/**
+ * What became of the message, on its span. Only a failure (a retry after an error, a refusal) is an
+ * ERROR: a planned hold is how timers and waits work, and would make every trace look failed.
+ */
+function recordOutcome(span: Span, outcome: Outcome): void {
+  span.setAttribute(ATTR_OUTCOME, outcome.kind);
+  if (outcome.kind === 'ack') return;
+  span.setAttribute(ATTR_OUTCOME_REASON, outcome.reason);
+  if (outcome.kind !== 'reject') span.setAttribute(ATTR_REDELIVERY_DELAY, Math.round(outcome.delayMs));
+  if (outcome.kind !== 'wait') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.kind === 'retry' ? `retry: ${outcome.reason}` : outcome.reason });
+}
+
+/** ack | wait | retry | reject: how the handler settled the message. */
+const ATTR_OUTCOME = 'pw.message.outcome';
+/** Why a message was held, retried or refused. */
+const ATTR_OUTCOME_REASON = 'pw.message.outcome.reason';
+/** The delay of a nak: when the message comes back. */
+const ATTR_REDELIVERY_DELAY = 'pw.message.redelivery_delay_ms';
 
 type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string; raw: unknown; issues: ValidationIssue[] };
 

@@ -15,7 +15,7 @@ describe.skipIf(!available)('tracing (Jaeger)', () => {
 
   beforeAll(async () => {
     jaeger = await startJaeger();
-    stack = await LocalStack.start({ services: ['planner', 'executor'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpUrl } });
+    stack = await LocalStack.start({ services: ['planner', 'executor', 'budget'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpUrl } });
     c = await client(stack.natsOptions());
   });
   afterAll(async () => {
@@ -28,6 +28,7 @@ describe.skipIf(!available)('tracing (Jaeger)', () => {
     const { runId, end } = await runToEnd(c.js, {
       name: 'traced',
       defaults: { model: 'sim-small' },
+      budget: { maxUsd: 1 },
       steps: [{ id: 'one', prompt: 'first' }, { id: 'two', needs: ['one'], prompt: 'then {{steps.one.output}}' }],
     }, {});
     expect(end).toMatchObject({ status: 'succeeded' });
@@ -44,17 +45,28 @@ describe.skipIf(!available)('tracing (Jaeger)', () => {
       return spans.filter((s) => s.name === 'chat sim-small').length >= 2 && spans.some((s) => s.attributes['pw.step.id'] === 'two' && s.service === 'pipewright-planner') ? spans : undefined;
     }, { timeoutMs: 15_000, intervalMs: 200 });
 
-    expect(new Set(trace.map((s) => s.service))).toEqual(new Set(['pipewright-planner', 'pipewright-executor']));
-    expect(await jaegerServices(jaeger.queryUrl)).toEqual(expect.arrayContaining(['pipewright-planner', 'pipewright-executor']));
+    expect(new Set(trace.map((s) => s.service))).toEqual(new Set(['pipewright-planner', 'pipewright-executor', 'pipewright-budget']));
+    expect(await jaegerServices(jaeger.queryUrl)).toEqual(expect.arrayContaining(['pipewright-planner', 'pipewright-executor', 'pipewright-budget']));
     // the root is the planner's handling of the submission; every other span has a parent in the trace
     expect(rootsOf(trace).map((s) => s.name)).toEqual(['process pw.runs.submit']);
-    const chat = trace.find((s) => s.name === 'chat sim-small')!;
+    const chat = trace.find((s) => s.name === 'chat sim-small' && s.attributes['pw.step.id'] === 'one')!;
     expect(chat.kind).toBe(3); // CLIENT
     expect(chat.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'sim-small', 'gen_ai.provider.name': 'openai' });
     expect(chat.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
     expect(chat.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
-    const consumer = trace.find((s) => s.name === 'process pw.steps.default.dispatch')!;
-    expect(consumer.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'process' });
+    // the budget is on the model-call span (reservation, cost), not spans of its own: a grant makes none
+    expect(chat.attributes['pw.budget.reservation.id']).toEqual(expect.any(String));
+    expect(chat.attributes['pw.budget.reserved_usd']).toBeGreaterThan(0);
+    expect(chat.attributes['pw.cost.usd']).toBeGreaterThan(0);
+    expect(trace.filter((s) => s.name.startsWith('budget ') || s.name.startsWith('process pw.budget.')).map((s) => s.name)).toEqual([]);
+    // consumer spans say what they handled: the step the executor ran, the event the planner took in
+    const step = trace.find((s) => s.name === 'process step one')!;
+    expect(step.kind).toBe(5); // CONSUMER
+    expect(step.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': 'pw.steps.default.dispatch', 'pw.step.outcome': 'succeeded', 'pw.repair.rung': 'direct' });
+    expect(step.attributes['pw.cost.usd']).toBe(chat.parentSpanId === step.spanId ? chat.attributes['pw.cost.usd'] : step.attributes['pw.cost.usd']);
+    expect(trace.find((s) => s.name === 'chat sim-small' && s.attributes['pw.step.id'] === 'one')!.parentSpanId).toBe(step.spanId);
+    expect(trace.filter((s) => s.service === 'pipewright-planner' && s.name === 'process step.completed')).toHaveLength(2);
+    expect(trace.some((s) => s.name === 'process pw.events.step')).toBe(false);
     // a succeeded run has no ERROR span: the deadline timer held back with a delayed nak is a planned wait
     expect(trace.filter((s) => s.status.code === 2).map((s) => `${s.name}: ${s.status.message}`)).toEqual([]);
     const timer = trace.find((s) => s.name === 'process pw.runs.deadline')!;
@@ -63,6 +75,6 @@ describe.skipIf(!available)('tracing (Jaeger)', () => {
     const decisions = trace.flatMap((s) => s.events).filter((e) => e.name.startsWith('decision '));
     expect(decisions.map((d) => d.name)).toEqual(expect.arrayContaining(['decision start', 'decision dispatch', 'decision finish']));
     expect(decisions.every((d) => typeof d.attributes['pw.decision.reason'] === 'string')).toBe(true);
-    console.log(`[tracing] a 2-step run: ${trace.length} spans: ${[...trace].sort((a, b) => (a.startNs < b.startNs ? -1 : 1)).map((s) => s.name).join(', ')}`);
+    console.log(`[tracing] a 2-step run: ${trace.length} spans (${trace.filter((s) => s.service === 'pipewright-budget').length} of the budget): ${[...trace].sort((a, b) => (a.startNs < b.startNs ? -1 : 1)).map((s) => s.name).join(', ')}`);
   });
 });

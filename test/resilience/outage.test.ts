@@ -92,7 +92,7 @@ describe('provider outages', () => {
     expect(events.events('fallback-7').flatMap((e) => (e.type === 'step.completed' ? [e.calls] : []))).toEqual([1, 1]);
     // the step's span says which breakers it met: B's (closed) produced the outcome, A's was open
     const stepSpan = await waitFor('the span of a step served by the fallback', () =>
-      otlp.spans.find((sp) => sp.name === 'process pw.steps.fallback.dispatch' && JSON.stringify(sp.attributes['pw.breaker.chain'] ?? '').includes('default/sim-a=open')), { timeoutMs: 10_000 });
+      otlp.spans.find((sp) => sp.attributes['messaging.destination.name'] === 'pw.steps.fallback.dispatch' && sp.name.startsWith('process step ') && JSON.stringify(sp.attributes['pw.breaker.chain'] ?? '').includes('default/sim-a=open')), { timeoutMs: 10_000 });
     expect(stepSpan.attributes).toMatchObject({ 'pw.step.outcome': 'succeeded', 'pw.breaker.state': 'closed', 'pw.step.model': 'backup/sim-b' });
     expect(otlp.spans.some((sp) => sp.name === 'chat sim-a' && sp.attributes['error.type'] === 'provider_5xx')).toBe(true);
   });

@@ -113,6 +113,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     durable: consumers.plannerEvents,
     schema: StepEvent,
     spanName: 'pw.events.step',
+    spanNameOf: (event) => event.type,
     handler: async (result, ctx) => {
       ctx.span.setAttributes({ 'pw.run.id': result.runId, 'pw.step.id': result.stepId });
       if (result.type === 'approval.decided') {

@@ -61,8 +61,14 @@ export interface ConsumeOptions<S extends z.ZodType> {
    * held back with delayed naks, or work whose failures all heal) no delivery is the last.
    */
   maxDeliver: number;
-  /** Span name for a message (`process <name>`). */
+  /** Span name for a message (`process <name>`): the stream's part it reads, e.g. `pw.runs.submit`. */
   spanName: string;
+  /**
+   * Names the span by what the decoded message says happened (`process <name>`), e.g. by an event's
+   * type: one consumer of PW_EVENTS sees `step.completed` and `approval.decided` alike. A message that
+   * fails to decode keeps `spanName`.
+   */
+  spanNameOf?: (value: z.infer<S>) => string;
   onInvalid?: InvalidHook;
   /**
    * Told of every message delivered to this process — at once, before it waits for a free slot — and
@@ -131,6 +137,7 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           if (o.onInvalid) await o.onInvalid({ subject: msg.subject, seq: msg.seq, raw: decoded.raw, issues: decoded.issues, reason: decoded.reason }).catch((err: unknown) => log.error({ err }, 'invalid-message hook failed'));
           return;
         }
+        if (o.spanNameOf) span.updateName(`process ${o.spanNameOf(decoded.value)}`);
         const ctx: MessageContext = {
           subject: msg.subject,
           seq: msg.seq,

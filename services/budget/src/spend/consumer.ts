@@ -50,6 +50,7 @@ export async function startSpendConsumer(rt: Pick<ServiceRuntime, 'js' | 'jsm' |
     log: rt.log,
     concurrency: CONCURRENCY,
     spanName: 'pw.events.spend',
+    spanNameOf: (report) => `${report.type} spend`,
     ...common,
     handler: async (report, mctx) => {
       if (!isSpendType(report.type) || !report.spend?.length) return ACK;

@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
-import type { ModelTarget, StepCommand } from '@pipewright/contracts';
+import { nanoToUsd, usageCost, type ModelPrice, type ModelTarget, type StepCommand } from '@pipewright/contracts';
 import type { Logger } from '@pipewright/kit';
 import type { BreakerState } from './breakers.js';
 import type { CallOutcome } from './call.js';
@@ -18,6 +18,8 @@ export interface CallLabels {
   /** 0 for the step's own model, n for its n-th fallback. */
   fallbackIndex: number;
   breaker: BreakerState;
+  /** The budget's reservation for the call, when it is metered: recorded on the span, not as a span of its own. */
+  reservation?: { id: string; price?: ModelPrice; reservedUsd?: number };
 }
 
 /** One `chat {model}` CLIENT span around a model call, with OTel GenAI attributes. */
@@ -35,6 +37,7 @@ export async function tracedCall(deps: SpanDeps, cmd: StepCommand, l: CallLabels
       'pw.fallback.index': l.fallbackIndex,
       'pw.breaker.state': l.breaker,
       ...(cmd.call.maxOutputTokens !== undefined ? { 'gen_ai.request.max_tokens': cmd.call.maxOutputTokens } : {}),
+      ...(l.reservation ? { [ATTR_RESERVATION]: l.reservation.id, ...(l.reservation.reservedUsd !== undefined ? { [ATTR_RESERVED_USD]: l.reservation.reservedUsd } : {}) } : {}),
     },
   });
   const out = await context.with(trace.setSpan(context.active(), span), fn);
@@ -46,6 +49,8 @@ export async function tracedCall(deps: SpanDeps, cmd: StepCommand, l: CallLabels
       'gen_ai.usage.input_tokens': out.usage.inputTokens,
       'gen_ai.usage.output_tokens': out.usage.outputTokens,
     });
+    // What the call cost, priced as the budget prices it (the same arithmetic as the spend it books)
+    if (l.reservation?.price) span.setAttribute(ATTR_COST_USD, nanoToUsd(usageCost(l.reservation.price, out.usage).nano));
     if (deps.logContent) deps.log.debug({ stepId: cmd.stepId, completion: out.text }, 'model completion');
   } else {
     span.setAttributes({ 'error.type': out.failure.code, ...(out.failure.status ? { 'http.response.status_code': out.failure.status } : {}) });
@@ -54,6 +59,13 @@ export async function tracedCall(deps: SpanDeps, cmd: StepCommand, l: CallLabels
   span.end();
   return out;
 }
+
+/** The budget reservation the call was admitted under. */
+const ATTR_RESERVATION = 'pw.budget.reservation.id';
+/** USD the budget set aside for the call before it was made (estimated prompt + output cap). */
+const ATTR_RESERVED_USD = 'pw.budget.reserved_usd';
+/** USD the call cost: its usage at the budget's price. On model-call spans, and summed on step spans. */
+export const ATTR_COST_USD = 'pw.cost.usd';
 
 function hostOf(url: string): string {
   try {

@@ -67,6 +67,12 @@ describe.skipIf(!available)('tracing (Jaeger)', () => {
     expect(trace.find((s) => s.name === 'chat sim-small' && s.attributes['pw.step.id'] === 'one')!.parentSpanId).toBe(step.spanId);
     expect(trace.filter((s) => s.service === 'pipewright-planner' && s.name === 'process step.completed')).toHaveLength(2);
     expect(trace.some((s) => s.name === 'process pw.events.step')).toBe(false);
+    // every publish is a PRODUCER span, the parent of the consumer spans of its message
+    const byId = new Map(trace.map((s) => [s.spanId, s]));
+    const sender = byId.get(step.parentSpanId)!;
+    expect(sender).toMatchObject({ name: 'send pw.steps.default.dispatch', kind: 4, service: 'pipewright-planner' });
+    expect(sender.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.destination.name': 'pw.steps.default.dispatch' });
+    for (const s of trace.filter((x) => x.name === 'process step.completed')) expect(byId.get(s.parentSpanId)).toMatchObject({ name: 'send step.completed', kind: 4, service: 'pipewright-executor' });
     // a succeeded run has no ERROR span: the deadline timer held back with a delayed nak is a planned wait
     expect(trace.filter((s) => s.status.code === 2).map((s) => `${s.name}: ${s.status.message}`)).toEqual([]);
     const timer = trace.find((s) => s.name === 'process pw.runs.deadline')!;

@@ -8,6 +8,7 @@ export { connectNats, connectionOptions } from './bus/connect.js';
 export { ensureStream, ensurePullConsumer, verifyStream } from './bus/topology.js';
 export type { PullConsumerDef, StreamOptions } from './bus/topology.js';
 export { publishJson, encodeJson, buildHeaders } from './bus/publish.js';
+export { tracedPublish } from './bus/publish-span.js';
 export type { PublishOptions } from './bus/publish.js';
 export { ACK, outcomeOfError, redeliveryDelayMs, settle } from './bus/outcome.js';
 export type { Outcome } from './bus/outcome.js';

@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { context } from '@opentelemetry/api';
 import { headers, type OutboxEntry, type OutboxMessage, type RunState, type StepRevoked } from '@pipewright/contracts';
-import { buildHeaders, contextFromTraceparent, externalize, publishJson, resolveClaim, type BlobStore, type Logger, type TaskLog } from '@pipewright/kit';
+import { buildHeaders, contextFromTraceparent, externalize, publishJson, resolveClaim, tracedPublish, type BlobStore, type Logger, type TaskLog } from '@pipewright/kit';
 import { LruSet } from './lru.js';
 import type { Outgoing } from './core/events.js';
 
@@ -80,8 +80,7 @@ export class Outbox {
   private send(m: Outgoing, opts: { headers?: Record<string, string> }): Promise<unknown> {
     const data = this.encoded.get(m);
     if (!data) return publishJson(this.js, m.subject, m.payload, { msgId: m.msgId, ...opts });
-    const headers = buildHeaders({ msgId: m.msgId, ...opts });
-    return this.js.publish(m.subject, data, { headers, msgID: m.msgId });
+    return tracedPublish(m.subject, m.payload, undefined, m.msgId, (ctx) => this.js.publish(m.subject, data, { headers: buildHeaders({ msgId: m.msgId, ...opts, context: ctx }), msgID: m.msgId }));
   }
 
   private async storable(runId: string, m: Outgoing): Promise<OutboxMessage> {

@@ -4,6 +4,7 @@ import type { Context } from '@opentelemetry/api';
 import { headers as H } from '@pipewright/contracts';
 import { injectTrace } from '../telemetry/propagation.js';
 import { SIGNATURE_HEADERS, type MessageSigner } from './auth/signature.js';
+import { tracedPublish } from './publish-span.js';
 
 export interface PublishOptions {
   /** Deterministic id: JetStream drops a second publish with the same id inside the duplicate window. */
@@ -35,6 +36,10 @@ export function buildHeaders(opts: PublishOptions): MsgHdrs {
  * returns is stored. A duplicate (same msgId) resolves too, with `duplicate: true`.
  */
 export async function publishJson(js: JetStreamClient, subject: string, value: unknown, opts: PublishOptions = {}): Promise<PubAck> {
+  return tracedPublish(subject, value, opts.context, opts.msgId, (context) => publishTraced(js, subject, value, { ...opts, context }));
+}
+
+async function publishTraced(js: JetStreamClient, subject: string, value: unknown, opts: PublishOptions): Promise<PubAck> {
   const data = encodeJson(value);
   if (opts.signer === undefined) {
     const h = buildHeaders(opts);

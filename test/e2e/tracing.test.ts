@@ -40,9 +40,10 @@ describe.skipIf(!available)('tracing (Jaeger)', () => {
     }, { timeoutMs: 15_000, intervalMs: 200 });
     expect(traceIds).toHaveLength(1);
     const traceId = traceIds[0]!;
-    const trace = await waitFor('both chat spans and the last step result in the trace', async () => {
+    const trace = await waitFor('both chat spans, both results and the end of the run in the trace', async () => {
       const spans = await jaegerTrace(jaeger.queryUrl, traceId);
-      return spans.filter((s) => s.name === 'chat sim-small').length >= 2 && spans.some((s) => s.attributes['pw.step.id'] === 'two' && s.service === 'pipewright-planner') ? spans : undefined;
+      const count = (name: string) => spans.filter((s) => s.name === name).length;
+      return count('chat sim-small') === 2 && count('process step.completed') === 2 && count('process step.completed spend') === 2 && count('send run.finished') === 1 ? spans : undefined;
     }, { timeoutMs: 15_000, intervalMs: 200 });
 
     expect(new Set(trace.map((s) => s.service))).toEqual(new Set(['pipewright-planner', 'pipewright-executor', 'pipewright-budget']));

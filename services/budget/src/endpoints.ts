@@ -12,7 +12,17 @@ import {
   subjects,
   type BudgetErrorReply,
 } from '@pipewright/contracts';
-import { errorMessage, extractTrace, RetryableError, TerminalError } from '@pipewright/kit';
+import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  errorMessage,
+  extractTrace,
+  MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  MESSAGING_SYSTEM_VALUE_NATS,
+  RetryableError,
+  TerminalError,
+} from '@pipewright/kit';
 import type { z } from 'zod';
 import type { BudgetMetrics } from './metrics.js';
 import type { LedgerContext } from './service/context.js';
@@ -87,7 +97,7 @@ export function serveBudget(nc: NatsConnection, ctx: LedgerContext, opts: ServeO
     if (!QUIET_OUTCOMES.has(reply.outcome)) {
       const span = opts.tracer.startSpan(
         `budget ${ep.op} ${reply.outcome}`,
-        { kind: SpanKind.SERVER, startTime, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': msg.subject, 'pw.budget.outcome': reply.outcome, ...replyFacts(reply) } },
+        { kind: SpanKind.SERVER, startTime, attributes: { [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_NATS, [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS, [ATTR_MESSAGING_DESTINATION_NAME]: msg.subject, 'pw.budget.outcome': reply.outcome, ...replyFacts(reply) } },
         parent,
       );
       if (reply.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: failure ?? errorText(reply) });

@@ -10,6 +10,16 @@ import { errorMessage } from '../errors.js';
 import { isTransient } from '../service/transient.js';
 import { lazyChild } from '../logger.js';
 import { extractTrace } from '../telemetry/propagation.js';
+import {
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_NATS_DELIVERY_COUNT,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  MESSAGING_SYSTEM_VALUE_NATS,
+} from '../telemetry/semconv.js';
 import { sendToDlq } from './dlq.js';
 import { outcomeOfError, settle, type Outcome } from './outcome.js';
 
@@ -116,12 +126,12 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
       {
         kind: SpanKind.CONSUMER,
         attributes: {
-          'messaging.system': 'nats',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': msg.subject,
-          'messaging.consumer.group.name': o.durable,
-          'messaging.message.id': msg.headers?.get('Nats-Msg-Id') ?? '',
-          'messaging.nats.delivery_count': msg.info.deliveryCount,
+          [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_NATS,
+          [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+          [ATTR_MESSAGING_DESTINATION_NAME]: msg.subject,
+          [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: o.durable,
+          [ATTR_MESSAGING_MESSAGE_ID]: msg.headers?.get('Nats-Msg-Id') ?? '',
+          [ATTR_MESSAGING_NATS_DELIVERY_COUNT]: msg.info.deliveryCount,
         },
       },
       parent,

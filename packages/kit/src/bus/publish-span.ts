@@ -1,5 +1,14 @@
 import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { errorMessage } from '../errors.js';
+import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_OPERATION_TYPE_VALUE_SEND,
+  MESSAGING_SYSTEM_VALUE_NATS,
+} from '../telemetry/semconv.js';
 
 /**
  * A PRODUCER span around one publish (messaging conventions: `send <destination>`, operation type
@@ -13,11 +22,11 @@ export async function tracedPublish<T>(subject: string, value: unknown, parent: 
     {
       kind: SpanKind.PRODUCER,
       attributes: {
-        'messaging.system': 'nats',
-        'messaging.operation.type': 'send',
-        'messaging.operation.name': 'publish',
-        'messaging.destination.name': subject,
-        ...(msgId !== undefined ? { 'messaging.message.id': msgId } : {}),
+        [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_NATS,
+        [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
+        [ATTR_MESSAGING_OPERATION_NAME]: 'publish',
+        [ATTR_MESSAGING_DESTINATION_NAME]: subject,
+        ...(msgId !== undefined ? { [ATTR_MESSAGING_MESSAGE_ID]: msgId } : {}),
       },
     },
     parent ?? context.active(),

@@ -1,6 +1,6 @@
 import { trace, type Tracer } from '@opentelemetry/api';
 import { addUsage, nanoToUsd, usageCost, ZERO_USAGE, type ChatMessage, type ErrorInfo, type ModelTarget, type Spend, type StepCommand, type Usage } from '@pipewright/contracts';
-import type { Logger } from '@pipewright/kit';
+import { ATTR_GEN_AI_REQUEST_MODEL, type Logger } from '@pipewright/kit';
 import type { ExecutorMetrics } from '../metrics.js';
 import type { Provider } from '../providers.js';
 import { backoffCapMs, backoffDelayMs, canRetry } from './backoff.js';
@@ -146,7 +146,7 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
         { role: 'user', content: `Your answer was not valid: ${parsed.reason}. Reply again with only JSON that satisfies the schema.` },
       ];
       deps.log.info({ stepId: cmd.stepId, model: r.model.model, reason: parsed.reason }, 'output invalid; re-asking once with the validation error');
-      trace.getActiveSpan()?.addEvent('repair re-ask', { [ATTR_REPAIR_REASON]: parsed.reason.slice(0, 500), 'gen_ai.request.model': r.model.model });
+      trace.getActiveSpan()?.addEvent('repair re-ask', { [ATTR_REPAIR_REASON]: parsed.reason.slice(0, 500), [ATTR_GEN_AI_REQUEST_MODEL]: r.model.model });
       continue;
     }
     if (deps.signal.aborted) return { kind: 'interrupted' };

@@ -5,7 +5,7 @@ import { serveTool, type ToolHandle } from '@pipewright/tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { TOKENS } from '../approver/support/harness.js';
-import { jaegerFindTraces, jaegerTrace, rootsOf, type TraceSpan } from '../support/jaeger-query.js';
+import { jaegerFindTraces, jaegerTrace, rootsOf, spanTree, type TraceSpan } from '../support/jaeger-query.js';
 import { client } from '../support/run.js';
 
 const available = jaegerAvailable();
@@ -91,7 +91,7 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
         { id: 'quotes', needs: ['outline'], prompt: 'Quotes for {{steps.outline.output}}' },
         { id: 'article', needs: ['facts', 'quotes'], prompt: 'Write {{steps.facts.output}} {{steps.quotes.output}}' },
       ],
-    }, (t) => named(t, 'process step.completed').length === 4);
+    }, (t) => named(t, 'process step.completed').length === 4 && named(t, 'process step.completed spend').length === 4);
     expect(status).toBe('succeeded');
     expect(errors(trace)).toEqual([]);
     for (const id of ['outline', 'facts', 'quotes', 'article']) {
@@ -105,7 +105,7 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     }
     // a grant is recorded on the chat span: the budget service makes no span of it
     expect(trace.filter((s) => s.service === 'pipewright-budget' && !s.name.endsWith(' spend'))).toEqual([]);
-    console.log(`[jaeger-runs] a 4-step run: ${trace.length} spans; by name: ${JSON.stringify(countBy(trace))}`);
+    console.log(`[jaeger-runs] a 4-step run: ${trace.length} spans; by name: ${JSON.stringify(countBy(trace))}\n${spanTree(trace)}`);
   });
 
   it('faults with retries: every failed call is an ERROR chat span under one step span that succeeds', async () => {
@@ -157,12 +157,15 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     }, (t) => named(t, 'approval draft').length === 1 && named(t, 'process step publish').length === 1, approve);
     expect(status).toBe('succeeded');
     expect(errors(trace)).toEqual([]);
+    // the budget's only spans are the bookings of the results' spend (one per result, none per call)
+    expect(trace.filter((s) => s.service === 'pipewright-budget' && s.name !== 'process step.completed spend').map((s) => s.name)).toEqual([]);
     const wait = named(trace, 'approval draft')[0]!;
     expect(wait).toMatchObject({ service: 'pipewright-approver' });
     expect(wait.attributes).toMatchObject({ 'pw.approval.decision': 'approved', 'pw.approval.decided_by': 'alice', 'pw.approval.via': 'api' });
     expect(wait.attributes['pw.approval.wait_ms']).toBeGreaterThanOrEqual(0);
     const decided = named(trace, 'process approval.decided')[0]!;
     expect(parentOf(trace, parentOf(trace, decided)!)).toBe(wait);
+    console.log(`[jaeger-runs] an approval run:\n${spanTree(trace)}`);
   });
 
   it('a budget hit: the denial is a span of its own, under the step it stopped', async () => {

@@ -99,3 +99,17 @@ export function rootsOf(trace: TraceSpan[]): TraceSpan[] {
   const ids = new Set(trace.map((s) => s.spanId));
   return trace.filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId));
 }
+
+/** The trace as an indented tree (`name [service]`, children by start time): for logs and docs. */
+export function spanTree(trace: TraceSpan[]): string {
+  const children = new Map<string, TraceSpan[]>();
+  for (const s of trace) children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s]);
+  const lines: string[] = [];
+  const walk = (s: TraceSpan, depth: number) => {
+    const err = s.status.code === 2 ? ' ERROR' : '';
+    lines.push(`${'  '.repeat(depth)}${s.name} [${s.service.replace(/^pipewright-/, '')}]${err}`);
+    for (const c of (children.get(s.spanId) ?? []).sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0))) walk(c, depth + 1);
+  };
+  for (const r of rootsOf(trace)) walk(r, 0);
+  return lines.join('\n');
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { describeIssues, fromZodError, parseJsonBounded, shallowFields, type ValidationIssue } from '@pipewright/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -79,6 +79,11 @@ export interface ConsumeOptions<S extends z.ZodType> {
    * fails to decode keeps `spanName`.
    */
   spanNameOf?: (value: z.infer<S>) => string;
+  /**
+   * Whether a decoded message makes a span (default: every one). False for what the consumer only
+   * skips: the budget's spend consumer sees every step result, most of which carry no spend.
+   */
+  traceIf?: (value: z.infer<S>) => boolean;
   onInvalid?: InvalidHook;
   /**
    * Told of every message delivered to this process — at once, before it waits for a free slot — and
@@ -121,8 +126,11 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
   const heartbeatEveryMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
   const handleOne = async (msg: JsMsg, heartbeat: NodeJS.Timeout): Promise<void> => {
     const parent = extractTrace(msg.headers);
-    const span = tracer.startSpan(
-      `process ${o.spanName}`,
+    const decoded = decode(msg, o.schema);
+    // A message the consumer only skips makes no span; what its handler does still joins the sender's trace.
+    const quiet = decoded.ok && o.traceIf !== undefined && !o.traceIf(decoded.value);
+    const span = quiet ? trace.wrapSpanContext(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT) : tracer.startSpan(
+      `process ${decoded.ok && o.spanNameOf ? o.spanNameOf(decoded.value) : o.spanName}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
@@ -139,7 +147,6 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
     const log = lazyChild(o.log, { subject: msg.subject, seq: msg.seq });
     try {
       await context.with(trace.setSpan(parent, span), async () => {
-        const decoded = decode(msg, o.schema);
         if (!decoded.ok) {
           await sendToDlq(o.js, o.service, msg, o.stream, decoded.reason, log);
           msg.term(decoded.reason.slice(0, 256));
@@ -147,7 +154,6 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           if (o.onInvalid) await o.onInvalid({ subject: msg.subject, seq: msg.seq, raw: decoded.raw, issues: decoded.issues, reason: decoded.reason }).catch((err: unknown) => log.error({ err }, 'invalid-message hook failed'));
           return;
         }
-        if (o.spanNameOf) span.updateName(`process ${o.spanNameOf(decoded.value)}`);
         const ctx: MessageContext = {
           subject: msg.subject,
           seq: msg.seq,

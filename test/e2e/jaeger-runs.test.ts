@@ -163,6 +163,12 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     expect(wait).toMatchObject({ service: 'pipewright-approver' });
     expect(wait.attributes).toMatchObject({ 'pw.approval.decision': 'approved', 'pw.approval.decided_by': 'alice', 'pw.approval.via': 'api' });
     expect(wait.attributes['pw.approval.wait_ms']).toBeGreaterThanOrEqual(0);
+    // the HTTP request that decided is a trace of its own, linked from the wait
+    const [link, ...moreLinks] = wait.links;
+    expect(moreLinks).toEqual([]);
+    const request = await waitFor('the decision request in Jaeger', async () => (await jaegerTrace(jaeger.queryUrl, link!.traceId)).find((s) => s.spanId === link!.spanId), { timeoutMs: 10_000, intervalMs: 200 });
+    expect(request).toMatchObject({ name: 'POST /api/approvals/{id}/approve', kind: 2, service: 'pipewright-approver' });
+    expect(request.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200 });
     const decided = named(trace, 'process approval.decided')[0]!;
     expect(parentOf(trace, parentOf(trace, decided)!)).toBe(wait);
     console.log(`[jaeger-runs] an approval run:\n${spanTree(trace)}`);

@@ -18,6 +18,8 @@ export interface TraceSpan {
   endNs: bigint;
   attributes: Record<string, unknown>;
   events: { name: string; attributes: Record<string, unknown> }[];
+  /** Spans this one links to (in this trace or another). */
+  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[];
 }
 
 interface OtlpAttr {
@@ -34,6 +36,7 @@ interface OtlpSpan {
   endTimeUnixNano: string;
   attributes?: OtlpAttr[];
   events?: { name: string; attributes?: OtlpAttr[] }[];
+  links?: { traceId: string; spanId: string; attributes?: OtlpAttr[] }[];
   status?: { code?: number; message?: string };
 }
 interface V3Trace {
@@ -73,6 +76,7 @@ export async function jaegerTrace(queryUrl: string, traceId: string): Promise<Tr
           endNs: BigInt(s.endTimeUnixNano),
           attributes: attrs(s.attributes),
           events: (s.events ?? []).map((e) => ({ name: e.name, attributes: attrs(e.attributes) })),
+          links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attrs(l.attributes) })),
         });
   }
   return spans;

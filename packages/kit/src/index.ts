@@ -31,6 +31,7 @@ export {
   ATTR_GEN_AI_TOOL_NAME,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -40,6 +41,7 @@ export {
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
   ATTR_SERVER_ADDRESS,
+  ATTR_URL_PATH,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
   GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL,
   GEN_AI_TOKEN_TYPE_VALUE_INPUT,
@@ -51,7 +53,7 @@ export {
   METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
 } from './telemetry/semconv.js';
 export type { Tracing, TracingOptions } from './telemetry/tracing.js';
-export { injectTrace, extractTrace, contextFromTraceparent, currentTraceparent, currentTraceId } from './telemetry/propagation.js';
+export { injectTrace, extractTrace, extractTraceFromHttp, contextFromTraceparent, currentTraceparent, currentTraceId } from './telemetry/propagation.js';
 export { startOpsServer } from './service/http.js';
 export type { OpsServer, RouteHandler } from './service/http.js';
 export { Shutdown } from './service/shutdown.js';

@@ -2,7 +2,7 @@
 // `@opentelemetry/semantic-conventions`: the stable entry for what is stable, the `incubating` entry
 // for GenAI and messaging (still experimental upstream). Services take them from here, so one package
 // pins the conventions' version and a rename upstream is one edit.
-export { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS } from '@opentelemetry/semantic-conventions';
+export { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 export {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,

@@ -43,10 +43,13 @@ export class ApprovalEvents {
 
 function waitSpan(decision: ApprovalDecision, parent: Context, requestedAt: string): Span {
   const startMs = Date.parse(requestedAt);
+  // the request that decided (an HTTP call to the API or inbox, a Slack action), in a trace of its own
+  const decidedIn = trace.getActiveSpan()?.spanContext();
   return trace.getTracer('pipewright.approver').startSpan(
     `approval ${decision.stepId}`,
     {
       startTime: startMs,
+      ...(decidedIn !== undefined && trace.isSpanContextValid(decidedIn) ? { links: [{ context: decidedIn, attributes: { 'pw.link.kind': 'decided_by_request' } }] } : {}),
       attributes: {
         'pw.run.id': decision.runId,
         'pw.step.id': decision.stepId,

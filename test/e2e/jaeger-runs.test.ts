@@ -103,6 +103,11 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
       expect(chats[0]!.attributes['pw.cost.usd']).toBeGreaterThan(0);
       expect(step!.attributes['pw.cost.usd']).toBe(chats[0]!.attributes['pw.cost.usd']);
     }
+    // the span that ended the run carries its totals: the cost is the sum of its calls'
+    const last = parentOf(trace, named(trace, 'send run.finished')[0]!)!;
+    expect(last.attributes['pw.run.status']).toBe('succeeded');
+    const callsUsd = named(trace, 'chat sim-small').reduce((n, s) => n + Number(s.attributes['pw.cost.usd']), 0);
+    expect(Number(last.attributes['pw.run.cost_usd'])).toBeCloseTo(callsUsd, 9);
     // a grant is recorded on the chat span: the budget service makes no span of it
     expect(trace.filter((s) => s.service === 'pipewright-budget' && !s.name.endsWith(' spend'))).toEqual([]);
     console.log(`[jaeger-runs] a 4-step run: ${trace.length} spans; by name: ${JSON.stringify(countBy(trace))}\n${spanTree(trace)}`);

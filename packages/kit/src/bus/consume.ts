@@ -21,6 +21,7 @@ import {
   MESSAGING_SYSTEM_VALUE_NATS,
 } from '../telemetry/semconv.js';
 import { sendToDlq } from './dlq.js';
+import { recordOutcome, spanLook } from './consume-span.js';
 import { outcomeOfError, settle, type Outcome } from './outcome.js';
 
 export interface MessageContext {
@@ -126,11 +127,12 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
   const heartbeatEveryMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
   const handleOne = async (msg: JsMsg, heartbeat: NodeJS.Timeout): Promise<void> => {
     const parent = extractTrace(msg.headers);
+    const log = lazyChild(o.log, { subject: msg.subject, seq: msg.seq });
     const decoded = decode(msg, o.schema);
+    const look = decoded.ok ? spanLook(o, decoded.value, log) : { quiet: false, name: o.spanName };
     // A message the consumer only skips makes no span; what its handler does still joins the sender's trace.
-    const quiet = decoded.ok && o.traceIf !== undefined && !o.traceIf(decoded.value);
-    const span = quiet ? trace.wrapSpanContext(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT) : tracer.startSpan(
-      `process ${decoded.ok && o.spanNameOf ? o.spanNameOf(decoded.value) : o.spanName}`,
+    const span = look.quiet ? trace.wrapSpanContext(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT) : tracer.startSpan(
+      `process ${look.name}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
@@ -144,7 +146,6 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
       },
       parent,
     );
-    const log = lazyChild(o.log, { subject: msg.subject, seq: msg.seq });
     try {
       await context.with(trace.setSpan(parent, span), async () => {
         if (!decoded.ok) {
@@ -237,25 +238,6 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
     },
   };
 }
-
-/**
- * What became of the message, on its span. Only a failure (a retry after an error, a refusal) is an
- * ERROR: a planned hold is how timers and waits work, and would make every trace look failed.
- */
-function recordOutcome(span: Span, outcome: Outcome): void {
-  span.setAttribute(ATTR_OUTCOME, outcome.kind);
-  if (outcome.kind === 'ack') return;
-  span.setAttribute(ATTR_OUTCOME_REASON, outcome.reason);
-  if (outcome.kind !== 'reject') span.setAttribute(ATTR_REDELIVERY_DELAY, Math.round(outcome.delayMs));
-  if (outcome.kind !== 'wait') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.kind === 'retry' ? `retry: ${outcome.reason}` : outcome.reason });
-}
-
-/** ack | wait | retry | reject: how the handler settled the message. */
-const ATTR_OUTCOME = 'pw.message.outcome';
-/** Why a message was held, retried or refused. */
-const ATTR_OUTCOME_REASON = 'pw.message.outcome.reason';
-/** The delay of a nak: when the message comes back. */
-const ATTR_REDELIVERY_DELAY = 'pw.message.redelivery_delay_ms';
 
 type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string; raw: unknown; issues: ValidationIssue[] };
 

@@ -97,14 +97,21 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     for (const id of ['outline', 'facts', 'quotes', 'article']) {
       const [step, ...more] = named(trace, `process step ${id}`);
       expect(more).toEqual([]);
-      expect(parentOf(trace, step!)).toMatchObject({ name: 'send pw.steps.default.dispatch', kind: PRODUCER, service: 'pipewright-planner' });
+      const dispatch = parentOf(trace, step!)!;
+      expect(dispatch).toMatchObject({ name: 'send pw.steps.default.dispatch', kind: PRODUCER, service: 'pipewright-planner' });
+      // every dispatch hangs under the run's root, whatever released it: depth does not grow with the DAG
+      expect(parentOf(trace, dispatch)!.name).toBe('process pw.runs.submit');
+      // and links to what released it: the run's start for the first step, a result for the others
+      if (id !== 'outline') expect(dispatch.links.map((l) => trace.find((s) => s.spanId === l.spanId)?.name)).toEqual(['process step.completed']);
       const chats = trace.filter((s) => s.name === 'chat sim-small' && s.parentSpanId === step!.spanId);
       expect(chats).toHaveLength(1);
       expect(chats[0]!.attributes['pw.cost.usd']).toBeGreaterThan(0);
       expect(step!.attributes['pw.cost.usd']).toBe(chats[0]!.attributes['pw.cost.usd']);
     }
     // the span that ended the run carries its totals: the cost is the sum of its calls'
-    const last = parentOf(trace, named(trace, 'send run.finished')[0]!)!;
+    const finished = named(trace, 'send run.finished')[0]!;
+    const last = trace.find((s) => s.spanId === finished.links[0]?.spanId)!;
+    expect(last.name).toBe('process step.completed');
     expect(last.attributes['pw.run.status']).toBe('succeeded');
     const callsUsd = named(trace, 'chat sim-small').reduce((n, s) => n + Number(s.attributes['pw.cost.usd']), 0);
     expect(Number(last.attributes['pw.run.cost_usd'])).toBeCloseTo(callsUsd, 9);

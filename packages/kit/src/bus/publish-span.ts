@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import { errorMessage } from '../errors.js';
 import {
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -16,11 +16,20 @@ import {
  * headers. A run event is named by its type (`send step.completed`), as its consumers name theirs
  * (`process step.completed`); its subject holds the run id, which would make a name per run.
  */
-export async function tracedPublish<T>(subject: string, value: unknown, parent: Context | undefined, msgId: string | undefined, publish: (ctx: Context) => Promise<T>): Promise<T> {
+export async function tracedPublish<T>(
+  subject: string,
+  value: unknown,
+  parent: Context | undefined,
+  msgId: string | undefined,
+  publish: (ctx: Context) => Promise<T>,
+  /** Spans the publish follows from without being their child (e.g. the event that caused it). */
+  links: Link[] = [],
+): Promise<T> {
   const span = trace.getTracer('pipewright.bus').startSpan(
     `send ${destinationName(subject, value)}`,
     {
       kind: SpanKind.PRODUCER,
+      links,
       attributes: {
         [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_NATS,
         [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,

@@ -5,8 +5,7 @@ import { Stack, binDir, httpGet, jaegerAvailable, jaegerConfig, startJaeger, wai
 const available = jaegerAvailable();
 if (!available) {
   console.warn(
-    `Jaeger tests skipped: no jaeger in ${binDir()} or $PW_JAEGER (run scripts/ensure-servers.sh jaeger; ` +
-      'tests that need a trace backend must use an OTLP receiver of their own when Jaeger cannot be built)',
+    `Jaeger tests skipped: no jaeger in ${binDir()} or $PW_JAEGER (run scripts/ensure-servers.sh jaeger)`,
   );
 }
 

@@ -8,6 +8,7 @@ export { connectNats, connectionOptions } from './bus/connect.js';
 export { ensureStream, ensurePullConsumer, verifyStream } from './bus/topology.js';
 export type { PullConsumerDef, StreamOptions } from './bus/topology.js';
 export { publishJson, encodeJson, buildHeaders } from './bus/publish.js';
+export { tracedPublish } from './bus/publish-span.js';
 export type { PublishOptions } from './bus/publish.js';
 export { ACK, outcomeOfError, redeliveryDelayMs, settle } from './bus/outcome.js';
 export type { Outcome } from './bus/outcome.js';
@@ -22,8 +23,42 @@ export { TaskLog, TaskLogEntry, isFinal } from './bus/task-log.js';
 export type { LoggedEntry, AppendResult } from './bus/task-log.js';
 export type { ConsumeOptions, ConsumerHandle, MessageContext, InvalidHook, DeliveryTracker } from './bus/consume.js';
 export { startTracing } from './telemetry/tracing.js';
+export {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_TOKEN_TYPE,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_NATS_DELIVERY_COUNT,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  ATTR_SERVER_ADDRESS,
+  ATTR_URL_PATH,
+  GEN_AI_OPERATION_NAME_VALUE_CHAT,
+  GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL,
+  GEN_AI_TOKEN_TYPE_VALUE_INPUT,
+  GEN_AI_TOKEN_TYPE_VALUE_OUTPUT,
+  MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  MESSAGING_OPERATION_TYPE_VALUE_SEND,
+  MESSAGING_SYSTEM_VALUE_NATS,
+  METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
+  METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+} from './telemetry/semconv.js';
 export type { Tracing, TracingOptions } from './telemetry/tracing.js';
-export { injectTrace, extractTrace, contextFromTraceparent, currentTraceparent, currentTraceId } from './telemetry/propagation.js';
+export { injectTrace, extractTrace, extractTraceFromHttp, contextFromTraceparent, currentTraceparent, currentTraceId } from './telemetry/propagation.js';
 export { startOpsServer } from './service/http.js';
 export type { OpsServer, RouteHandler } from './service/http.js';
 export { Shutdown } from './service/shutdown.js';

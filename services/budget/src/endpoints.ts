@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import {
   BudgetCommitRequest,
   BudgetReleaseRequest,
@@ -12,7 +12,17 @@ import {
   subjects,
   type BudgetErrorReply,
 } from '@pipewright/contracts';
-import { errorMessage, extractTrace, RetryableError, TerminalError } from '@pipewright/kit';
+import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  errorMessage,
+  extractTrace,
+  MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  MESSAGING_SYSTEM_VALUE_NATS,
+  RetryableError,
+  TerminalError,
+} from '@pipewright/kit';
 import type { z } from 'zod';
 import type { BudgetMetrics } from './metrics.js';
 import type { LedgerContext } from './service/context.js';
@@ -64,27 +74,35 @@ export function serveBudget(nc: NatsConnection, ctx: LedgerContext, opts: ServeO
     if (inFlight >= opts.maxInFlight) return respond(msg, errorReply('overloaded', 'the budget service is at capacity; retry', true));
     inFlight += 1;
     opts.metrics.inFlight.set(inFlight);
-    const span = opts.tracer.startSpan(
-      `process ${msg.subject}`,
-      { kind: SpanKind.SERVER, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': msg.subject } },
-      extractTrace(msg.headers),
-    );
+    // The request is handled in the caller's trace, but makes a span of its own only when it did not go
+    // through (a denial, an error): a granted reserve is recorded on the caller's model-call span, and
+    // one span per reserve and commit made the budget most of every trace.
+    const parent = extractTrace(msg.headers);
+    const startTime = Date.now();
     let reply: { outcome: string };
+    let failure: string | undefined;
     try {
       const parsed = decode(ep.schema, msg.data);
       if (!parsed.ok) ctx.log.warn({ op: ep.op, bytes: msg.data.length, error: parsed.reply.error }, 'budget request refused: invalid');
-      reply = parsed.ok ? await context.with(trace.setSpan(context.active(), span), () => ep.handle(ctx, parsed.value)) : parsed.reply;
+      reply = parsed.ok ? await context.with(parent, () => ep.handle(ctx, parsed.value)) : parsed.reply;
     } catch (err) {
       reply = failureReply(err);
+      failure = errorMessage(err);
       ctx.log.error({ err, op: ep.op }, 'budget request failed');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
     } finally {
       inFlight -= 1;
       opts.metrics.inFlight.set(inFlight);
     }
     respond(msg, reply);
-    span.setAttribute('pw.budget.outcome', reply.outcome);
-    span.end();
+    if (!QUIET_OUTCOMES.has(reply.outcome)) {
+      const span = opts.tracer.startSpan(
+        `budget ${ep.op} ${reply.outcome}`,
+        { kind: SpanKind.SERVER, startTime, attributes: { [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_NATS, [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS, [ATTR_MESSAGING_DESTINATION_NAME]: msg.subject, 'pw.budget.outcome': reply.outcome, ...replyFacts(reply) } },
+        parent,
+      );
+      if (reply.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: failure ?? errorText(reply) });
+      span.end();
+    }
     opts.metrics.requests.inc({ op: ep.op, outcome: reply.outcome });
     opts.metrics.duration.observe({ op: ep.op }, (performance.now() - started) / 1000);
     countMoney(opts.metrics, reply);
@@ -116,6 +134,24 @@ function countMoney(m: BudgetMetrics, reply: { outcome: string }): void {
   if (r.outcome === 'granted' && r.reservedUsd !== undefined) m.reservedUsd.inc(r.reservedUsd);
   else if (r.outcome === 'committed' && r.chargedUsd !== undefined) m.committedUsd.inc(r.chargedUsd);
   else if (r.outcome === 'denied' && r.limit !== undefined) m.denials.inc({ limit: r.limit });
+}
+
+/** Outcomes that went through: no span of their own (the caller records them). */
+const QUIET_OUTCOMES: ReadonlySet<string> = new Set(['granted', 'committed', 'released', 'repeated', 'status']);
+
+/** What a denial says (which limit, what is left), for its span. */
+function replyFacts(reply: { outcome: string }): Record<string, string | number> {
+  const r = reply as { limit?: unknown; remaining?: unknown; reason?: unknown };
+  return {
+    ...(typeof r.limit === 'string' ? { 'pw.budget.limit': r.limit } : {}),
+    ...(typeof r.remaining === 'number' ? { 'pw.budget.remaining': r.remaining } : {}),
+    ...(typeof r.reason === 'string' ? { 'pw.budget.reason': r.reason.slice(0, 500) } : {}),
+  };
+}
+
+function errorText(reply: { outcome: string }): string {
+  const e = (reply as { error?: { message?: unknown } }).error;
+  return typeof e?.message === 'string' ? e.message : 'error';
 }
 
 type Decoded = { ok: true; value: unknown } | { ok: false; reply: BudgetErrorReply };

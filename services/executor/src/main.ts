@@ -94,7 +94,7 @@ await runService('executor', config, async (rt) => {
   // a peer hands it back if this process dies before it is done.
   const tracker = { received: (ack: string) => registry.received(ack), settled: (ack: string) => registry.settled(ack) };
   const base = { js: rt.js, service: 'executor', stream: streams.steps.name, concurrency: config.PW_EXECUTOR_CONCURRENCY, ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS, maxDeliver: -1, tracker };
-  const steps = await startConsumer({ ...base, durable, schema: StepCommand, handler, log, spanName: subjects.stepDispatch(pool) });
+  const steps = await startConsumer({ ...base, durable, schema: StepCommand, handler, log, spanName: subjects.stepDispatch(pool), spanNameOf: stepSpanName });
   rt.shutdown.add('consumer', (graceMs) => steps.stop(graceMs));
   // Tool calls of agent steps: their own consumer, so tools never wait behind model calls.
   const tools = await startConsumer({
@@ -109,3 +109,8 @@ await runService('executor', config, async (rt) => {
   log.info({ baseURL: config.OPENAI_BASE_URL, ackWaitMs: config.PW_EXECUTOR_ACK_WAIT_MS }, 'executor serving pool');
   return {};
 });
+
+/** `step outline`, or `step research turn 3` for an agent's turn: what the dispatch asks for. */
+function stepSpanName(cmd: StepCommand): string {
+  return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `step ${cmd.stepId} turn ${cmd.turn}` : `step ${cmd.stepId}`;
+}

@@ -3,6 +3,7 @@ import { headers as H, SCHEMA_VERSION, type StepCommand, type StepCompleted, typ
 import { checkIn, DEFAULT_CLAIM_THRESHOLD_BYTES, lazyChild, type BlobStore, type Logger, type MessageContext, type Outcome } from '@pipewright/kit';
 import { BreakerRegistry, type BreakerChange } from './llm/breakers.js';
 import { runStep, type StepOutcome } from './llm/chain.js';
+import { ATTR_COST_USD } from './llm/span.js';
 import type { CallGate } from './llm/gate.js';
 import { BREAKER_STATE_VALUE, type ExecutorMetrics } from './metrics.js';
 import { runOwned, type OwnedTaskDeps, type Work, type WorkResult } from './ownership/owned-task.js';
@@ -61,7 +62,19 @@ export function createStepHandler(deps: StepHandlerDeps): (cmd: StepCommand, ctx
       const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
       const result = await toResult(deps, cmd, turn, outcome, latencyMs, w.abortedBy());
       if (outcome.kind !== 'interrupted') {
-        ctx.span.setAttributes({ 'pw.step.outcome': outcome.kind, 'pw.step.calls': outcome.calls, 'pw.step.model': `${outcome.model.provider}/${outcome.model.model}`, 'pw.breaker.state': outcome.breakers.state, 'pw.breaker.chain': outcome.breakers.chain });
+        ctx.span.setAttributes({
+          'pw.step.outcome': outcome.kind,
+          'pw.step.calls': outcome.calls,
+          'pw.step.model': `${outcome.model.provider}/${outcome.model.model}`,
+          'pw.breaker.state': outcome.breakers.state,
+          'pw.breaker.chain': outcome.breakers.chain,
+          // the step's totals over its calls (not gen_ai.usage.*, which a backend would count twice)
+          'pw.step.usage.input_tokens': outcome.usage.inputTokens,
+          'pw.step.usage.output_tokens': outcome.usage.outputTokens,
+          ...(outcome.kind === 'succeeded' ? { 'pw.repair.rung': outcome.rung } : {}),
+          // the calls' cost rolled up on the step's span
+          ...(outcome.costUsd !== undefined ? { [ATTR_COST_USD]: outcome.costUsd } : {}),
+        });
         deps.metrics.stepDuration.observe({ outcome: outcome.kind }, latencyMs / 1000);
       }
       logOutcome(log, outcome, result, latencyMs);

@@ -24,7 +24,8 @@ import { z } from 'zod';
 /** What the planner consumes from PW_EVENTS: task results, parks, revocations, lost spending, approval decisions. */
 const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, ApprovalDecision]);
 import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
-import type { RunApplier } from './apply.js';
+import type { Span } from '@opentelemetry/api';
+import type { ApplyResult, RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
 import { deadlineTimerMsgId } from './core/timers.js';
@@ -86,6 +87,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
       }
       const tp = currentTraceparent();
       const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) }, keyOf(streams.runs.name, ctx));
+      recordRun(ctx.span, r);
       ctx.log.info({ runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : {}) }, 'run submitted');
       return ACK;
     },
@@ -98,11 +100,12 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     spanName: 'pw.runs.cancel',
     handler: async (req, ctx) => {
       const r = await applier.apply(req.runId, { type: 'run.cancel', runId: req.runId, reason: req.reason }, keyOf(streams.runs.name, ctx));
+      recordRun(ctx.span, r);
       if (r.kind === 'unchanged' && r.noRun) {
         // Submissions and cancels are separate consumers (and replicas): a cancel sent right after its
         // submit can be handled first. It waits for the run, for a while, instead of being lost.
         const waitedMs = Date.now() - ctx.storedAtMs;
-        if (waitedMs < cfg.PW_PLANNER_CANCEL_WAIT_MS) return { kind: 'retry', delayMs: cancelRetryMs(ctx.deliveryCount), reason: 'the run is not submitted yet; the cancel waits for it' };
+        if (waitedMs < cfg.PW_PLANNER_CANCEL_WAIT_MS) return { kind: 'wait', delayMs: cancelRetryMs(ctx.deliveryCount), reason: 'the run is not submitted yet; the cancel waits for it' };
         ctx.log.warn({ runId: req.runId, waitedMs }, 'cancel of a run that does not exist: dropped');
         return ACK;
       }
@@ -116,6 +119,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     durable: consumers.plannerEvents,
     schema: StepEvent,
     spanName: 'pw.events.step',
+    spanNameOf: (event) => event.type,
     handler: async (result, ctx) => {
       ctx.span.setAttributes({ 'pw.run.id': result.runId, 'pw.step.id': result.stepId });
       if (result.type === 'approval.decided') {
@@ -126,6 +130,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         }
       }
       const r = await applier.apply(result.runId, result, keyOf(streams.events.name, ctx), ctx.seq);
+      recordRun(ctx.span, r);
       if (result.type === 'approval.decided') {
         // A decision that changes nothing (stale, duplicate, run already over) is worth a line: a person acted.
         const facts = { runId: result.runId, stepId: result.stepId, approvalId: result.approvalId, decision: result.decision, by: result.by };
@@ -147,6 +152,20 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   }));
 }
 
+
+/**
+ * The run as this message left it, on the message's span: its status and what it has cost so far, so
+ * the span that ends a run carries the run's totals (there is no span as long as the run).
+ */
+function recordRun(span: Span, r: ApplyResult): void {
+  if (r.kind !== 'applied') return;
+  span.setAttributes({
+    'pw.run.status': r.state.status,
+    'pw.run.cost_usd': r.state.costUsd,
+    'pw.run.usage.input_tokens': r.state.usage.inputTokens,
+    'pw.run.usage.output_tokens': r.state.usage.outputTokens,
+  });
+}
 
 /** Names an event by where it is stored: what an outbox entry records as the event it answers. */
 function keyOf(stream: string, ctx: MessageContext): string {
@@ -174,12 +193,13 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
   const left = Date.parse(timer.deadlineAt) - Date.now();
   if (left > 0) {
     if (ctx.deliveryCount > 1 && !(await applier.isLive(timer.runId))) return ACK;
-    if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'retry', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
+    if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'wait', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
     const generation = Number(ctx.header(TIMER_GENERATION) ?? '0') + 1;
     await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation), headers: { [TIMER_GENERATION]: String(generation) } });
     return ACK;
   }
   const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId }, keyOf(streams.runs.name, ctx));
+  recordRun(ctx.span, r);
   ctx.log.info({ runId: timer.runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'run deadline timer fired');
   return ACK;
 }

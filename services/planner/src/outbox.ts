@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { context } from '@opentelemetry/api';
+import { context, trace, type Link } from '@opentelemetry/api';
 import { headers, type OutboxEntry, type OutboxMessage, type RunState, type StepRevoked } from '@pipewright/contracts';
-import { buildHeaders, contextFromTraceparent, externalize, publishJson, resolveClaim, type BlobStore, type Logger, type TaskLog } from '@pipewright/kit';
+import { buildHeaders, contextFromTraceparent, externalize, publishJson, resolveClaim, tracedPublish, type BlobStore, type Logger, type TaskLog } from '@pipewright/kit';
 import { LruSet } from './lru.js';
 import type { Outgoing } from './core/events.js';
 
@@ -51,9 +51,15 @@ export class Outbox {
   /** Publishes an entry's messages; `replay` marks them so that receivers look for earlier handling. */
   async publish(state: RunState, entry: OutboxEntry, live: readonly Outgoing[] | undefined, replay: boolean): Promise<void> {
     const msgs = live ?? (await Promise.all(entry.messages.map((m) => this.loadable(m))));
-    const opts = replay ? { headers: { [headers.replay]: '1' } } : {};
+    // A run's messages are sent as children of its root (the handling of its submission), each linked to
+    // the event that caused it: a run's trace stays a few levels deep however long its chain of steps,
+    // where parenting each dispatch on the previous step's result made depth grow with the DAG.
+    const root = contextFromTraceparent(state.traceparent);
+    const cause = trace.getActiveSpan()?.spanContext();
+    const linked = !replay && cause !== undefined && trace.isSpanContextValid(cause) && cause.spanId !== trace.getSpanContext(root)?.spanId;
+    const opts = { ...(replay ? { headers: { [headers.replay]: '1' } } : {}), links: linked ? [{ context: cause }] : [] };
     const send = () => Promise.all(msgs.map((m) => (m.append ? this.revoke(m) : this.send(m, opts))));
-    if (replay) await context.with(contextFromTraceparent(state.traceparent), send);
+    if (replay || state.traceparent !== undefined) await context.with(root, send);
     else await send();
     this.published.add(entryId(state.runId, entry));
   }
@@ -77,11 +83,11 @@ export class Outbox {
     this.log.warn({ runId: draft.runId, task }, 'could not revoke a task: its log kept changing; its result will settle the run');
   }
 
-  private send(m: Outgoing, opts: { headers?: Record<string, string> }): Promise<unknown> {
+  private send(m: Outgoing, opts: { headers?: Record<string, string>; links: Link[] }): Promise<unknown> {
     const data = this.encoded.get(m);
     if (!data) return publishJson(this.js, m.subject, m.payload, { msgId: m.msgId, ...opts });
-    const headers = buildHeaders({ msgId: m.msgId, ...opts });
-    return this.js.publish(m.subject, data, { headers, msgID: m.msgId });
+    const headers = opts.headers ? { headers: opts.headers } : {};
+    return tracedPublish(m.subject, m.payload, undefined, m.msgId, (ctx) => this.js.publish(m.subject, data, { headers: buildHeaders({ msgId: m.msgId, ...headers, context: ctx }), msgID: m.msgId }), opts.links);
   }
 
   private async storable(runId: string, m: Outgoing): Promise<OutboxMessage> {

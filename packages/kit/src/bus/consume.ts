@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { describeIssues, fromZodError, parseJsonBounded, shallowFields, type ValidationIssue } from '@pipewright/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -10,7 +10,18 @@ import { errorMessage } from '../errors.js';
 import { isTransient } from '../service/transient.js';
 import { lazyChild } from '../logger.js';
 import { extractTrace } from '../telemetry/propagation.js';
+import {
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_NATS_DELIVERY_COUNT,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  MESSAGING_SYSTEM_VALUE_NATS,
+} from '../telemetry/semconv.js';
 import { sendToDlq } from './dlq.js';
+import { recordOutcome, spanLook } from './consume-span.js';
 import { outcomeOfError, settle, type Outcome } from './outcome.js';
 
 export interface MessageContext {
@@ -61,8 +72,19 @@ export interface ConsumeOptions<S extends z.ZodType> {
    * held back with delayed naks, or work whose failures all heal) no delivery is the last.
    */
   maxDeliver: number;
-  /** Span name for a message (`process <name>`). */
+  /** Span name for a message (`process <name>`): the stream's part it reads, e.g. `pw.runs.submit`. */
   spanName: string;
+  /**
+   * Names the span by what the decoded message says happened (`process <name>`), e.g. by an event's
+   * type: one consumer of PW_EVENTS sees `step.completed` and `approval.decided` alike. A message that
+   * fails to decode keeps `spanName`.
+   */
+  spanNameOf?: (value: z.infer<S>) => string;
+  /**
+   * Whether a decoded message makes a span (default: every one). False for what the consumer only
+   * skips: the budget's spend consumer sees every step result, most of which carry no spend.
+   */
+  traceIf?: (value: z.infer<S>) => boolean;
   onInvalid?: InvalidHook;
   /**
    * Told of every message delivered to this process — at once, before it waits for a free slot — and
@@ -105,25 +127,27 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
   const heartbeatEveryMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
   const handleOne = async (msg: JsMsg, heartbeat: NodeJS.Timeout): Promise<void> => {
     const parent = extractTrace(msg.headers);
-    const span = tracer.startSpan(
-      `process ${o.spanName}`,
+    const log = lazyChild(o.log, { subject: msg.subject, seq: msg.seq });
+    const decoded = decode(msg, o.schema);
+    const look = decoded.ok ? spanLook(o, decoded.value, log) : { quiet: false, name: o.spanName };
+    // A message the consumer only skips makes no span; what its handler does still joins the sender's trace.
+    const span = look.quiet ? trace.wrapSpanContext(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT) : tracer.startSpan(
+      `process ${look.name}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
-          'messaging.system': 'nats',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': msg.subject,
-          'messaging.consumer.group.name': o.durable,
-          'messaging.message.id': msg.headers?.get('Nats-Msg-Id') ?? '',
-          'messaging.nats.delivery_count': msg.info.deliveryCount,
+          [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_NATS,
+          [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+          [ATTR_MESSAGING_DESTINATION_NAME]: msg.subject,
+          [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: o.durable,
+          [ATTR_MESSAGING_MESSAGE_ID]: msg.headers?.get('Nats-Msg-Id') ?? '',
+          [ATTR_MESSAGING_NATS_DELIVERY_COUNT]: msg.info.deliveryCount,
         },
       },
       parent,
     );
-    const log = lazyChild(o.log, { subject: msg.subject, seq: msg.seq });
     try {
       await context.with(trace.setSpan(parent, span), async () => {
-        const decoded = decode(msg, o.schema);
         if (!decoded.ok) {
           await sendToDlq(o.js, o.service, msg, o.stream, decoded.reason, log);
           msg.term(decoded.reason.slice(0, 256));
@@ -157,9 +181,9 @@ export async function startConsumer<S extends z.ZodType>(o: ConsumeOptions<S>): 
           if (isTransient(err)) log.warn({ err }, 'handler failed with a transient error; the message will be retried');
           else log.error({ err }, 'handler failed');
         }
-        if (outcome.kind === 'retry' && ctx.lastDelivery) outcome = { kind: 'reject', reason: `deliveries exhausted (${o.maxDeliver}); last: ${outcome.reason}` };
+        if ((outcome.kind === 'retry' || outcome.kind === 'wait') && ctx.lastDelivery) outcome = { kind: 'reject', reason: `deliveries exhausted (${o.maxDeliver}); last: ${outcome.reason}` };
         if (outcome.kind === 'reject') await sendToDlq(o.js, o.service, msg, o.stream, outcome.reason, log);
-        if (outcome.kind !== 'ack') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.kind === 'retry' ? `retry: ${outcome.reason}` : outcome.reason });
+        recordOutcome(span, outcome);
         settle(msg, outcome);
       });
     } catch (err) {

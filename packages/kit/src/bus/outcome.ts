@@ -6,6 +6,11 @@ export type Outcome =
   | { kind: 'ack' }
   /** Try again after `delayMs` (another replica may take it). */
   | { kind: 'retry'; delayMs: number; reason: string }
+  /**
+   * A planned hold, not a failure: nak(delayMs) like `retry` (a timer not yet due, a cancel waiting for
+   * its run, a task held elsewhere, a parked step), but the message's span is not marked as an error.
+   */
+  | { kind: 'wait'; delayMs: number; reason: string }
   /** Never try again; the message is copied to the DLQ with the reason. */
   | { kind: 'reject'; reason: string };
 
@@ -33,6 +38,7 @@ export function settle(msg: JsMsg, outcome: Outcome): void {
       msg.ack();
       return;
     case 'retry':
+    case 'wait':
       msg.nak(Math.max(0, Math.round(outcome.delayMs)));
       return;
     case 'reject':

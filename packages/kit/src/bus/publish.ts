@@ -1,15 +1,18 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import type { Context } from '@opentelemetry/api';
+import type { Context, Link } from '@opentelemetry/api';
 import { headers as H } from '@pipewright/contracts';
 import { injectTrace } from '../telemetry/propagation.js';
 import { SIGNATURE_HEADERS, type MessageSigner } from './auth/signature.js';
+import { tracedPublish } from './publish-span.js';
 
 export interface PublishOptions {
   /** Deterministic id: JetStream drops a second publish with the same id inside the duplicate window. */
   msgId?: string;
   /** Trace context to propagate; the active one by default. */
   context?: Context;
+  /** Spans the publish's PRODUCER span links to (follows from) without being their child. */
+  links?: Link[];
   /** Extra headers. */
   headers?: Readonly<Record<string, string>>;
   /** Signs the subject and payload bytes (headers `Pw-Signer`, `Pw-Signature`): see bus/auth/signature.ts. */
@@ -35,6 +38,10 @@ export function buildHeaders(opts: PublishOptions): MsgHdrs {
  * returns is stored. A duplicate (same msgId) resolves too, with `duplicate: true`.
  */
 export async function publishJson(js: JetStreamClient, subject: string, value: unknown, opts: PublishOptions = {}): Promise<PubAck> {
+  return tracedPublish(subject, value, opts.context, opts.msgId, (context) => publishTraced(js, subject, value, { ...opts, context }), opts.links);
+}
+
+async function publishTraced(js: JetStreamClient, subject: string, value: unknown, opts: PublishOptions): Promise<PubAck> {
   const data = encodeJson(value);
   if (opts.signer === undefined) {
     const h = buildHeaders(opts);

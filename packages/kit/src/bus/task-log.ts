@@ -4,6 +4,7 @@ import { msgIds, StepCompleted, StepFailed, StepParked, StepRevoked, StepStarted
 import { z } from 'zod';
 import { TerminalError } from '../errors.js';
 import { buildHeaders, encodeJson } from './publish.js';
+import { tracedPublish } from './publish-span.js';
 
 /** What a task's log holds (see `@pipewright/contracts` task.ts). */
 export const TaskLogEntry = z.discriminatedUnion('type', [StepStarted, StepParked, StepRevoked, StepCompleted, StepFailed]);
@@ -69,21 +70,24 @@ export class TaskLog {
     }
   }
 
-  private async appendOnce(entry: TaskLogEntry, expectSeq: number, opts: { writer: string; context?: Context }): Promise<AppendResult> {
+  private appendOnce(entry: TaskLogEntry, expectSeq: number, opts: { writer: string; context?: Context }): Promise<AppendResult> {
     const task = taskIdOf(entry);
     const type: TaskLogType = entry.type;
     const msgID = msgIds.taskEntry(entry.runId, task, type, opts.writer);
-    const headers = buildHeaders({ msgId: msgID, ...(opts.context ? { context: opts.context } : {}) });
-    try {
-      const ack = await this.js.publish(subjects.taskEvent(entry.runId, type, task), encodeJson(entry), {
-        headers,
-        msgID,
-        expect: { lastSubjectSequence: expectSeq, lastSubjectSequenceSubject: subjects.taskLog(entry.runId, task) },
-      });
-      return { ok: true, seq: ack.seq };
-    } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) return { ok: false, reason: 'conflict' };
-      throw err;
-    }
+    const subject = subjects.taskEvent(entry.runId, type, task);
+    return tracedPublish(subject, entry, opts.context, msgID, async (context) => {
+      try {
+        const ack = await this.js.publish(subject, encodeJson(entry), {
+          headers: buildHeaders({ msgId: msgID, context }),
+          msgID,
+          expect: { lastSubjectSequence: expectSeq, lastSubjectSequenceSubject: subjects.taskLog(entry.runId, task) },
+        });
+        return { ok: true, seq: ack.seq };
+      } catch (err) {
+        // a fenced append that lost the race: an answer, not a failure of the publish
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) return { ok: false, reason: 'conflict' };
+        throw err;
+      }
+    });
   }
 }

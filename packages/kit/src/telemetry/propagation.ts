@@ -36,3 +36,11 @@ export function currentTraceId(ctx: Context = context.active()): string | undefi
   const sc = trace.getSpanContext(ctx);
   return sc?.traceId;
 }
+
+/** Reads the trace context from HTTP request headers (`traceparent`); an empty context when there is none. */
+export function extractTraceFromHttp(header: (name: string) => string | undefined): Context {
+  return propagation.extract(ROOT_CONTEXT, header, {
+    get: (h, key) => h(key),
+    keys: () => ['traceparent', 'tracestate', 'baggage'],
+  });
+}

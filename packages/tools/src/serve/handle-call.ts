@@ -1,7 +1,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { describeIssues, fromZodError, parseJsonBounded, TOOL_ERROR_CODES, ToolRequest, type ToolReply } from '@pipewright/contracts';
-import { errorMessage, extractTrace } from '@pipewright/kit';
+import { ATTR_GEN_AI_OPERATION_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_MESSAGING_DESTINATION_NAME, ATTR_MESSAGING_SYSTEM, errorMessage, extractTrace, GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL, MESSAGING_SYSTEM_VALUE_NATS } from '@pipewright/kit';
 import { LEASE_MARGIN_MS, type CallDeps } from './deps.js';
 import { encodeReply, failWith, success } from '../replies.js';
 import { runHandler } from './run-handler.js';
@@ -18,7 +18,7 @@ export async function handleCall(msg: Msg, d: CallDeps): Promise<void> {
     `execute_tool ${d.name}`,
     {
       kind: SpanKind.INTERNAL,
-      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': d.name, 'messaging.system': 'nats', 'messaging.destination.name': msg.subject },
+      attributes: { [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL, [ATTR_GEN_AI_TOOL_NAME]: d.name, [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_NATS, [ATTR_MESSAGING_DESTINATION_NAME]: msg.subject },
     },
     parent,
   );

@@ -119,7 +119,7 @@ export class Approvals {
     const r = stored.value;
     if (!r.decision) return false;
     try {
-      await this.d.events.decided(r.decision, r.traceparent);
+      await this.d.events.decided(r.decision, r.traceparent, r.published ? undefined : r.request.requestedAt);
     } catch (err) {
       this.d.log.warn({ err, approvalId: r.approvalId }, 'decision not published yet; the sweeper retries');
       return false;

@@ -5,6 +5,7 @@ import { inboxRoutes } from '../inbox/routes.js';
 import { apiRoutes } from './api.js';
 import { MAX_BODY_BYTES, type HttpDeps } from './deps.js';
 import { slackRoutes } from './slack.js';
+import { traceRequests } from './tracing.js';
 
 /** Pages may load our stylesheet and post forms to us; nothing else (no scripts, no framing). */
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -12,6 +13,7 @@ const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action '
 /** The approver's HTTP surface: `/api` (bearer tokens), `/inbox` (sessions), `/slack` (Slack signatures). */
 export function buildApp(d: HttpDeps): Hono {
   const app = new Hono();
+  app.use('*', traceRequests());
   app.use('*', async (c, next) => {
     await next();
     c.header('x-content-type-options', 'nosniff');

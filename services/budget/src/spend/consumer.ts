@@ -51,6 +51,8 @@ export async function startSpendConsumer(rt: Pick<ServiceRuntime, 'js' | 'jsm' |
     log: rt.log,
     concurrency: CONCURRENCY,
     spanName: 'pw.events.spend',
+    spanNameOf: (report) => `${report.type} spend`,
+    traceIf: (report) => isSpendType(report.type) && (report.spend?.length ?? 0) > 0,
     ...common,
     handler: async (report, mctx) => {
       if (!isSpendType(report.type) || !report.spend?.length) return ACK;

@@ -80,7 +80,7 @@ export function createBudgetGate(o: BudgetGateOptions): CallGate {
         o.onUnmetered?.('fail-open');
         return UNMETERED;
       }
-      return { kind: 'admitted', reservation: { id: reservationId, ...(r.price ? { price: r.price } : {}) } };
+      return { kind: 'admitted', reservation: { id: reservationId, reservedUsd: r.reservedUsd, ...(r.price ? { price: r.price } : {}) } };
     },
   };
 }

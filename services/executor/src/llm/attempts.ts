@@ -1,6 +1,6 @@
-import type { Tracer } from '@opentelemetry/api';
+import { trace, type Tracer } from '@opentelemetry/api';
 import { addUsage, nanoToUsd, usageCost, ZERO_USAGE, type ChatMessage, type ErrorInfo, type ModelTarget, type Spend, type StepCommand, type Usage } from '@pipewright/contracts';
-import type { Logger } from '@pipewright/kit';
+import { ATTR_GEN_AI_REQUEST_MODEL, type Logger } from '@pipewright/kit';
 import type { ExecutorMetrics } from '../metrics.js';
 import type { Provider } from '../providers.js';
 import { backoffCapMs, backoffDelayMs, canRetry } from './backoff.js';
@@ -114,7 +114,7 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
     const call = d.calls;
     const state = r.breaker.state();
     const out = await r.breaker.run(() =>
-      tracedCall(deps, cmd, { model: r.model, baseURL: r.provider.baseURL, call, fallbackIndex: r.index, breaker: state }, () =>
+      tracedCall(deps, cmd, { model: r.model, baseURL: r.provider.baseURL, call, fallbackIndex: r.index, breaker: state, ...(gate?.kind === 'admitted' && gate.reservation ? { reservation: gate.reservation } : {}) }, () =>
         callModel({
           client: r.provider.client,
           model: r.model,
@@ -149,6 +149,7 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
         { role: 'user', content: `Your answer was not valid: ${parsed.reason}. Reply again with only JSON that satisfies the schema.` },
       ];
       deps.log.info({ stepId: cmd.stepId, model: r.model.model, reason: parsed.reason }, 'output invalid; re-asking once with the validation error');
+      trace.getActiveSpan()?.addEvent('repair re-ask', { [ATTR_REPAIR_REASON]: parsed.reason.slice(0, 500), [ATTR_GEN_AI_REQUEST_MODEL]: r.model.model });
       continue;
     }
     if (deps.signal.aborted) return { kind: 'interrupted' };
@@ -162,6 +163,9 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
     if (!(await pause(delayMs))) return { kind: 'interrupted' };
   }
 }
+
+/** Why the output was re-asked for: the validation error. */
+const ATTR_REPAIR_REASON = 'pw.repair.reason';
 
 /** `<runId>:<stepId>`, and `:t<turn>` for an agent turn: lets a provider (and the simulator) recognise a repeated call. */
 export function idempotencyKeyOf(cmd: StepCommand): string {

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { ZERO_USAGE, type ErrorInfo, type ModelTarget, type RepairRung, type Spend, type StepCommand, type Usage } from '@pipewright/contracts';
 import { TerminalError } from '@pipewright/kit';
 import type { ProviderRegistry } from '../providers.js';
@@ -104,6 +105,7 @@ export async function runStep(cmd: StepCommand, deps: StepDeps): Promise<StepOut
     const next = chain[index + 1];
     if (next) deps.log.info({ stepId: cmd.stepId, from: model.model, to: next.model, why: out.kind }, 'falling back to the next model');
     if (next) deps.metrics.fallbacks.inc({ from: model.model, to: next.model, why: out.kind });
+    if (next) trace.getActiveSpan()?.addEvent('fallback', { 'pw.fallback.from': `${model.provider}/${model.model}`, 'pw.fallback.to': `${next.provider}/${next.model}`, 'pw.fallback.why': out.kind, 'pw.breaker.state': route.breaker.state() });
   }
 
   if (pastDeadline())

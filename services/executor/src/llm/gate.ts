@@ -21,7 +21,7 @@ export type GateDecision =
    * Go ahead. With a `reservation`, the call is metered: its spending is reported with the task's result
    * (a `Spend` naming the reservation, priced at `price`), which the budget service books from there.
    */
-  | { kind: 'admitted'; reservation?: { id: string; price?: ModelPrice } }
+  | { kind: 'admitted'; reservation?: { id: string; price?: ModelPrice; /** What the budget set aside for the call. */ reservedUsd?: number } }
   /** The step fails with this error (e.g. `budget_exceeded`); no retry, no fallback. */
   | { kind: 'refused'; error: ErrorInfo }
   /** Not now: the command is handed back to the stream and tried again after `delayMs`. */

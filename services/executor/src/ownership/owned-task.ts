@@ -56,7 +56,7 @@ export async function runOwned(deps: OwnedTaskDeps, t: TaskOf, ctx: MessageConte
   if (got.kind === 'wait') {
     const delayMs = waitDelayMs(ctx.deliveryCount);
     ctx.log.info({ runId: t.runId, stepId: t.stepId, why: got.why, delayMs }, 'task held elsewhere; looking again later');
-    return { kind: 'retry', delayMs, reason: got.why };
+    return { kind: 'wait', delayMs, reason: got.why };
   }
   const delivery = ctx.delivery;
   const leaseSeq = got.seq;
@@ -112,7 +112,7 @@ export async function runOwned(deps: OwnedTaskDeps, t: TaskOf, ctx: MessageConte
       return over || otherMessage ? ACK : { kind: 'retry', delayMs: waitDelayMs(ctx.deliveryCount), reason: done.why };
     }
     // A park hands the lease back and the message is tried again later, unless the run ended meanwhile.
-    if (result.kind === 'park' && done.type === 'step.parked') return { kind: 'retry', delayMs: result.delayMs, reason: result.entry.reason };
+    if (result.kind === 'park' && done.type === 'step.parked') return { kind: 'wait', delayMs: result.delayMs, reason: result.entry.reason };
     return ACK;
   } finally {
     deps.registry.release(t.runId, got.task, delivery);

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { headers as H, SCHEMA_VERSION, TOOL_ERROR_CODES, ZERO_USAGE, type StepCompleted, type StepFailed, type ToolCommand, type ToolReply } from '@pipewright/contracts';
-import { lazyChild, type Logger, type MessageContext, type Outcome } from '@pipewright/kit';
+import { ATTR_GEN_AI_TOOL_NAME, lazyChild, type Logger, type MessageContext, type Outcome } from '@pipewright/kit';
 import { callTool } from '@pipewright/tools';
 import { backoffDelayMs, canRetry } from '../llm/backoff.js';
 import { abortableSleep } from '../llm/sleep.js';
@@ -28,7 +28,7 @@ export interface ToolHandlerDeps {
 export function createToolHandler(deps: ToolHandlerDeps): (cmd: ToolCommand, ctx: MessageContext) => Promise<Outcome> {
   const sleep = deps.sleep ?? abortableSleep;
   return (cmd, ctx) => {
-    ctx.span.setAttributes({ 'pw.run.id': cmd.runId, 'pw.step.id': cmd.stepId, 'gen_ai.tool.name': cmd.tool, 'gen_ai.tool.call.id': cmd.callId });
+    ctx.span.setAttributes({ 'pw.run.id': cmd.runId, 'pw.step.id': cmd.stepId, [ATTR_GEN_AI_TOOL_NAME]: cmd.tool, 'gen_ai.tool.call.id': cmd.callId });
     const log = lazyChild(ctx.log, { runId: cmd.runId, stepId: cmd.stepId, tool: cmd.tool, callId: cmd.callId });
     const mayBeHeld = ctx.deliveryCount > 1 || ctx.header(H.replay) !== undefined;
     return runOwned(deps.owned, { runId: cmd.runId, stepId: cmd.stepId, attempt: cmd.attempt, kind: 'tool', turn: cmd.turn }, ctx, mayBeHeld, async (w): Promise<WorkResult> => {

@@ -13,6 +13,8 @@ if (!available) console.warn('Jaeger run tests skipped: no jaeger binary (run sc
 
 const ERROR = 2;
 const PRODUCER = 4;
+/** Clock slack between processes on one machine (ns); spans are recorded at ms precision. */
+const SLACK_NS = 250_000_000n;
 const RETRY = { maxAttempts: 5, initialIntervalMs: 20, backoffCoefficient: 2, maxIntervalMs: 100, deadlineMs: 20_000 };
 const ORDER_TOOL = { description: 'Find an order by id', input: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] } };
 
@@ -53,7 +55,7 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
   });
 
   /** Submits a run (from a traced client span), waits for its end, then for its trace to hold `complete`. */
-  async function tracedRun(runId: string, pipeline: unknown, complete: (t: TraceSpan[]) => boolean, during?: () => Promise<void>): Promise<{ status: string; trace: TraceSpan[] }> {
+  async function tracedRun(runId: string, pipeline: { name: string }, complete: (t: TraceSpan[]) => boolean, during?: () => Promise<void>): Promise<{ status: string; trace: TraceSpan[] }> {
     await tracing.tracer.startActiveSpan(`submit ${runId}`, async (span) => {
       await submitRun(c.js, pipeline, {}, { runId });
       span.end();
@@ -68,10 +70,16 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     expect(others).toEqual([]); // one trace per run
     const trace = await waitFor(`every span of ${runId}`, async () => {
       const t = await jaegerTrace(jaeger.queryUrl, traceId!);
-      return t.some((s) => s.name === 'send run.finished') && complete(t) ? t : undefined;
+      return t.some((s) => s.name === 'send run.finished') && t.some((s) => s.name === `run ${pipeline.name}`) && complete(t) ? t : undefined;
     }, { timeoutMs: 15_000, intervalMs: 250 });
     // one root (the client's submit) and no orphans; nothing failed that did not fail
     expect(rootsOf(trace).map((s) => s.name)).toEqual([`submit ${runId}`]);
+    // one run span, recorded by the planner that ended the run, under the submitter's span
+    const [run, ...moreRuns] = trace.filter((s) => s.name === `run ${pipeline.name}`);
+    expect(moreRuns).toEqual([]);
+    expect(parentOf(trace, run!)).toMatchObject({ name: 'send pw.runs.submit', service: 'pw-test-client' });
+    expect(parentOf(trace, parentOf(trace, run!)!)!.name).toBe(`submit ${runId}`);
+    expect(run!.attributes).toMatchObject({ 'pw.run.id': runId, 'pw.run.status': end.status });
     return { status: end.status, trace };
   }
 
@@ -79,7 +87,7 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
   const parentOf = (t: TraceSpan[], s: TraceSpan) => t.find((p) => p.spanId === s.parentSpanId);
   const errors = (t: TraceSpan[]) => t.filter((s) => s.status.code === ERROR).map((s) => s.name);
 
-  it('a DAG: a span per step, its model call under it with cost, producers above consumers, no ERROR', async () => {
+  it('a DAG: a run span from submission to its end, a span per step from dispatch to completion, its model call under it with cost, no ERROR', async () => {
     const runId = 'jaeger-dag';
     const { status, trace } = await tracedRun(runId, {
       name: 'dag',
@@ -94,27 +102,44 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     }, (t) => named(t, 'process step.completed').length === 4 && named(t, 'process step.completed spend').length === 4);
     expect(status).toBe('succeeded');
     expect(errors(trace)).toEqual([]);
+    // the run span: from the submission to the terminal event, every service's span inside it
+    const run = named(trace, 'run dag')[0]!;
+    const services = trace.filter((s) => s.service.startsWith('pipewright-'));
+    expect(run.startNs).toBeLessThanOrEqual(named(trace, 'process pw.runs.submit')[0]!.endNs);
+    expect(run.startNs).toBeGreaterThanOrEqual(named(trace, `submit ${runId}`)[0]!.startNs - SLACK_NS);
+    expect(services.every((s) => s.endNs <= run.endNs + SLACK_NS)).toBe(true);
     for (const id of ['outline', 'facts', 'quotes', 'article']) {
+      // one step span under the run span, from dispatch to completion
+      const [stepSpan, ...moreSteps] = named(trace, `step ${id}`);
+      expect(moreSteps).toEqual([]);
+      expect(stepSpan).toMatchObject({ service: 'pipewright-planner' });
+      expect(parentOf(trace, stepSpan!)).toBe(run);
+      expect(stepSpan!.attributes).toMatchObject({ 'pw.step.id': id, 'pw.step.outcome': 'succeeded', 'pw.step.attempt': 1 });
       const [step, ...more] = named(trace, `process step ${id}`);
       expect(more).toEqual([]);
       const dispatch = parentOf(trace, step!)!;
       expect(dispatch).toMatchObject({ name: 'send pw.steps.default.dispatch', kind: PRODUCER, service: 'pipewright-planner' });
-      // every dispatch hangs under the run's root, whatever released it: depth does not grow with the DAG
-      expect(parentOf(trace, dispatch)!.name).toBe('process pw.runs.submit');
+      // the dispatch, and so the executor's handling and its calls, hang under the step span: depth does not grow with the DAG
+      expect(parentOf(trace, dispatch)).toBe(stepSpan);
+      expect(stepSpan!.startNs).toBeLessThanOrEqual(dispatch.startNs + SLACK_NS);
+      expect(stepSpan!.endNs).toBeGreaterThanOrEqual(step!.endNs - SLACK_NS);
       // and links to what released it: the run's start for the first step, a result for the others
       if (id !== 'outline') expect(dispatch.links.map((l) => trace.find((s) => s.spanId === l.spanId)?.name)).toEqual(['process step.completed']);
       const chats = trace.filter((s) => s.name === 'chat sim-small' && s.parentSpanId === step!.spanId);
       expect(chats).toHaveLength(1);
       expect(chats[0]!.attributes['pw.cost.usd']).toBeGreaterThan(0);
       expect(step!.attributes['pw.cost.usd']).toBe(chats[0]!.attributes['pw.cost.usd']);
+      expect(stepSpan!.attributes['pw.cost.usd']).toBe(chats[0]!.attributes['pw.cost.usd']);
     }
-    // the span that ended the run carries its totals: the cost is the sum of its calls'
+    // the run span carries its totals: the cost is the sum of its calls'; so does the span that ended it
     const finished = named(trace, 'send run.finished')[0]!;
     const last = trace.find((s) => s.spanId === finished.links[0]?.spanId)!;
     expect(last.name).toBe('process step.completed');
     expect(last.attributes['pw.run.status']).toBe('succeeded');
     const callsUsd = named(trace, 'chat sim-small').reduce((n, s) => n + Number(s.attributes['pw.cost.usd']), 0);
     expect(Number(last.attributes['pw.run.cost_usd'])).toBeCloseTo(callsUsd, 9);
+    expect(Number(run.attributes['pw.run.cost_usd'])).toBeCloseTo(callsUsd, 9);
+    expect(run.status.code).not.toBe(ERROR);
     // a grant is recorded on the chat span: the budget service makes no span of it
     expect(trace.filter((s) => s.service === 'pipewright-budget' && !s.name.endsWith(' spend'))).toEqual([]);
     console.log(`[jaeger-runs] a 4-step run: ${trace.length} spans; by name: ${JSON.stringify(countBy(trace))}\n${spanTree(trace)}`);
@@ -131,6 +156,7 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     expect(chats.filter((s) => s.status.code === ERROR).map((s) => s.attributes['error.type'])).toHaveLength(2);
     expect(step.status.code).not.toBe(ERROR);
     expect(step.attributes).toMatchObject({ 'pw.step.outcome': 'succeeded', 'pw.step.calls': 3 });
+    expect(parentOf(trace, parentOf(trace, step)!)).toMatchObject({ name: 'step flaky', attributes: expect.objectContaining({ 'pw.step.outcome': 'succeeded', 'pw.step.calls': 3 }) });
     // the failed calls are the only errors of the run
     expect(errors(trace)).toEqual(['chat sim-small', 'chat sim-small']);
   });
@@ -194,6 +220,8 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
     expect(denied.attributes).toMatchObject({ 'pw.budget.outcome': 'denied', 'pw.budget.limit': 'run.maxUsd' });
     expect(parentOf(trace, denied)!.name).toBe('process step costly');
     expect(named(trace, 'chat sim-large')).toEqual([]); // no call was made
+    expect(named(trace, 'run poor')[0]!.attributes).toMatchObject({ 'pw.run.status': 'budget_exhausted' });
+    expect(parentOf(trace, named(trace, 'step costly')[0]!)!.name).toBe('run poor');
   });
 
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number }> {

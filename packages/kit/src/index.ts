@@ -23,6 +23,7 @@ export { TaskLog, TaskLogEntry, isFinal } from './bus/task-log.js';
 export type { LoggedEntry, AppendResult } from './bus/task-log.js';
 export type { ConsumeOptions, ConsumerHandle, MessageContext, InvalidHook, DeliveryTracker } from './bus/consume.js';
 export { startTracing } from './telemetry/tracing.js';
+export { derivedSpanId, withSpanId } from './telemetry/span-ids.js';
 export {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_OPERATION_NAME,

@@ -8,6 +8,7 @@ import type { PlannerEvent } from './core/events.js';
 import { overflow } from './core/overflow.js';
 import { recordTransition, type PlannerMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
+import { recordEnded } from './run-spans.js';
 import { WrittenCache } from './written-cache.js';
 
 /** Concurrent writers of one run retry this many times before handing the event back to the stream. */
@@ -103,6 +104,8 @@ export class RunApplier {
       const span = trace.getActiveSpan();
       for (const d of t.decisions) span?.addEvent(`decision ${d.action}`, { 'pw.decision.reason': d.reason, 'pw.decision.steps': d.stepIds.join(','), 'pw.decision.seq': d.seq });
       await this.outbox.publish(stored, stored.outbox.at(-1)!, messages, false);
+      // Only here, after this process's compare-and-set: a replayed transition records nothing again.
+      recordEnded(current?.value, stored);
       return { kind: 'applied', state: stored };
     }
     throw new RetryableError(`run ${runId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 50);

@@ -23,7 +23,7 @@ import { z } from 'zod';
 
 /** What the planner consumes from PW_EVENTS: task results, parks, revocations, lost spending, approval decisions. */
 const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, ApprovalDecision]);
-import { ACK, currentTraceparent, ensurePullConsumer, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
+import { ACK, currentTraceparent, ensurePullConsumer, extractTrace, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
 import type { Span } from '@opentelemetry/api';
 import type { ApplyResult, RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
@@ -85,7 +85,8 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         await reject(runId, admitted.issues, 'invalid pipeline or input');
         return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
       }
-      const tp = currentTraceparent();
+      // The run span's parent: the submitter's span (the message's traceparent), else this handling.
+      const tp = currentTraceparent(extractTrace(ctx.headers)) ?? currentTraceparent();
       const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) }, keyOf(streams.runs.name, ctx));
       recordRun(ctx.span, r);
       ctx.log.info({ runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : {}) }, 'run submitted');

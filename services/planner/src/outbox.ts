@@ -3,6 +3,7 @@ import { context, trace, type Link } from '@opentelemetry/api';
 import { headers, type OutboxEntry, type OutboxMessage, type RunState, type StepRevoked } from '@pipewright/contracts';
 import { buildHeaders, contextFromTraceparent, externalize, publishJson, resolveClaim, tracedPublish, type BlobStore, type Logger, type TaskLog } from '@pipewright/kit';
 import { LruSet } from './lru.js';
+import { runContext, stepContext } from './run-spans.js';
 import type { Outgoing } from './core/events.js';
 
 /** An outbox payload larger than this (bytes of JSON) is kept as a blob reference in the stored run. */
@@ -54,13 +55,16 @@ export class Outbox {
     // A run's messages are sent as children of its root (the handling of its submission), each linked to
     // the event that caused it: a run's trace stays a few levels deep however long its chain of steps,
     // where parenting each dispatch on the previous step's result made depth grow with the DAG.
-    const root = contextFromTraceparent(state.traceparent);
+    // The root is the run span (recorded when the run ends, see run-spans.ts); a dispatch goes under the
+    // span of its step's attempt, so the executor's handling and model calls land beneath it.
+    const root = runContext(state) ?? contextFromTraceparent(state.traceparent);
     const cause = trace.getActiveSpan()?.spanContext();
     const linked = !replay && cause !== undefined && trace.isSpanContextValid(cause) && cause.spanId !== trace.getSpanContext(root)?.spanId;
     const opts = { ...(replay ? { headers: { [headers.replay]: '1' } } : {}), links: linked ? [{ context: cause }] : [] };
-    const send = () => Promise.all(msgs.map((m) => (m.append ? this.revoke(m) : this.send(m, opts))));
-    if (replay || state.traceparent !== undefined) await context.with(root, send);
-    else await send();
+    const traced = replay || state.traceparent !== undefined;
+    const sendOne = (m: Outgoing) => (m.append ? this.revoke(m) : this.send(m, opts));
+    const send = () => Promise.all(msgs.map((m) => (traced ? context.with(parentOf(state, m) ?? root, () => sendOne(m)) : sendOne(m))));
+    await send();
     this.published.add(entryId(state.runId, entry));
   }
 
@@ -105,6 +109,13 @@ export class Outbox {
     const payload = m.payloadRef ? await resolveClaim(m.payloadRef, this.blobs) : m.payload;
     return { subject: m.subject, msgId: m.msgId, payload, ...(m.append ? { append: true as const } : {}) };
   }
+}
+
+/** A step dispatch's parent: the span of the step's attempt. */
+function parentOf(state: RunState, m: Outgoing): ReturnType<typeof stepContext> {
+  const p = m.payload as { stepId?: unknown; attempt?: unknown } | undefined;
+  if (m.append || !m.subject.endsWith('.dispatch') || typeof p?.stepId !== 'string' || typeof p.attempt !== 'number') return undefined;
+  return stepContext(state, p.stepId, p.attempt);
 }
 
 const entryId = (runId: string, e: OutboxEntry) => `${runId}|${e.answers}|${e.at}`;

@@ -5,6 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ChosenIdGenerator } from './span-ids.js';
 
 export interface TracingOptions {
   serviceName: string;
@@ -35,6 +36,7 @@ export function startTracing(opts: TracingOptions): Tracing {
       [ATTR_SERVICE_VERSION]: opts.serviceVersion ?? '0.1.0',
     }),
     spanProcessors,
+    idGenerator: new ChosenIdGenerator(),
   });
   registerGlobally(provider);
   return {

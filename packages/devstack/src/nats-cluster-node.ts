@@ -2,10 +2,9 @@
 // its process, and what the cluster asks of it over HTTP monitoring (/jsz, /healthz).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readNatsPortsFile } from './nats-ports-file.js';
 import type { NatsBoundPorts } from './nats-ports-file.js';
+import { startNatsProcess } from './nats-process.js';
 import { httpGet } from './probes.js';
-import { startProcess } from './process.js';
 import type { ProcessHandle } from './process.js';
 
 /** How long one node may take to answer /healthz?js-enabled-only=true after it started. */
@@ -81,20 +80,8 @@ export async function launch(layout: Layout, node: NodeFiles, port: number, seq 
   // A folder per start: a killed server leaves its ports file behind.
   const portsDir = join(node.dir, 'ports', String(seq));
   await mkdir(portsDir, { recursive: true });
-  let ports: NatsBoundPorts | undefined;
-  const proc = await startProcess({
-    name: `nats-${node.name}`,
-    command: layout.binary,
-    args: ['-c', node.configFile, '-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(RANDOM_PORT), '--ports_file_dir', portsDir],
-    readyCheck: async () => {
-      ports ??= await readNatsPortsFile(portsDir);
-      // js-enabled-only: a lone node of a cluster has no meta leader, so the full check waits for its peers.
-      return ports !== undefined && (await httpGet(`http://127.0.0.1:${ports.monitor}/healthz?js-enabled-only=true`)).status === 200;
-    },
-    readyTimeoutMs: NATS_NODE_READY_TIMEOUT_MS,
-    echo: layout.echo,
-  });
-  if (ports === undefined) throw new Error('nats-server was ready before its ports were read: a bug in devstack');
+  const args = ['-c', node.configFile, '-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(RANDOM_PORT), '--ports_file_dir', portsDir];
+  const { proc, ports } = await startNatsProcess({ name: `nats-${node.name}`, binary: layout.binary, args, portsDir, readyTimeoutMs: NATS_NODE_READY_TIMEOUT_MS, echo: layout.echo });
   return { proc, ports, seq };
 }
 

@@ -5,11 +5,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.js';
-import { readNatsPortsFile } from './nats-ports-file.js';
 import type { NatsBoundPorts } from './nats-ports-file.js';
 import { isAddressInUse } from './ports.js';
-import { httpGet } from './probes.js';
-import { startProcess } from './process.js';
+import { startNatsProcess } from './nats-process.js';
 import type { ProcessHandle } from './process.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 
@@ -111,20 +109,7 @@ async function launch(layout: Layout, port: number, seq: number): Promise<Run> {
   await mkdir(portsDir, { recursive: true });
   const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(RANDOM_PORT), '-sd', layout.storeDir, '--ports_file_dir', portsDir];
   if (layout.configFile !== undefined) args.unshift('-c', layout.configFile);
-  let ports: NatsBoundPorts | undefined;
-  const proc = await startProcess({
-    name: 'nats-server',
-    command: layout.binary,
-    args,
-    readyCheck: async () => {
-      ports ??= await readNatsPortsFile(portsDir);
-      return ports !== undefined && (await httpGet(`http://127.0.0.1:${ports.monitor}/healthz?js-enabled-only=true`)).status === 200;
-    },
-    readyTimeoutMs: NATS_READY_TIMEOUT_MS,
-    echo: layout.echo,
-  });
-  if (ports === undefined) throw new Error('nats-server was ready before its ports were read: a bug in devstack');
-  return { proc, ports };
+  return startNatsProcess({ name: 'nats-server', binary: layout.binary, args, portsDir, readyTimeoutMs: NATS_READY_TIMEOUT_MS, echo: layout.echo });
 }
 
 /** Writes a config file when an option has no command-line flag; command-line flags still win. */

@@ -5,7 +5,7 @@ export type { CommonConfig } from './config.js';
 export { announcer, createLogger, lazyChild } from './logger.js';
 export type { Logger } from './logger.js';
 export { connectNats, connectionOptions } from './bus/connect.js';
-export { ensureStream, ensurePullConsumer, verifyStream } from './bus/topology.js';
+export { ensureStream, ensurePullConsumer, ensureTopology, verifyStream } from './bus/topology.js';
 export type { PullConsumerDef, StreamOptions } from './bus/topology.js';
 export { publishJson, encodeJson, buildHeaders } from './bus/publish.js';
 export { tracedPublish } from './bus/publish-span.js';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { buckets, streams } from '@pipewright/contracts';
-import { ensureStream, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
+import { buckets } from '@pipewright/contracts';
+import { ensureTopology, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
 
 export class DevBusAuth {
   private constructor(
@@ -72,7 +72,7 @@ export async function createTopology(admin: NodeConnectionOptions, env: Readonly
     const jsm = await jetstreamManager(nc);
     const replicas = env['PW_REPLICAS'] ? Number(env['PW_REPLICAS']) : undefined;
     const window = env['PW_DEDUPE_WINDOW_MS'] ? Number(env['PW_DEDUPE_WINDOW_MS']) : undefined;
-    for (const def of Object.values(streams)) await ensureStream(jsm, def, { ...(replicas ? { replicas } : {}), ...(window ? { duplicateWindowMs: window } : {}) });
+    await ensureTopology(jsm, { ...(replicas ? { replicas } : {}), ...(window ? { duplicateWindowMs: window } : {}) });
     // The planner's run checkpoints: other services bind to the bucket and wait until it exists.
     if ((env['PW_STORE'] ?? 'kv') === 'kv') await new Kvm(nc).create(buckets.runs, { history: 1, replicas: replicas ?? 1 });
   } finally {

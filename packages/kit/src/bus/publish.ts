@@ -43,16 +43,14 @@ export async function publishJson(js: JetStreamClient, subject: string, value: u
 
 async function publishTraced(js: JetStreamClient, subject: string, value: unknown, opts: PublishOptions): Promise<PubAck> {
   const data = encodeJson(value);
-  if (opts.signer === undefined) {
-    const h = buildHeaders(opts);
-    return js.publish(subject, data, opts.msgId !== undefined ? { headers: h, msgID: opts.msgId } : { headers: h });
+  const h = buildHeaders(opts);
+  let msgID = opts.msgId;
+  if (opts.signer) {
+    opts.signer.sign(subject, data, h);
+    // A signed message's id carries its signature (ed25519 is deterministic: a republish of the same
+    // bytes gets the same id, and is still deduplicated), so a forged copy published first under the
+    // plain id cannot make JetStream drop the real one as a duplicate.
+    if (msgID !== undefined) h.set(H.msgId, (msgID = `${msgID}:${h.get(SIGNATURE_HEADERS.signature).slice(0, 22)}`));
   }
-  // A signed message's id carries its signature (ed25519 is deterministic: a republish of the same bytes
-  // gets the same id, and is still deduplicated), so a forged copy published first under the plain id
-  // cannot make JetStream drop the real one as a duplicate.
-  const h = opts.signer.sign(subject, data, buildHeaders({ ...opts, msgId: undefined }));
-  if (opts.msgId === undefined) return js.publish(subject, data, { headers: h });
-  const msgID = `${opts.msgId}:${h.get(SIGNATURE_HEADERS.signature).slice(0, 22)}`;
-  h.set(H.msgId, msgID);
-  return js.publish(subject, data, { headers: h, msgID });
+  return js.publish(subject, data, msgID !== undefined ? { headers: h, msgID } : { headers: h });
 }

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { StreamDef } from '@pipewright/contracts';
+import { streams, type StreamDef } from '@pipewright/contracts';
 import { RetryableError } from '../errors.js';
 
 /** JetStream's error when a stream name is taken (a replica created it between our info and add). */
@@ -40,6 +40,11 @@ export async function ensureStream(jsm: JetStreamManager, def: StreamDef, opts: 
       if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE)) throw addErr;
     }
   }
+}
+
+/** Creates or updates every PW_* stream: the topology owner's start-up step (and a stack's set-up). */
+export async function ensureTopology(jsm: JetStreamManager, opts: StreamOptions = {}): Promise<void> {
+  for (const def of Object.values(streams)) await ensureStream(jsm, def, opts);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { streams } from '@pipewright/contracts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { connectNats } from '../bus/connect.js';
-import { ensureStream, verifyStream } from '../bus/topology.js';
+import { ensureTopology, verifyStream } from '../bus/topology.js';
 import type { CommonConfig } from '../config.js';
 import { announcer, createLogger, type Logger } from '../logger.js';
 import { openStores } from '../store/open.js';
@@ -133,9 +133,8 @@ async function start(name: string, config: CommonConfig, setup: (rt: ServiceRunt
   await retryStartup(
     'streams',
     async () => {
-      for (const def of Object.values(streams))
-        if (config.PW_TOPOLOGY === 'verify') await verifyStream(jsm, def);
-        else await ensureStream(jsm, def, { replicas: config.PW_REPLICAS, duplicateWindowMs: config.PW_DEDUPE_WINDOW_MS });
+      if (config.PW_TOPOLOGY === 'manage') await ensureTopology(jsm, { replicas: config.PW_REPLICAS, duplicateWindowMs: config.PW_DEDUPE_WINDOW_MS });
+      else for (const def of Object.values(streams)) await verifyStream(jsm, def);
     },
     { log },
   );

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './tools.mjs';
 
-const ROLES = ['planner', 'executor', 'budget', 'approver', 'tools', 'client', 'admin'];
+const ROLES = ['planner', 'executor', 'budget', 'approver', 'console', 'tools', 'client', 'admin'];
 /** Folders that `pipewright nats-auth --out` fills, and the approver token files, per deployment. */
 const NATS_AUTH_DIRS = ['k8s/overlays/local/nats-auth', 'compose/nats-auth'];
 const TOKEN_FILES = ['k8s/overlays/local/approver-tokens', 'compose/approver-tokens'];

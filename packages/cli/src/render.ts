@@ -8,6 +8,8 @@ export function renderEvent(e: RunEvent): string {
   switch (e.type) {
     case 'run.started':
       return `${t}  run ${e.runId} started: ${e.pipeline} (${e.steps.length} steps: ${e.steps.join(', ')})`;
+    case 'run.resumed':
+      return `${t}  run ${e.runId} RESUMED from ${e.from}: ${e.reason}; running again: ${e.steps.join(', ') || 'nothing (ready to finish)'}`;
     case 'run.rejected':
       return `${t}  run ${e.runId} REJECTED: ${e.reason}\n${e.issues.map((i) => `           ${i.path}: ${i.message}`).join('\n')}`;
     case 'step.dispatched':

@@ -22,6 +22,26 @@ export const RunStarted = z.strictObject({
   tenant: TenantId,
   steps: z.array(StepId),
   labels: z.record(z.string(), z.string()).optional(),
+  /** A re-run: the run it reuses outputs from, the step it runs again from, and the steps it reused. */
+  rerunOf: z.strictObject({ runId: RunId, stepId: StepId, reused: z.array(StepId) }).optional(),
+});
+
+/**
+ * A stopped run was resumed (`pw.runs.resume`): it is `running` again; `steps` are the steps that run
+ * again (failed, cancelled or never dispatched), and the limits in force from now on.
+ */
+export const RunResumed = z.strictObject({
+  ...Base,
+  ...Decided,
+  type: z.literal('run.resumed'),
+  resumeId: z.string(),
+  /** The status the run had stopped in. */
+  from: RunStatus,
+  steps: z.array(StepId),
+  reason: z.string(),
+  deadlineAt: Timestamp,
+  budget: z.strictObject({ maxUsd: z.number().optional(), maxTokens: z.number().optional() }).optional(),
+  maxSteps: z.number().int().positive().optional(),
 });
 
 /** A run request that failed validation: it never became a run. `issues` name each bad field by path. */
@@ -111,6 +131,7 @@ export const ApprovalRequested = z.strictObject({
 /** Everything published on `pw.events.<runId>.<type>`: the planner's, the executors' and the approver's. */
 export const RunEvent = z.discriminatedUnion('type', [
   RunStarted,
+  RunResumed,
   RunRejected,
   RunDecided,
   StepDispatched,
@@ -128,6 +149,7 @@ export const RunEvent = z.discriminatedUnion('type', [
 export type RunEvent = z.infer<typeof RunEvent>;
 export type RunEventType = RunEvent['type'];
 export type RunStarted = z.infer<typeof RunStarted>;
+export type RunResumed = z.infer<typeof RunResumed>;
 export type RunRejected = z.infer<typeof RunRejected>;
 export type StepDispatched = z.infer<typeof StepDispatched>;
 export type StepParked = z.infer<typeof StepParked>;

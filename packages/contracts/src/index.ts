@@ -30,9 +30,31 @@ export { MAX_JSON_DEPTH, MAX_VALUE_DEPTH, jsonDepth, parseJsonBounded, shallowFi
 export type { BoundedJson } from './limits.js';
 export { RunRequest, CancelRequest, RunDeadlineTimer } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
+export { ResumeRequest, RerunRequest, ResumeLimits } from './run-control.js';
+export type { ResumeRequestInput, RerunRequestInput } from './run-control.js';
+export {
+  Labels,
+  RunSummary,
+  RunListQuery,
+  RunListPage,
+  StepView,
+  ApprovalView,
+  RunDetail,
+  SubmitAccepted,
+  CancelBody,
+  CancelByLabelBody,
+  CancelAccepted,
+  ResumeBody,
+  ResumeAccepted,
+  RerunBody,
+  RerunAccepted,
+  BatchStats,
+  ApiError,
+  RunWebhook,
+} from './api/index.js';
 export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
 export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision, PendingApproval, OutboxEntry, OutboxMessage } from './run-state.js';
-export { RunStarted, RunRejected, RunDecided, StepDispatched, StepParked, RunFinished, RunEvent, ApprovalRequested } from './events.js';
+export { RunStarted, RunResumed, RunRejected, RunDecided, StepDispatched, StepParked, RunFinished, RunEvent, ApprovalRequested } from './events.js';
 export { TaskKind, TaskId, taskId, taskIdOf, Spend, StepStarted, StepRevoked, TaskSpent } from './task.js';
 export type { TaskRef } from './task.js';
 export { ModelPrice, NANO_PER_USD, ZERO_AMOUNT, reservationAmount, usageCost, nanoToUsd, usdToNano, addAmount, roundUsd } from './money.js';

@@ -4,6 +4,8 @@ import { BudgetAck, BudgetCommitRequest, BudgetReleaseRequest, BudgetReserveRepl
 import { RunEvent } from './events.js';
 import { PipelineSpec } from './pipeline.js';
 import { CancelRequest, RunDeadlineTimer, RunRequest } from './run-request.js';
+import { RerunRequest, ResumeRequest } from './run-control.js';
+import { RunWebhook } from './api/webhook.js';
 import { StepCommand, StepResult, ToolCommand } from './step.js';
 import { ToolDescription, ToolReply, ToolRequest } from './tool.js';
 
@@ -15,6 +17,9 @@ export const publishedSchemas: Readonly<Record<string, z.ZodType>> = {
   'pipeline-spec': PipelineSpec,
   'run-request': RunRequest,
   'cancel-request': CancelRequest,
+  'resume-request': ResumeRequest,
+  'rerun-request': RerunRequest,
+  'run-webhook': RunWebhook,
   'run-deadline-timer': RunDeadlineTimer,
   'run-event': RunEvent,
   'step-command': StepCommand,

@@ -9,6 +9,10 @@ export const subjects = {
   /** Run requests: the public entry point (stream PW_RUNS, work queue). */
   runSubmit: 'pw.runs.submit',
   runCancel: 'pw.runs.cancel',
+  /** Resume a stopped run from where it stopped (see ResumeRequest). */
+  runResume: 'pw.runs.resume',
+  /** A new run that reuses a finished run's outputs up to a chosen step (see RerunRequest). */
+  runRerun: 'pw.runs.rerun',
   /**
    * A run's deadline timer, published by the planner when the run starts (stream PW_RUNS). The
    * planner's consumer holds it back (delayed nak) until the deadline, so an idle run — one waiting
@@ -100,6 +104,8 @@ export const consumers = {
   executor: (pool: string) => `executor-${pool}`,
   executorTools: (pool: string) => `executor-${pool}-tools`,
   approver: 'approver-requests',
+  /** The console's delivery of run-end webhooks (from `run.finished` events). */
+  consoleWebhooks: 'console-webhooks',
 } as const;
 
 /** What the budget books spending from (PW_EVENTS): every task outcome that carries `spend`. */
@@ -140,6 +146,8 @@ export const headers = {
 /** Deterministic message ids: a republish after a crash is dropped by JetStream as a duplicate. */
 export const msgIds = {
   submit: (runId: string) => `submit:${runId}`,
+  resume: (runId: string, resumeId: string) => `resume:${runId}:${resumeId}`,
+  rerun: (newRunId: string) => `rerun:${newRunId}`,
   /** The command of a task (its id from `taskId`): one per task, however often the outbox is flushed. */
   command: (runId: string, task: string) => `${runId}:${task}:cmd`,
   /** An entry of a task's log, by the process that writes it (a retried append is then the same message). */
@@ -156,4 +164,6 @@ export const buckets = {
   toolReceipts: 'pw_tool_receipts',
   /** Each executor process's registry entry: its pool and the tasks it holds (for rescue when it dies). */
   executors: 'pw_executors',
+  /** The runs API's idempotency keys: key → the run it created and the digest of its request. */
+  idempotency: 'pw_idempotency',
 } as const;

@@ -9,7 +9,7 @@
 import { buckets, consumers, streams, subjects } from '@pipewright/contracts';
 
 /** The identities of a deployment. `admin` is for operators and tests, never for a service. */
-export const BUS_ROLES = ['planner', 'executor', 'budget', 'approver', 'tools', 'client', 'admin'] as const;
+export const BUS_ROLES = ['planner', 'executor', 'budget', 'approver', 'console', 'tools', 'client', 'admin'] as const;
 export type BusRole = (typeof BUS_ROLES)[number];
 
 export interface RolePermissions {
@@ -184,13 +184,39 @@ function toolsRole(INBOX: string, tools: readonly string[]): RolePermissions {
   };
 }
 
+/** The requests a client may make of the planner. */
+const RUN_REQUESTS = [subjects.runSubmit, subjects.runCancel, subjects.runResume, subjects.runRerun];
+
 /**
- * A client submits and cancels runs, reads run events and run summaries (`runs list/show`, cancelling by
+ * The console (runs API and dashboard) is a client with an index: it reads every run event (its read
+ * model, an ordered consumer), delivers webhooks from its durable consumer of finished runs, keeps the
+ * API's idempotency keys, and makes the same requests a client makes. It writes no run state.
+ */
+function consoleRole(INBOX: string): RolePermissions {
+  return {
+    publish: [
+      ...JS_READ,
+      ...RUN_REQUESTS,
+      ...reader(S.events.name),
+      ...durable(S.events.name, consumers.consoleWebhooks),
+      ...reader(`KV_${buckets.runs}`),
+      ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`),
+      ...kvOwner(buckets.idempotency),
+      subjects.budget.status,
+      subjects.dlq('console'),
+    ],
+    subscribe: [INBOX],
+    allowResponses: false,
+  };
+}
+
+/**
+ * A client submits, cancels, resumes and re-runs runs, reads run events and run summaries (`runs list/show`, cancelling by
  * label), and asks the budget for its status. It writes nothing but requests.
  */
 function clientRole(INBOX: string): RolePermissions {
   return {
-    publish: [...JS_READ, subjects.runSubmit, subjects.runCancel, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), subjects.budget.status],
+    publish: [...JS_READ, ...RUN_REQUESTS, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), subjects.budget.status],
     subscribe: [INBOX],
     allowResponses: false,
   };
@@ -211,6 +237,8 @@ export function permissionsFor(role: BusRole, opts: PermissionOptions = {}): Rol
       return approverRole(inbox);
     case 'tools':
       return toolsRole(inbox, tools);
+    case 'console':
+      return consoleRole(inbox);
     case 'client':
       return clientRole(inbox);
     case 'admin':

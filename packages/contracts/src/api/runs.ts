@@ -1,0 +1,185 @@
+// The runs API (served by the console service, see docs/api.md): request and response bodies. These
+// zod schemas are the source of the OpenAPI document, so every field's doc comment is its description.
+import { z } from 'zod';
+import { ErrorInfo, ModelTarget, RunId, StepId, TenantId, Timestamp, Usage, ValidationIssue } from '../common.js';
+import { RunBudget } from '../pipeline.js';
+import { ResumeLimits } from '../run-control.js';
+import { Decision, RunStatus, StepStatus } from '../run-state.js';
+
+/** Labels are `key=value` pairs; a filter names one or more, all of which must match. */
+export const Labels = z.record(z.string().max(64), z.string().max(256));
+export type Labels = z.infer<typeof Labels>;
+
+/** One run in a list: what the index keeps, never the run's outputs. */
+export const RunSummary = z.strictObject({
+  runId: RunId,
+  status: RunStatus,
+  pipeline: z.string(),
+  tenant: TenantId,
+  labels: Labels.default({}),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  finishedAt: Timestamp.optional(),
+  /** Steps of the pipeline, and how many have succeeded so far. */
+  steps: z.strictObject({ total: z.number().int().nonnegative(), succeeded: z.number().int().nonnegative() }),
+  /** Cost so far (final once the run has finished). */
+  costUsd: z.number().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+  /** Why the run ended (or paused), as the planner put it. */
+  reason: z.string().optional(),
+  rerunOf: z.strictObject({ runId: RunId, stepId: StepId }).optional(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** Query of `GET /api/v1/runs`. Runs come newest first (by `createdAt`, then `runId`). */
+export const RunListQuery = z.strictObject({
+  /** One status or several, comma-separated (`failed,timed_out`). */
+  status: z.string().optional(),
+  pipeline: z.string().max(128).optional(),
+  /** `key=value`; repeat the parameter for several labels (all must match). */
+  label: z.union([z.string(), z.array(z.string())]).optional(),
+  tenant: TenantId.optional(),
+  /** Runs created at or after this time. */
+  since: Timestamp.optional(),
+  /** Runs created before this time. */
+  until: Timestamp.optional(),
+  /** Page size. @default 50 */
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** `nextCursor` of the previous page. */
+  cursor: z.string().max(512).optional(),
+});
+export type RunListQuery = z.infer<typeof RunListQuery>;
+
+export const RunListPage = z.strictObject({
+  runs: z.array(RunSummary),
+  /** Present when there may be more: pass it as `cursor` for the next page. */
+  nextCursor: z.string().optional(),
+});
+export type RunListPage = z.infer<typeof RunListPage>;
+
+/** A step of a run, as `GET /api/v1/runs/{runId}` shows it. */
+export const StepView = z.strictObject({
+  id: StepId,
+  kind: z.enum(['llm', 'agent', 'tool']),
+  needs: z.array(StepId),
+  status: StepStatus,
+  attempt: z.number().int().nonnegative(),
+  model: ModelTarget.optional(),
+  /** Agent steps: the turn in flight or last finished. */
+  turn: z.number().int().nonnegative().optional(),
+  usage: Usage.optional(),
+  costUsd: z.number().nonnegative().optional(),
+  calls: z.number().int().nonnegative().optional(),
+  latencyMs: z.number().nonnegative().optional(),
+  output: z.unknown().optional(),
+  error: ErrorInfo.optional(),
+  /** Set while the step waits for a person. */
+  approval: z.strictObject({ approvalId: z.string(), kind: z.enum(['step', 'tool', 'budget']), reason: z.string(), requestedAt: Timestamp }).optional(),
+  /** Reused from the source run of a re-run (not run again). */
+  reused: z.boolean().optional(),
+  dispatchedAt: Timestamp.optional(),
+  finishedAt: Timestamp.optional(),
+});
+export type StepView = z.infer<typeof StepView>;
+
+/** An approval the run asked for, and what became of it. */
+export const ApprovalView = z.strictObject({
+  approvalId: z.string(),
+  stepId: StepId,
+  reason: z.string(),
+  requestedAt: Timestamp,
+  status: z.enum(['pending', 'approved', 'rejected', 'edited', 'timed_out', 'escalated']),
+  decidedBy: z.string().optional(),
+  decidedAt: Timestamp.optional(),
+  comment: z.string().optional(),
+});
+export type ApprovalView = z.infer<typeof ApprovalView>;
+
+/** `GET /api/v1/runs/{runId}`: the run's state, steps, outputs, cost and decision trail. */
+export const RunDetail = RunSummary.extend({
+  input: z.record(z.string(), z.unknown()),
+  output: z.unknown().optional(),
+  /** Outputs of the steps that succeeded, when the run did not. */
+  partial: z.record(z.string(), z.unknown()).optional(),
+  usage: Usage,
+  budget: RunBudget.optional(),
+  deadlineAt: Timestamp.optional(),
+  steps: z.strictObject({ total: z.number().int().nonnegative(), succeeded: z.number().int().nonnegative() }),
+  stepList: z.array(StepView),
+  decisions: z.array(Decision),
+  approvals: z.array(ApprovalView),
+  /** The run's trace id (W3C), for Jaeger. */
+  traceId: z.string().optional(),
+  /** A link to the trace when the console knows the Jaeger UI (`PW_CONSOLE_JAEGER_URL`). */
+  traceUrl: z.string().optional(),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+/** `POST /api/v1/runs` answers 202 (a new run) or 200 (the same request again, by its idempotency key or run id). */
+export const SubmitAccepted = z.strictObject({
+  runId: RunId,
+  /** False when this request was already accepted: the run is the earlier one. */
+  created: z.boolean(),
+});
+export type SubmitAccepted = z.infer<typeof SubmitAccepted>;
+
+export const CancelBody = z.strictObject({ reason: z.string().max(1000).optional() });
+export type CancelBody = z.infer<typeof CancelBody>;
+
+/** `POST /api/v1/runs/cancel`: cancels every run that is not finished and carries all these labels. */
+export const CancelByLabelBody = z.strictObject({
+  labels: Labels.refine((l) => Object.keys(l).length > 0, 'name at least one label'),
+  reason: z.string().max(1000).optional(),
+});
+export type CancelByLabelBody = z.infer<typeof CancelByLabelBody>;
+
+export const CancelAccepted = z.strictObject({ runIds: z.array(RunId), count: z.number().int().nonnegative() });
+export type CancelAccepted = z.infer<typeof CancelAccepted>;
+
+export const ResumeBody = z.strictObject({ budget: RunBudget.optional(), limits: ResumeLimits.optional(), reason: z.string().max(1000).optional() });
+export type ResumeBody = z.infer<typeof ResumeBody>;
+
+export const ResumeAccepted = z.strictObject({ runId: RunId, resumeId: z.string() });
+export type ResumeAccepted = z.infer<typeof ResumeAccepted>;
+
+export const RerunBody = z.strictObject({
+  fromStep: StepId,
+  /** The new run's id. @default a fresh id */
+  runId: RunId.optional(),
+  budget: RunBudget.optional(),
+  labels: Labels.optional(),
+  reason: z.string().max(1000).optional(),
+});
+export type RerunBody = z.infer<typeof RerunBody>;
+
+export const RerunAccepted = z.strictObject({ runId: RunId, rerunOf: z.strictObject({ runId: RunId, stepId: StepId }) });
+export type RerunAccepted = z.infer<typeof RerunAccepted>;
+
+/** `GET /api/v1/batches?label=k=v`: the progress of every run carrying the labels. */
+export const BatchStats = z.strictObject({
+  labels: Labels,
+  total: z.number().int().nonnegative(),
+  counts: z.record(RunStatus, z.number().int().nonnegative()),
+  /** Runs finished (any terminal status) per minute over the last five minutes. */
+  throughputPerMin: z.number().nonnegative(),
+  costUsd: z.number().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+  firstCreatedAt: Timestamp.optional(),
+  lastFinishedAt: Timestamp.optional(),
+  /** The newest runs that ended other than `succeeded` (at most 20). */
+  failures: z.array(RunSummary),
+});
+export type BatchStats = z.infer<typeof BatchStats>;
+
+/** Every error the API answers: a code a program can switch on and a message a person can read. */
+export const ApiError = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'idempotency_conflict', 'not_resumable', 'payload_too_large', 'unavailable']),
+    message: z.string(),
+    /** Invalid fields, by path. */
+    issues: z.array(ValidationIssue).optional(),
+    /** `idempotency_conflict`: the paths where this request differs from the one first sent with the key. */
+    differences: z.array(z.string()).optional(),
+  }),
+});
+export type ApiError = z.infer<typeof ApiError>;

@@ -62,8 +62,19 @@ export interface RunOperator {
   rerun(runId: string, body: RerunBody, actor: Actor): Promise<OpResult<RerunAccepted>>;
 }
 
+/** What a bearer token (or a dashboard session) may do: `read` sees runs, `operate` also changes them. */
+export type ConsoleRole = 'read' | 'operate';
+
+/** Checks presented tokens (constant time); undefined for an unknown token. */
+export interface Authenticator {
+  verify(token: string): { name: string; role: ConsoleRole } | undefined;
+  /** A digest of the whole token set, to derive a session key from when none is configured. */
+  readonly fingerprint: Buffer;
+}
+
 /** Everything the HTTP layers are built from. */
 export interface ConsolePorts {
+  auth: Authenticator;
   model: RunsReadModel;
   reader: RunReader;
   operator: RunOperator;

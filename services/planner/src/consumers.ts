@@ -3,6 +3,7 @@ import {
   ApprovalDecision,
   CancelRequest,
   consumers,
+  headers,
   msgIds,
   PLANNER_EVENT_SUBJECTS,
   RunDeadlineTimer,
@@ -30,7 +31,7 @@ import type { Span } from '@opentelemetry/api';
 import type { ApplyResult, RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
-import { deadlineTimerMsgId } from './core/timers.js';
+import { deadlineTimerMsgId, timerLifeOf } from './core/timers.js';
 import { decisionCheck } from './decision-signature.js';
 import { onRerun, onResume, type Reject } from './run-control.js';
 
@@ -226,7 +227,8 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
     if (ctx.deliveryCount > 1 && !(await applier.isLive(timer.runId))) return ACK;
     if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'wait', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
     const generation = Number(ctx.header(TIMER_GENERATION) ?? '0') + 1;
-    await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation), headers: { [TIMER_GENERATION]: String(generation) } });
+    const life = timerLifeOf(ctx.header(headers.msgId) ?? '');
+    await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation, life), headers: { [TIMER_GENERATION]: String(generation) } });
     return ACK;
   }
   const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId }, keyOf(streams.runs.name, ctx));

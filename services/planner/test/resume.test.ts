@@ -1,6 +1,7 @@
 import { SCHEMA_VERSION, type ResumeRequest, type RunResumed, type RunState, type StepCommand } from '@pipewright/contracts';
 import { describe, expect, it } from 'vitest';
 import { decide, type Transition } from '../src/index.js';
+import { deadlineTimerMsgId, timerLifeOf } from '../src/core/timers.js';
 import { completed, dagRequest, failed, later, T0 } from './fixtures.js';
 
 type Changed = Extract<Transition, { kind: 'changed' }>;
@@ -146,5 +147,12 @@ describe('resume (pw.runs.resume)', () => {
     const raised = changed(decide(s, resumeEv('r2', { limits: { maxSteps: 4 } }), later(10)));
     expect(commands(raised).map((c) => c.stepId)).toEqual(['d']);
     expect(event<RunResumed>(raised, 'run.resumed')?.payload.maxSteps).toBe(4);
+  });
+
+  it('names each life\'s timers apart, and a re-published timer keeps its life', () => {
+    expect([deadlineTimerMsgId('run-1', 0), deadlineTimerMsgId('run-1', 'settle'), deadlineTimerMsgId('run-1', 3, 2), deadlineTimerMsgId('run-1', 'settle', 2)]).toEqual([
+      'run-1:deadline:0', 'run-1:deadline:settle', 'run-1:deadline:r2.3', 'run-1:deadline:r2.settle',
+    ]);
+    expect([timerLifeOf('run-1:deadline:4'), timerLifeOf('run-1:deadline:r2.0'), timerLifeOf('run-r1:deadline:r12.settle')]).toEqual([0, 2, 12]);
   });
 });

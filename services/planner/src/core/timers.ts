@@ -6,3 +6,9 @@
 export function deadlineTimerMsgId(runId: string, generation: number | 'settle', life = 0): string {
   return life === 0 ? `${runId}:deadline:${generation}` : `${runId}:deadline:r${life}.${generation}`;
 }
+
+/** The life a timer was published for, read from its msg id (a re-publication keeps it). */
+export function timerLifeOf(msgId: string): number {
+  const m = /:deadline:r(\d+)\./.exec(msgId);
+  return m ? Number(m[1]) : 0;
+}

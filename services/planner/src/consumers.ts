@@ -19,6 +19,7 @@ import {
   streams,
   subjects,
   TaskSpent,
+  TERMINAL_STATUSES,
   type RunRejected,
   type ValidationIssue,
 } from '@pipewright/contracts';
@@ -167,6 +168,8 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         // A decision that changes nothing (stale, duplicate, run already over) is worth a line: a person acted.
         const facts = { runId: result.runId, stepId: result.stepId, approvalId: result.approvalId, decision: result.decision, by: result.by };
         if (r.kind === 'unchanged') ctx.log.info({ ...facts, reason: r.reason }, 'approval decision ignored');
+        // A run that stopped keeps the decision on its step and acts on it only if it is resumed.
+        else if (r.kind === 'applied' && TERMINAL_STATUSES.has(r.state.status)) ctx.log.info({ ...facts, reason: `run already ${r.state.status}` }, 'approval decision kept for a resume');
         else ctx.log.info({ ...facts, result: r.kind, ...(r.kind === 'applied' ? { status: r.state.status } : {}) }, 'approval decision applied');
       } else if (r.kind === 'unchanged') ctx.log.debug({ runId: result.runId, stepId: result.stepId, reason: r.reason }, 'step result ignored');
       else ctx.log.info({ runId: result.runId, stepId: result.stepId, type: result.type, result: r.kind, ...(r.kind === 'applied' ? { status: r.state.status } : {}) }, 'step result applied');

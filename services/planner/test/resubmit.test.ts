@@ -67,4 +67,12 @@ describe('a resubmitted run id', () => {
     const { requestDigest: _d, ...legacy } = started();
     expect(decide(legacy, submitted(dagRequest({ input: { topic: 'waves' } })), later(1))).toMatchObject({ kind: 'unchanged', reason: expect.stringContaining('the same request again') });
   });
+
+  it('keeps the rejection small whatever the sender put in its input: at most 20 fields, each path cut at 200 characters', () => {
+    const input = { topic: 'tides', ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`${'k'.repeat(10_000)}${i}`, i])) };
+    const t = decide(started(), submitted(dagRequest({ input })), later(1));
+    const issues = t.kind === 'unchanged' ? (t.reject?.issues ?? []) : [];
+    expect(issues).toHaveLength(20);
+    expect(Math.max(...issues.map((i) => i.path.length))).toBeLessThanOrEqual(201);
+  });
 });

@@ -5,6 +5,8 @@ import type { Transition } from './builder.js';
 const DIFF_DEPTH = 4;
 /** Most differing fields named in one rejection. */
 const MAX_DIFFERENCES = 20;
+/** Longest path named (input keys are the sender's own and unbounded): the rejection stays small. */
+const MAX_PATH_CHARS = 200;
 /** Hex characters of the refused request's digest in its rejection's msg id. */
 const KEY_DIGEST_CHARS = 16;
 
@@ -61,7 +63,8 @@ function diffPaths(a: unknown, b: unknown, path: (string | number)[], out: strin
     a.forEach((x, i) => diffPaths(x, b[i], [...path, i], out));
     return;
   }
-  out.push(formatPath(path));
+  const p = formatPath(path);
+  out.push(p.length <= MAX_PATH_CHARS ? p : `${p.slice(0, MAX_PATH_CHARS)}…`);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -83,7 +83,10 @@ const ToolCallSchema = z.strictObject({
   arguments: z.record(z.string(), z.unknown()),
 });
 
-/** One scripted answer. `json` wins over `content`; `toolCalls` wins over both. */
+/**
+ * One scripted answer. `json` wins over `content`; `toolCalls` wins over both, and `content` is then
+ * the text said alongside the calls (as a model explains what it is about to do).
+ */
 export const ScriptReplySchema = z.strictObject({
   content: z.string().optional(),
   json: z.unknown().optional(),

@@ -17,7 +17,7 @@ const REFUND_DESK: SimConfig = {
     {
       match: { contains: 'Refund desk' },
       conversation: [
-        { toolCalls: [{ name: 'lookup-order', arguments: { orderId: 'o-1002' } }] },
+        { content: 'Let me look the order up.', toolCalls: [{ name: 'lookup-order', arguments: { orderId: 'o-1002' } }] },
         { toolCalls: [{ name: 'refund', arguments: { orderId: 'o-1002', cents: 12_500 } }] },
         { json: { reply: 'Refunded.' } },
       ],
@@ -34,7 +34,7 @@ interface Turn {
 async function turn(s: Awaited<ReturnType<typeof sim>>, messages: ChatCompletionMessageParam[], key: string): Promise<Turn> {
   const res = await client(s).chat.completions.create({ model: 'sim-small', messages, tools: TOOLS }, { headers: { 'Idempotency-Key': key } });
   const call = res.choices[0]?.message.tool_calls?.[0];
-  if (call?.type === 'function') return { tool: { id: call.id, name: call.function.name, args: JSON.parse(call.function.arguments) } };
+  if (call?.type === 'function') return { tool: { id: call.id, name: call.function.name, args: JSON.parse(call.function.arguments) }, content: res.choices[0]?.message.content };
   return { content: res.choices[0]?.message.content };
 }
 
@@ -53,10 +53,10 @@ describe('scripted conversations', () => {
     const s = await sim(REFUND_DESK);
     const start: ChatCompletionMessageParam[] = [{ role: 'user', content: 'Refund desk: order o-1002 arrived broken' }];
     const t1 = await turn(s, start, 'run-1:desk:t1');
-    expect(t1.tool).toMatchObject({ name: 'lookup-order', args: { orderId: 'o-1002' } });
+    expect(t1).toMatchObject({ tool: { name: 'lookup-order', args: { orderId: 'o-1002' } }, content: 'Let me look the order up.' });
     const h1 = withResult(start, t1, { status: 'paid', totalCents: 12_500 });
     const t2 = await turn(s, h1, 'run-1:desk:t2');
-    expect(t2.tool).toMatchObject({ name: 'refund', args: { orderId: 'o-1002', cents: 12_500 } });
+    expect(t2).toMatchObject({ tool: { name: 'refund', args: { orderId: 'o-1002', cents: 12_500 } }, content: null });
     const h2 = withResult(h1, t2, { refundId: 'rf-1' });
     expect(await turn(s, h2, 'run-1:desk:t3')).toEqual({ content: '{"reply":"Refunded."}' });
     // past the end, the last reply repeats

@@ -80,9 +80,9 @@ export function registerStackCommands(program: Command): void {
 /** What `dev` prints once the stack is up: how to reach it from another shell. */
 function devBanner(stack: LocalStack): string {
   const approver = stack.approverPort !== undefined ? `http://127.0.0.1:${stack.approverPort}` : undefined;
-  const token = approver && stack.approverToken ? stack.approverToken : undefined;
-  const approvals = token ? `\n  export PW_APPROVER_URL=${approver} PW_APPROVER_TOKEN=${token}   # for pipewright approvals` : '';
-  const inbox = token ? `\napproval inbox: ${approver}/inbox (sign in with the token above)` : '';
+  const token = stack.approverToken;
+  const approvals = approver ? `\n  export PW_APPROVER_URL=${approver}${token ? ` PW_APPROVER_TOKEN=${token}` : ''}   # for pipewright approvals` : '';
+  const inbox = approver ? `\napproval inbox: ${approver}/inbox (sign in with ${token ? 'the token above' : 'a token of PW_APPROVER_TOKENS'})` : '';
   const client = stack.clientEnv('client');
   const nkey = client['NATS_NKEY_SEED_FILE'] ? ` NATS_NKEY_SEED_FILE=${client['NATS_NKEY_SEED_FILE']}` : '';
   const admin = stack.auth ? `\n  # operator commands (runs list/show): NATS_NKEY_SEED_FILE=${stack.auth.seedFile('admin')}` : '';

@@ -97,7 +97,10 @@ export class LocalStack {
       });
       // The streams exist before any service starts, as a deployment's set-up would make them: services
       // other than the planner may not create them (PW_TOPOLOGY=verify), and a stack may have no planner.
-      if (auth) await createTopology(auth.connectionOptions(nats.url, 'admin'), opts.env ?? {});
+      if (auth) await createTopology(auth.connectionOptions(nats.url, 'admin'), opts.env ?? {}).catch(async (err: unknown) => {
+        await simProc.stop(2_000);
+        throw err;
+      });
       stack = new LocalStack(nats, sim, opts, simProc.pid, auth);
       if (auth) stack.cleanup.add('bus keys', () => auth.remove());
       stack.cleanup.add('nats-server', () => nats.stop());

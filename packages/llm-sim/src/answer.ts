@@ -43,7 +43,8 @@ function draft(req: ChatRequest, reply: ScriptReply | undefined, seed: string): 
   const schema = rf.type === 'json_schema' ? rf.schema : undefined;
   const paramsOf = (name: string): JsonSchema | undefined => req.tools.find((t) => t.name === name)?.parameters;
   if (reply?.toolCalls !== undefined && reply.toolCalls.length > 0) {
-    return { content: null, tools: reply.toolCalls.map((c) => ({ name: c.name, args: c.arguments, schema: paramsOf(c.name) })) };
+    // A model may say something alongside its calls (why it calls them): the reply's `content`, if any.
+    return { content: reply.content ?? null, tools: reply.toolCalls.map((c) => ({ name: c.name, args: c.arguments, schema: paramsOf(c.name) })) };
   }
   if (reply?.json !== undefined) return { content: JSON.stringify(reply.json), value: reply.json, schema };
   if (reply?.content !== undefined) return { content: reply.content };
@@ -72,7 +73,7 @@ function corrupt(d: Draft, c: Corruption): Draft {
   if (d.tools !== undefined && first !== undefined) {
     // Tool calls carry the damage in the first call's arguments, where a validator would look.
     const args = c.kind === 'schema-break' ? breakSchema(first.args, first.schema) : first.args;
-    return { ...d, tools: [{ ...first, args }, ...d.tools.slice(1)], content: null };
+    return { ...d, tools: [{ ...first, args }, ...d.tools.slice(1)] };
   }
   if (c.kind === 'schema-break') {
     return d.value === undefined ? d : { ...d, content: JSON.stringify(breakSchema(d.value, d.schema)) };
@@ -100,8 +101,8 @@ export function composeAnswer(
       if (i === 0 && corruption?.kind === 'malformed') args = malformText(args, corruption.variant);
       return { id: `call_${shortHash(`${base}|${i}`, 24)}`, name: t.name, arguments: args };
     });
-    const completionTokens = estimateTokens(toolCalls.map((t) => t.name + t.arguments).join(''));
-    return { content: null, toolCalls, finishReason: 'tool_calls', promptTokens, completionTokens };
+    const completionTokens = estimateTokens((d.content ?? '') + toolCalls.map((t) => t.name + t.arguments).join(''));
+    return { content: d.content, toolCalls, finishReason: 'tool_calls', promptTokens, completionTokens };
   }
   let content = d.content ?? '';
   let finishReason: Answer['finishReason'] = 'stop';

@@ -115,7 +115,7 @@ export async function handleChat(state: SimState, httpReq: IncomingMessage, res:
     });
   }
 
-  const hit = state.scripts.next({ model: req.model, lastUserText: req.lastUserText, key });
+  const hit = state.scripts.next({ model: req.model, lastUserText: req.lastUserText, key, assistantTurns: req.assistantTurns });
   const decision = decideFault({ faults: state.config.faults, model: req.model, forced: forcedHeader ?? hit?.fault, draw: state.faultDraw() });
   state.counters.record({ key, attempt, model: req.model, outcome: decision.outcome });
   // Always sample, so that a header override does not shift the latency sequence of later calls.

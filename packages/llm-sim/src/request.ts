@@ -70,6 +70,8 @@ export interface ChatRequest {
   messageTexts: string[];
   /** Text of the last `user` message ('' when there is none). */
   lastUserText: string;
+  /** Assistant messages in `messages`: the model turns this conversation already had. */
+  assistantTurns: number;
   responseFormat: ResponseFormat;
   tools: FunctionTool[];
   /** `{ name }` names the single function the model must call. */
@@ -120,6 +122,7 @@ export function decodeChatRequest(body: unknown): DecodeResult {
       model: b.model,
       messageTexts: b.messages.map(textOf),
       lastUserText: lastUser ? textOf(lastUser) : '',
+      assistantTurns: b.messages.filter((m) => m.role === 'assistant').length,
       responseFormat,
       tools,
       toolChoice: tc == null ? 'auto' : typeof tc === 'string' ? tc : { name: tc.function.name },

@@ -1,6 +1,10 @@
 // Scripted answers: the first script entry whose `match` fits the call decides the reply (and may
-// force a fault). `replies` is a sequence counted per script entry and per Idempotency-Key, so that
-// "the first two attempts of every call fail, the third succeeds" holds for each call on its own.
+// force a fault). Two kinds of sequence:
+// - `replies` is counted per script entry and per Idempotency-Key, so that "the first two attempts of
+//   every call fail, the third succeeds" holds for each call on its own;
+// - `conversation` is counted per model turn, read from the request itself (the assistant messages it
+//   already holds), so that an agent's simulated model can "call a tool first, then answer": each turn
+//   is a new request with a longer history, and a retried turn sends the same history again.
 import type { FaultKind, ScriptEntry, ScriptReply } from './sim-config.js';
 
 /** What a matching script contributes to one call. */
@@ -19,6 +23,8 @@ export interface ScriptCall {
   lastUserText: string;
   /** Value of the `Idempotency-Key` header, if any. */
   key: string | undefined;
+  /** Assistant messages already in the request: the conversation's earlier model turns. */
+  assistantTurns: number;
 }
 
 function matches(entry: ScriptEntry, call: ScriptCall): boolean {
@@ -27,6 +33,11 @@ function matches(entry: ScriptEntry, call: ScriptCall): boolean {
   if (m.contains !== undefined && !call.lastUserText.includes(m.contains)) return false;
   if (m.key !== undefined && !(call.key ?? '').startsWith(m.key)) return false;
   return true;
+}
+
+/** The n-th element of a sequence, the last one once it has run out. */
+function nth<T>(items: readonly T[], n: number): T | undefined {
+  return items[Math.min(n, items.length - 1)];
 }
 
 /** Holds the scripts of one config and how far each `replies` sequence has advanced. */
@@ -41,11 +52,12 @@ export class ScriptBook {
     const entry = this.entries[index];
     if (entry === undefined) return undefined;
     let reply = entry.reply;
+    if (entry.conversation !== undefined) reply = nth(entry.conversation, call.assistantTurns);
     if (entry.replies !== undefined) {
       const slot = `${index}\u0000${call.key ?? ''}`;
       const n = this.positions.get(slot) ?? 0;
       this.positions.set(slot, n + 1);
-      reply = entry.replies[Math.min(n, entry.replies.length - 1)];
+      reply = nth(entry.replies, n);
     }
     return { index, reply, fault: reply?.fault ?? entry.fault };
   }

@@ -83,7 +83,10 @@ const ToolCallSchema = z.strictObject({
   arguments: z.record(z.string(), z.unknown()),
 });
 
-/** One scripted answer. `json` wins over `content`; `toolCalls` wins over both. */
+/**
+ * One scripted answer. `json` wins over `content`; `toolCalls` wins over both, and `content` is then
+ * the text said alongside the calls (as a model explains what it is about to do).
+ */
 export const ScriptReplySchema = z.strictObject({
   content: z.string().optional(),
   json: z.unknown().optional(),
@@ -106,13 +109,22 @@ export const ScriptSchema = z
       .partial()
       .optional(),
     reply: ScriptReplySchema.optional(),
-    /** A sequence: the n-th matching call gets the n-th reply; the last one repeats. */
+    /**
+     * A sequence counted per call: the n-th matching call with the same Idempotency-Key gets the n-th
+     * reply; the last one repeats (retries of one call: "fail twice, then answer").
+     */
     replies: z.array(ScriptReplySchema).min(1).optional(),
+    /**
+     * A conversation counted per model turn: a request whose messages already hold n assistant
+     * messages (the model's earlier turns) gets the (n+1)-th reply; the last one repeats. Read from the
+     * request alone, so a retried or repeated turn gets the same reply, whatever its key.
+     */
+    conversation: z.array(ScriptReplySchema).min(1).optional(),
     /** Force this outcome for every matching call (a reply's own `fault` wins). */
     fault: FaultKindSchema.optional(),
   })
-  .refine((s) => !(s.reply !== undefined && s.replies !== undefined), {
-    message: 'use either reply or replies, not both',
+  .refine((s) => [s.reply, s.replies, s.conversation].filter((r) => r !== undefined).length <= 1, {
+    message: 'use one of reply, replies or conversation',
     path: ['replies'],
   });
 export type ScriptEntry = z.infer<typeof ScriptSchema>;

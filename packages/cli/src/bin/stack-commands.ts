@@ -6,22 +6,41 @@ import { watchRun } from '../commands/watch.js';
 import { readInput, readPipelineFile } from '../pipeline-file.js';
 import { renderEvent } from '../render.js';
 import { LocalStack, REPO_ROOT } from '../stack/local-stack.js';
+import { DEV_SERVICES } from '../stack/services.js';
+import { readStackSettings } from '../stack/settings.js';
 
 const DEMO_PIPELINE = `${REPO_ROOT}examples/pipelines/research-brief.yaml`;
 const DEMO_INPUT = '{"topic":"how tides work","audience":"curious teenagers"}';
+/** The simulated model's scripts for the example pipelines, used when PW_SIM_CONFIG and --sim-config are unset. */
+const EXAMPLES_SIM_CONFIG = `${REPO_ROOT}examples/pipelines/sim.yaml`;
+const SIM_CONFIG_HELP = `the simulator's configuration (YAML/JSON; wins over PW_SIM_CONFIG; default ${EXAMPLES_SIM_CONFIG.slice(REPO_ROOT.length)})`;
+
+/** The stack as the user's environment and flags configure it (docs/configuration.md). */
+function startStack(o: { simConfig?: string; verbose?: boolean; executors?: string }, logDir: string): Promise<LocalStack> {
+  const settings = readStackSettings(process.env, { simConfigFlag: o.simConfig, defaultSimConfig: EXAMPLES_SIM_CONFIG });
+  console.log(`simulator configuration: ${settings.simConfig ?? '(none)'}`);
+  return LocalStack.start({
+    services: DEV_SERVICES,
+    env: settings.env,
+    ...(o.executors !== undefined ? { executors: Number(o.executors) } : {}),
+    ...(o.verbose ? { echo: true } : {}),
+    logDir,
+  });
+}
 
 /** `demo` (start everything, run one pipeline, stop) and `dev` (start everything and stay up). */
 export function registerStackCommands(program: Command): void {
   program
     .command('demo')
-    .description('start nats-server, the model simulator and all four services, run an example pipeline, stop')
+    .description('start nats-server, the model simulator, all four services and the example tools, run an example pipeline, stop')
     .option('--pipeline <file>', 'pipeline to run', DEMO_PIPELINE)
     .option('-i, --input <json|@file>', 'run input', DEMO_INPUT)
+    .option('--sim-config <file>', SIM_CONFIG_HELP)
     .option('--verbose', 'print every service log line')
-    .action(async (o: { pipeline: string; input: string; verbose?: boolean }) => {
+    .action(async (o: { pipeline: string; input: string; simConfig?: string; verbose?: boolean }) => {
       const logDir = `${REPO_ROOT}.pw/demo-logs`;
-      console.log('starting nats-server, llm-sim, planner, executor, budget, approver …');
-      const stack = await LocalStack.start({ ...(o.verbose ? { echo: true } : {}), logDir });
+      console.log('starting nats-server, llm-sim, planner, executor, budget, approver, example tools …');
+      const stack = await startStack(o, logDir);
       try {
         console.log(`stack up: NATS ${stack.natsUrl}, simulator ${stack.sim.openaiBaseUrl} (service logs in ${logDir})`);
         // As a client: it may submit, cancel and read events, nothing more (docs/security.md).
@@ -42,19 +61,13 @@ export function registerStackCommands(program: Command): void {
 
   program
     .command('dev')
-    .description('start the local stack and keep it running until Ctrl-C')
+    .description('start the local stack (the four services, the example tools, the model simulator) and keep it running until Ctrl-C')
     .option('--executors <n>', 'executor replicas', '1')
+    .option('--sim-config <file>', SIM_CONFIG_HELP)
     .option('--verbose', 'print every service log line')
-    .action(async (o: { executors: string; verbose?: boolean }) => {
-      const stack = await LocalStack.start({ executors: Number(o.executors), ...(o.verbose ? { echo: true } : {}), logDir: `${REPO_ROOT}.pw/dev-logs` });
-      const approver = stack.approverPort !== undefined ? `http://127.0.0.1:${stack.approverPort}` : undefined;
-      const token = approver && stack.approverToken ? stack.approverToken : undefined;
-      const approvals = token ? `\n  export PW_APPROVER_URL=${approver} PW_APPROVER_TOKEN=${token}   # for pipewright approvals` : '';
-      const inbox = token ? `\napproval inbox: ${approver}/inbox (sign in with the token above)` : '';
-      const client = stack.clientEnv('client');
-      const nkey = client['NATS_NKEY_SEED_FILE'] ? ` NATS_NKEY_SEED_FILE=${client['NATS_NKEY_SEED_FILE']}` : '';
-      const admin = stack.auth ? `\n  # operator commands (runs list/show): NATS_NKEY_SEED_FILE=${stack.auth.seedFile('admin')}` : '';
-      console.log(`stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${nkey}${approvals}${admin}\n  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch${inbox}`);
+    .action(async (o: { executors: string; simConfig?: string; verbose?: boolean }) => {
+      const stack = await startStack(o, `${REPO_ROOT}.pw/dev-logs`);
+      console.log(devBanner(stack));
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -62,4 +75,21 @@ export function registerStackCommands(program: Command): void {
       console.log('stopping the stack …');
       await stack.stop();
     });
+}
+
+/** What `dev` prints once the stack is up: how to reach it from another shell. */
+function devBanner(stack: LocalStack): string {
+  const approver = stack.approverPort !== undefined ? `http://127.0.0.1:${stack.approverPort}` : undefined;
+  const token = stack.approverToken;
+  const approvals = approver ? `\n  export PW_APPROVER_URL=${approver}${token ? ` PW_APPROVER_TOKEN=${token}` : ''}   # for pipewright approvals` : '';
+  const inbox = approver ? `\napproval inbox: ${approver}/inbox (sign in with ${token ? 'the token above' : 'a token of PW_APPROVER_TOKENS'})` : '';
+  const client = stack.clientEnv('client');
+  const nkey = client['NATS_NKEY_SEED_FILE'] ? ` NATS_NKEY_SEED_FILE=${client['NATS_NKEY_SEED_FILE']}` : '';
+  const admin = stack.auth ? `\n  # operator commands (runs list/show): NATS_NKEY_SEED_FILE=${stack.auth.seedFile('admin')}` : '';
+  return (
+    `stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${nkey}${approvals}${admin}\n` +
+    `  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch\n` +
+    `  pipewright submit examples/pipelines/refund-agent.yaml --input '{"message":"Order o-1002: one of the five mugs arrived broken."}' --watch` +
+    `   # waits for your approval of the refund${inbox}`
+  );
 }

@@ -7,23 +7,28 @@ import type { SimConfig } from '@pipewright/llm-sim';
 import { inheritedEnv } from '../config.js';
 import { createTopology, DevBusAuth } from './bus-auth.js';
 import { REPO_ROOT } from './repo-root.js';
-import { APPROVER_API_PORT, OPS_PORT_ENV, opsReadiness } from './service-ports.js';
+import { OPS_PORT_ENV, opsReadiness } from './service-ports.js';
+import { ALL_SERVICES, SERVICES, type ServiceName } from './services.js';
 import type { SimClient } from './sim-client.js';
 import { startSimProcess } from './sim-process.js';
 
-export { REPO_ROOT };
-
-export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver';
-export const ALL_SERVICES: readonly ServiceName[] = ['planner', 'executor', 'budget', 'approver'];
+export { REPO_ROOT, ALL_SERVICES, type ServiceName };
+export { SIM_PRICES } from './stack-env.js';
 
 export interface LocalStackOptions {
-  /** Services to start, one process each (executor: `executors` processes). @default all four */
+  /** Processes to start, one each (executor: `executors` processes). @default the four services (ALL_SERVICES) */
   services?: readonly ServiceName[];
   /** Executor replicas sharing the default pool. @default 1 */
   executors?: number;
-  /** Initial simulator configuration (faults, latency, scripts). */
+  /** Initial simulator configuration (faults, latency, scripts); replaces the one `env.PW_SIM_CONFIG` names. */
   sim?: SimConfig;
-  /** Extra environment for every service. */
+  /**
+   * The user's variables (docs/configuration.md) for every process, merged with what the stack needs:
+   * PW_PROVIDERS gets the simulator as provider `sim` beside the user's entries; the budget keeps the
+   * simulator's prices for every model PW_BUDGET_CONFIG / PW_BUDGET_CONFIG_JSON do not price;
+   * PW_SIM_CONFIG is the simulator's configuration file. Connection, port and identity variables are
+   * the stack's own (settings.ts, STACK_OWNED).
+   */
   env?: Readonly<Record<string, string>>;
   /** Print every service log line, prefixed with its name. */
   echo?: boolean;
@@ -41,16 +46,6 @@ export interface LocalStackOptions {
 }
 
 /**
- * USD per million tokens for the simulator's models in a local stack, shaped like real price lists
- * (sim-small like gpt-4o-mini, sim-large like gpt-4o); every other model is priced by `*`.
- */
-export const SIM_PRICES = {
-  'sim-small': { input: 0.15, cachedInput: 0.075, output: 0.6 },
-  'sim-large': { input: 2.5, cachedInput: 1.25, output: 10 },
-  '*': { input: 1, output: 4 },
-} as const;
-
-/**
  * The whole local stack as separate processes: nats-server (JetStream, temp storage), the model
  * simulator, and the services. Used by the demo, the end-to-end tests and the benchmarks. Every
  * listener binds a port of its own choosing (port 0) and reports it, so stacks run side by side.
@@ -58,8 +53,8 @@ export const SIM_PRICES = {
 export class LocalStack {
   private readonly cleanup = new Stack();
   private readonly procs = new Map<string, ProcessHandle>();
-  /** Port of the (last started) approver's API and web inbox. */
-  approverPort: number | undefined;
+  /** Ports each (last started) process of a service reported besides its ops server, by name. */
+  private readonly reported = new Map<string, number>();
   /**
    * The API and inbox token the stack gave its approver (`dev:<token>`) when the caller configured
    * none, so that a local stack's approvals can be decided at once; undefined otherwise.
@@ -94,13 +89,18 @@ export class LocalStack {
     }
     let stack: LocalStack | undefined;
     try {
+      const simConfig = opts.env?.['PW_SIM_CONFIG'];
       const { proc: simProc, client: sim } = await startSimProcess({
+        ...(simConfig !== undefined ? { configFile: simConfig } : {}),
         ...(opts.echo ? { echo: true } : {}),
         ...(opts.logDir ? { logFile: `${opts.logDir}/llm-sim.log` } : {}),
       });
       // The streams exist before any service starts, as a deployment's set-up would make them: services
       // other than the planner may not create them (PW_TOPOLOGY=verify), and a stack may have no planner.
-      if (auth) await createTopology(auth.connectionOptions(nats.url, 'admin'), opts.env ?? {});
+      if (auth) await createTopology(auth.connectionOptions(nats.url, 'admin'), opts.env ?? {}).catch(async (err: unknown) => {
+        await simProc.stop(2_000);
+        throw err;
+      });
       stack = new LocalStack(nats, sim, opts, simProc.pid, auth);
       if (auth) stack.cleanup.add('bus keys', () => auth.remove());
       stack.cleanup.add('nats-server', () => nats.stop());
@@ -118,6 +118,16 @@ export class LocalStack {
       else await nats.stop().finally(() => auth?.remove());
       throw err;
     }
+  }
+
+  /** Port `port` that the last started process of `service` reported (e.g. the approver's `api`). */
+  port(service: ServiceName, port: string): number | undefined {
+    return this.reported.get(`${service}.${port}`);
+  }
+
+  /** Port of the (last started) approver's API and web inbox. */
+  get approverPort(): number | undefined {
+    return this.port('approver', 'api');
   }
 
   get natsUrl(): string {
@@ -148,44 +158,33 @@ export class LocalStack {
 
   /**
    * Starts one more process of a service; resolves when its /readyz answers 200. Its ops server (and
-   * the approver's API) bind ports of their own choosing, read from the lines that report them.
+   * any other port it serves) bind ports of their own choosing, read from the lines that report them.
+   * `extraEnv` is more of the user's variables, for this process only.
    */
   async startService(name: ServiceName, extraEnv: Readonly<Record<string, string>> = {}): Promise<ProcessHandle> {
     const id = `${name}-${++this.seq}`;
-    const approverEnv: Record<string, string> =
-      name === 'approver' ? { PW_APPROVER_PORT: '0', PW_APPROVER_HOST: '127.0.0.1', ...(this.approverToken ? { PW_APPROVER_TOKENS: `dev:${this.approverToken}` } : {}) } : {};
-    const budgetEnv = this.budgetEnv(name);
+    const spec = SERVICES[name];
+    const user = { ...this.opts.env, ...extraEnv };
+    const own = spec.env?.({ env: user, simBaseUrl: this.sim.openaiBaseUrl, withBudget: (this.opts.services ?? ALL_SERVICES).includes('budget'), approverToken: this.approverToken }) ?? {};
     const proc = await startProcess({
       name: id,
       command: process.execPath,
-      args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}services/${name}/dist/main.js`],
+      args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}${spec.main}`],
       inheritEnv: false,
-      env: { ...inheritedEnv(), ...this.serviceEnv({ ...OPS_PORT_ENV, ...this.auth?.serviceEnv(name), ...approverEnv, ...budgetEnv, ...extraEnv }) },
-      ...opsReadiness(name === 'approver' ? { api: APPROVER_API_PORT } : {}),
+      env: { ...inheritedEnv(), ...this.serviceEnv(extraEnv), ...OPS_PORT_ENV, ...this.auth?.serviceEnv(spec.role), ...own },
+      ...opsReadiness(spec.ports ?? {}),
       readyTimeoutMs: 60_000, // generous: a loaded 2-core CI machine can take many seconds to load a service
       ...(this.opts.echo ? { echo: true } : {}),
       ...(this.opts.logDir ? { logFile: `${this.opts.logDir}/${id}.log` } : {}),
     });
     this.procs.set(id, proc);
     this.opsPorts.set(id, proc.port('ops'));
-    if (name === 'approver') this.approverPort = proc.port('api');
+    for (const port of Object.keys(spec.ports ?? {})) this.reported.set(`${name}.${port}`, proc.port(port));
     this.cleanup.add(id, async () => {
       this.procs.delete(id);
       await proc.stop(8_000);
     });
     return proc;
-  }
-
-  /**
-   * The budget service gets the simulator's price table unless the caller brought one; executors of a
-   * stack without a budget service run unmetered (`PW_EXECUTOR_BUDGET=off`) instead of failing closed.
-   */
-  private budgetEnv(name: ServiceName): Record<string, string> {
-    if (name === 'budget' && this.opts.env?.['PW_BUDGET_CONFIG_JSON'] === undefined && this.opts.env?.['PW_BUDGET_CONFIG'] === undefined)
-      return { PW_BUDGET_CONFIG_JSON: JSON.stringify({ prices: SIM_PRICES }) };
-    const withBudget = (this.opts.services ?? ALL_SERVICES).includes('budget');
-    if (name === 'executor' && !withBudget && this.opts.env?.['PW_EXECUTOR_BUDGET'] === undefined) return { PW_EXECUTOR_BUDGET: 'off' };
-    return {};
   }
 
   /** Live processes of a service, oldest first. */

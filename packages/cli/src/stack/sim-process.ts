@@ -2,11 +2,14 @@
 // benchmarks run it.
 import { startProcess } from '@pipewright/devstack';
 import type { ProcessHandle } from '@pipewright/devstack';
+import { inheritedEnv } from '../config.js';
 import { REPO_ROOT } from './repo-root.js';
 import { SIM_PORT } from './service-ports.js';
 import { SimClient } from './sim-client.js';
 
 export interface SimProcessOptions {
+  /** Its configuration file (YAML or JSON: scripts, faults, latency), as `--config`. */
+  configFile?: string;
   /** Print its output, prefixed with its name. */
   echo?: boolean;
   /** Append its output to this file. */
@@ -19,13 +22,17 @@ export interface SimProcess {
   readonly client: SimClient;
 }
 
-/** Starts `pw-llm-sim --port 0` and reads the port it bound from its ready line. */
+/**
+ * Starts `pw-llm-sim --port 0 [--config FILE]` and reads the port it bound from its ready line. It does
+ * not inherit the caller's PW_SIM_* variables: what it runs with is what it is given.
+ */
 export async function startSimProcess(opts: SimProcessOptions = {}): Promise<SimProcess> {
   const proc = await startProcess({
     name: 'llm-sim',
     command: process.execPath,
-    // --port wins over a PW_SIM_PORT that the caller's environment may hold.
-    args: [`${REPO_ROOT}packages/llm-sim/dist/bin/llm-sim.js`, '--port', '0'],
+    args: [`${REPO_ROOT}packages/llm-sim/dist/bin/llm-sim.js`, '--port', '0', ...(opts.configFile !== undefined ? ['--config', opts.configFile] : [])],
+    inheritEnv: false,
+    env: inheritedEnv(),
     reportedPorts: { http: SIM_PORT },
     ...(opts.echo === true ? { echo: true } : {}),
     ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),

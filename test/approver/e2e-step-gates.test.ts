@@ -83,7 +83,7 @@ describe('step approval gates through planner, executor and approver', () => {
     expect(await run.end).toMatchObject({ status: 'succeeded' });
   });
 
-  it('a decision for a run that was cancelled meanwhile is ignored, with the reason logged', async () => {
+  it('a decision for a run that was cancelled meanwhile runs nothing: it is kept for a resume, with the reason logged', async () => {
     const runId = 'step-cancelled';
     await s.stack.sim.setConfig(draftScript(runId, 0.9));
     const run = await s.submit(gatedPipeline({ always: true }), {}, runId);
@@ -91,7 +91,7 @@ describe('step approval gates through planner, executor and approver', () => {
     await s.c.js.publish('pw.runs.cancel', JSON.stringify({ schemaVersion: 1, runId, reason: 'campaign cancelled' }));
     expect(await run.end).toMatchObject({ status: 'cancelled' });
     await s.api('POST', `/api/approvals/${encodeURIComponent(`${runId}:draft:1`)}/approve`, {});
-    const ignored = await waitFor('the planner to log the ignored decision', () => s.plannerLog().find((l) => l['msg'] === 'approval decision ignored' && l['runId'] === runId), { timeoutMs: 10_000, intervalMs: 50 });
+    const ignored = await waitFor('the planner to log the kept decision', () => s.plannerLog().find((l) => l['msg'] === 'approval decision kept for a resume' && l['runId'] === runId), { timeoutMs: 10_000, intervalMs: 50 });
     expect(ignored).toMatchObject({ approvalId: `${runId}:draft:1`, decision: 'approved', by: 'alice', reason: 'run already cancelled' });
     const stores = await openKvStores(s.c.nc);
     expect((await stores.runs.get(runId))?.value.status).toBe('cancelled');

@@ -3,9 +3,12 @@ import {
   ApprovalDecision,
   CancelRequest,
   consumers,
+  headers,
   msgIds,
   PLANNER_EVENT_SUBJECTS,
   RunDeadlineTimer,
+  RerunRequest,
+  ResumeRequest,
   RunId,
   RunRequest,
   SCHEMA_VERSION,
@@ -16,6 +19,7 @@ import {
   streams,
   subjects,
   TaskSpent,
+  TERMINAL_STATUSES,
   type RunRejected,
   type ValidationIssue,
 } from '@pipewright/contracts';
@@ -28,8 +32,9 @@ import type { Span } from '@opentelemetry/api';
 import type { ApplyResult, RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
-import { deadlineTimerMsgId } from './core/timers.js';
+import { deadlineTimerMsgId, timerLifeOf } from './core/timers.js';
 import { decisionCheck } from './decision-signature.js';
+import { onRerun, onResume, type Reject } from './run-control.js';
 
 /**
  * The planner's inputs: run requests and cancellations (PW_RUNS, work queue), and step results and
@@ -42,6 +47,9 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerRuns, filterSubjects: [subjects.runSubmit], ...common });
   // A cancel that overtook its run's submission waits for it (see the handler): no delivery limit.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: `${consumers.plannerRuns}-cancel`, filterSubjects: [subjects.runCancel], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
+  // A resume or re-run of a run that still settles waits for it (bounded in time, see run-control.ts).
+  for (const [durable, subject] of [[consumers.plannerResume, subjects.runResume], [consumers.plannerRerun, subjects.runRerun]] as const)
+    await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable, filterSubjects: [subject], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   // A timer is held back with delayed naks until its deadline: no delivery is ever the last.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerDeadlines, filterSubjects: [subjects.runDeadline], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   await ensurePullConsumer(rt.jsm, {
@@ -51,7 +59,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     ...common,
   });
 
-  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerDeadlines]) rt.watchConsumer(streams.runs.name, durable);
+  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerResume, consumers.plannerRerun, consumers.plannerDeadlines]) rt.watchConsumer(streams.runs.name, durable);
   rt.watchConsumer(streams.events.name, consumers.plannerEvents);
 
   // One shutdown step, registered before the first consumer runs: it stops every consumer started so
@@ -60,11 +68,13 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   rt.shutdown.add('consumers', async (graceMs) => {
     await Promise.all(started.map((h) => h.stop(graceMs)));
   });
-  const reject = async (runId: string, issues: ValidationIssue[], reason: string) => {
+  /** `key` names the refused request in the msg id: a later, different refusal for the run id is not a duplicate. */
+  const reject = async (runId: string, issues: ValidationIssue[], reason: string, key = '0') => {
     const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues };
-    await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', '0') });
-    rt.log.warn({ runId, issues }, 'run request rejected');
+    await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', key) });
+    rt.log.warn({ runId, reason, issues }, 'run request rejected');
   };
+  const rejectTransition: Reject = (runId, r) => reject(runId, r.issues, r.reason, r.key);
 
   const base = { js: rt.js, service: 'planner', log: rt.log, concurrency: cfg.PW_PLANNER_CONCURRENCY, ...common };
   started.push(await startConsumer({
@@ -90,8 +100,30 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
       const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) }, keyOf(streams.runs.name, ctx));
       recordRun(ctx.span, r);
       ctx.log.info({ runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : {}) }, 'run submitted');
+      // The run id exists with another request: refused (conflict), the run is left as it is.
+      if (r.kind === 'unchanged' && r.reject) await rejectTransition(runId, r.reject);
       return ACK;
     },
+  }));
+  // Resumes and re-runs: a request that waits for its run to settle has no delivery limit (bounded in time).
+  const control = <T extends { runId: string }>(run: (req: T, ctx: MessageContext, eventKey: string) => Promise<{ result: ApplyResult; outcome: Outcome }>) => async (req: T, ctx: MessageContext) => {
+    ctx.span.setAttribute('pw.run.id', req.runId);
+    const { result, outcome } = await run(req, ctx, keyOf(streams.runs.name, ctx));
+    recordRun(ctx.span, result);
+    return outcome;
+  };
+  const controlBase = { ...base, maxDeliver: -1, stream: streams.runs.name };
+  started.push(await startConsumer({ ...controlBase, durable: consumers.plannerResume, schema: ResumeRequest, spanName: 'pw.runs.resume', handler: control<ResumeRequest>((r, c, k) => onResume(applier, r, c, k, rejectTransition)) }));
+  started.push(await startConsumer({
+    ...controlBase,
+    durable: consumers.plannerRerun,
+    schema: RerunRequest,
+    spanName: 'pw.runs.rerun',
+    onInvalid: async ({ raw, seq, issues, reason }) => {
+      const claimed = (raw as { runId?: unknown } | undefined)?.runId;
+      if (RunId.safeParse(claimed).success) await reject(claimed as string, issues, reason, `invalid-${seq}`);
+    },
+    handler: control<RerunRequest>((r, c, k) => onRerun(applier, r, c, k, rejectTransition)),
   }));
   started.push(await startConsumer({
     ...base,
@@ -136,6 +168,8 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         // A decision that changes nothing (stale, duplicate, run already over) is worth a line: a person acted.
         const facts = { runId: result.runId, stepId: result.stepId, approvalId: result.approvalId, decision: result.decision, by: result.by };
         if (r.kind === 'unchanged') ctx.log.info({ ...facts, reason: r.reason }, 'approval decision ignored');
+        // A run that stopped keeps the decision on its step and acts on it only if it is resumed.
+        else if (r.kind === 'applied' && TERMINAL_STATUSES.has(r.state.status)) ctx.log.info({ ...facts, reason: `run already ${r.state.status}` }, 'approval decision kept for a resume');
         else ctx.log.info({ ...facts, result: r.kind, ...(r.kind === 'applied' ? { status: r.state.status } : {}) }, 'approval decision applied');
       } else if (r.kind === 'unchanged') ctx.log.debug({ runId: result.runId, stepId: result.stepId, reason: r.reason }, 'step result ignored');
       else ctx.log.info({ runId: result.runId, stepId: result.stepId, type: result.type, result: r.kind, ...(r.kind === 'applied' ? { status: r.state.status } : {}) }, 'step result applied');
@@ -196,7 +230,8 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
     if (ctx.deliveryCount > 1 && !(await applier.isLive(timer.runId))) return ACK;
     if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'wait', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
     const generation = Number(ctx.header(TIMER_GENERATION) ?? '0') + 1;
-    await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation), headers: { [TIMER_GENERATION]: String(generation) } });
+    const life = timerLifeOf(ctx.header(headers.msgId) ?? '');
+    await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation, life), headers: { [TIMER_GENERATION]: String(generation) } });
     return ACK;
   }
   const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId }, keyOf(streams.runs.name, ctx));

@@ -75,6 +75,12 @@ export function describeMongoSpecifics(url: () => string, server: { ttl: boolean
       expect(await expiryOf('runs', { _id: `${state.runId}:2` })).toBe(runExpiry);
       expect(await expiryOf('runs', { _id: `${state.runId}:1` })).toBe(runExpiry);
       expect(await expiryOf('blobs', { runId: state.runId })).toBe(runExpiry);
+
+      // resumed: live again, so its blobs get a live run's bound back (not its first end's instant)
+      const resumedAt = Date.now();
+      const resumed = { ...done, status: 'running' as const, finishedAt: undefined, updatedAt: new Date(resumedAt).toISOString(), resumes: { count: 1, at: new Date(resumedAt).toISOString(), ids: ['r1'] } };
+      expect((await s.runs.update(resumed, 2)).ok).toBe(true);
+      expect(Date.parse((await expiryOf('blobs', { runId: state.runId }))!)).toBeGreaterThanOrEqual(resumedAt + MAX_RUN_LIFETIME_MS + DAY_MS - 1_000);
     });
 
     it('writes each version of a run as its own document and cuts older ones down to tombstones', async () => {

@@ -79,9 +79,24 @@ export class MongoRunStore implements RunStore {
    * it; a document whose expiry is not lowered keeps an upper bound, which only keeps it longer.
    */
   private async afterWrite(state: RunState): Promise<void> {
-    if (!TERMINAL_STATUSES.has(state.status)) return;
+    if (!TERMINAL_STATUSES.has(state.status)) {
+      if (state.resumes) await this.raiseAfterResume(state.runId);
+      return;
+    }
     const expireAt = this.expiryOf(state);
     const later = { runId: state.runId, expireAt: { $gt: expireAt } };
     await Promise.allSettled([this.c.runs.lowerExpiry(state.runId, expireAt), this.c.blobs.updateMany(later, { $set: { expireAt } })]);
+  }
+
+  /**
+   * A resumed run is live again, so the blobs its end gave the run's removal instant (end + retention)
+   * get a live run's bound back. Only those match: a blob with a live bound expires after now +
+   * retention. Tried on every write of a resumed run's new life, so a raise that failed is made by the
+   * next write, long before the lowered instant (retention) comes.
+   */
+  private async raiseAfterResume(runId: string): Promise<void> {
+    const now = new Date();
+    const lowered = { runId, expireAt: { $lt: this.expiry.ofFinishedRun(now) } };
+    await this.c.blobs.updateMany(lowered, { $set: { expireAt: this.expiry.ofChild(now) } }).catch(() => undefined);
   }
 }

@@ -7,4 +7,6 @@ export type { Session, SessionPrincipals } from './session.js';
 export { equalText } from './compare.js';
 export { bearerToken } from './bearer.js';
 export { signWebhook, verifyWebhookSignature, WEBHOOK_TOLERANCE_MS } from './webhook-signature.js';
+export { startHttpServer } from './server.js';
+export type { HttpServer } from './server.js';
 export type { SignatureCheck } from './webhook-signature.js';

@@ -287,6 +287,20 @@ describe('console runs API', () => {
     // the endpoint filters on the label: the other run is not sent
     expect(hooks.deliveries.some((d) => d.body.includes(unhooked))).toBe(false);
   });
+
+  it('a console started later replays PW_EVENTS into the same index, and is ready only once it has', async () => {
+    const before = (await api.get<RunListPage>('/runs?limit=500')).body.runs;
+    expect(before.length).toBeGreaterThan(20);
+    const proc = await stack.startService('console');
+    // startService resolves once /readyz answers 200: by then the replay has caught up
+    const second = Api.of(stack);
+    expect(second.base).not.toBe(api.base);
+    const after = (await second.get<RunListPage>('/runs?limit=500')).body.runs;
+    // runs still going may move on meanwhile: their ids must match, finished ones in every field shown
+    const strip = (runs: RunListPage['runs']) => runs.map((r) => (r.finishedAt ? `${r.runId}:${r.status}:${r.steps.succeeded}/${r.steps.total}:${r.costUsd}:${r.totalTokens}` : r.runId));
+    expect(strip(after)).toEqual(strip(before));
+    await proc.stop(8_000);
+  });
 });
 
 /** The request the console published (still on PW_RUNS), or, once the planner consumes it, the run's event. */

@@ -290,7 +290,7 @@ describe('console runs API', () => {
 
   it('a console started later replays PW_EVENTS into the same index, and is ready only once it has', async () => {
     const before = (await api.get<RunListPage>('/runs?limit=500')).body.runs;
-    expect(before.length).toBeGreaterThan(20);
+    expect(before.length).toBeGreaterThan(10);
     const proc = await stack.startService('console');
     // startService resolves once /readyz answers 200: by then the replay has caught up
     const second = Api.of(stack);

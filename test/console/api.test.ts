@@ -249,6 +249,9 @@ describe('console runs API', () => {
     const mid = whole.events[2]!;
     const rest = await readSse(`${api.base}/runs/${runId}/events`, api.readToken, { lastEventId: mid.id! });
     expect(rest.events.map((e) => e.id)).toEqual(whole.events.slice(3).map((e) => e.id));
+    // reconnecting after the last event of a finished run: the stream ends at once
+    const after = await readSse(`${api.base}/runs/${runId}/events`, api.readToken, { lastEventId: whole.events.at(-1)!.id! });
+    expect(after).toMatchObject({ status: 200, ended: true, events: [] });
     expect((await readSse(`${api.base}/runs/nobody/events`, api.readToken)).status).toBe(404);
     expect((await readSse(`${api.base}/runs/${runId}/events`, api.readToken, { lastEventId: 'abc' })).status).toBe(400);
     await live;

@@ -1,5 +1,5 @@
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
-import { streams, subjects, type RunDetail } from '@pipewright/contracts';
+import { streams, subjects, TERMINAL_STATUSES, type RunDetail } from '@pipewright/contracts';
 import type { Stores } from '@pipewright/kit';
 import type { RunReader } from '../ports.js';
 import { OutputResolver } from './outputs.js';
@@ -31,6 +31,8 @@ export class StoreRunReader implements RunReader {
       ...(opts.afterSeq !== undefined ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.afterSeq + 1 } : { deliver_policy: DeliverPolicy.All }),
     });
     if (opts.signal.aborted) return;
+    // Nothing after `afterSeq` and the run has ended: a client reconnecting after the end gets an end, not a wait.
+    if ((await consumer.info(true)).num_pending === 0 && TERMINAL_STATUSES.has((await this.stores.runs.get(runId))?.value.status ?? 'running')) return;
     const messages = await consumer.consume({ max_messages: 256 });
     const stop = () => messages.stop();
     opts.signal.addEventListener('abort', stop, { once: true });

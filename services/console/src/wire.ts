@@ -50,7 +50,10 @@ export async function wireConsole(rt: ServiceRuntime, cfg: ConsoleConfig, tokens
   sweep.unref();
   rt.shutdown.add('runs index sweep', () => Promise.resolve(clearInterval(sweep)));
 
-  const reader = new StoreRunReader(rt.js, stores, cfg.PW_JAEGER_UI_URL);
+  const reader = new StoreRunReader(rt.js, stores, cfg.PW_JAEGER_UI_URL, async (runId) => {
+    const r = await keys.get(IdempotencyKeys.runKey(runId));
+    return r && { request: { ...r.request, runId: r.runId }, at: r.at };
+  });
   const operator = new Operator({ js: rt.js, stores, keys, unfinishedWith: (labels) => model.unfinishedWith(labels), log: rt.log });
   const ports: ConsolePorts = {
     auth: tokens,

@@ -120,7 +120,9 @@ describe('console runs API', () => {
   });
 
   it('gets a run: steps with outputs, cost, usage, the decision trail, the trace id; 404 for an unknown run', async () => {
-    const sub = await api.post<{ runId: string }>('/runs', { pipeline: pipeline('detail'), input: { topic: 'rivers' }, labels: { batch: 'detail' } });
+    // the caller's trace: the run joins it
+    const traceId = 'c0ffee'.padEnd(32, '0');
+    const sub = await api.post<{ runId: string }>('/runs', { pipeline: pipeline('detail'), input: { topic: 'rivers' }, labels: { batch: 'detail' } }, { traceparent: `00-${traceId}-${'1'.repeat(16)}-01` });
     await api.until(sub.body.runId, ['succeeded']);
     const r = await api.get<RunDetail>(`/runs/${sub.body.runId}`);
     expect(r.status).toBe(200);
@@ -134,7 +136,7 @@ describe('console runs API', () => {
     expect(d.usage.totalTokens).toBeGreaterThan(0);
     expect(d.output).toBe(d.stepList[1]!.output);
     expect(d.decisions.map((x) => x.action)).toEqual(expect.arrayContaining(['start', 'dispatch', 'complete-step', 'finish']));
-    expect(d.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(d.traceId).toBe(traceId);
     expect((await api.get('/runs/no-such-run')).status).toBe(404);
     expect((await api.get('/runs/bad.id')).status).toBe(400);
   });

@@ -8,5 +8,7 @@ export { equalText } from './compare.js';
 export { bearerToken } from './bearer.js';
 export { signWebhook, verifyWebhookSignature, WEBHOOK_TOLERANCE_MS } from './webhook-signature.js';
 export { startHttpServer } from './server.js';
+export { traceRequests } from './request-spans.js';
+export type { TracedRequest } from './request-spans.js';
 export type { HttpServer } from './server.js';
 export type { SignatureCheck } from './webhook-signature.js';

@@ -6,6 +6,7 @@ import type { ConsolePorts } from '../ports.js';
 import { apiError } from './errors.js';
 import { runsRoutes } from './runs-routes.js';
 import { sseRoutes, type SseDeps } from './sse-routes.js';
+import { traceRequests } from './tracing.js';
 
 /** A too-large body is read to its end (and dropped) up to this many times the limit. */
 const DRAIN_FACTOR = 8;
@@ -49,6 +50,7 @@ export interface AppOptions extends SseDeps {
 /** The console's HTTP surface: the runs API under /api/v1 (bearer tokens), and what `mount` adds. */
 export function buildApp(p: ConsolePorts, o: AppOptions): Hono {
   const app = new Hono();
+  app.use('*', traceRequests());
   app.use(`${API_BASE}/*`, async (c, next) => {
     await next();
     c.header('x-content-type-options', 'nosniff');

@@ -1,5 +1,5 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
-import { fromZodError, parseJsonBounded, RunListQuery, type BatchStats, type Labels, type RunListPage, type RunSummary } from '@pipewright/contracts';
+import { parseJsonBounded, type BatchStats, type Labels, type RunListPage, type RunListQuery, type RunSummary } from '@pipewright/contracts';
 import { errorMessage, type Logger } from '@pipewright/kit';
 import type { OpResult, RunsReadModel } from '../ports.js';
 import { toSummary, type Entry } from './entry.js';
@@ -128,10 +128,4 @@ export class ReadModel implements RunsReadModel {
       }
     }
   }
-}
-
-/** Parses a raw query object (from the URL) as a RunListQuery; issues name the parameter. */
-export function parseListQuery(raw: Record<string, unknown>): { ok: true; query: RunListQuery } | { ok: false; issues: ReturnType<typeof fromZodError> } {
-  const parsed = RunListQuery.safeParse(raw);
-  return parsed.success ? { ok: true, query: parsed.data } : { ok: false, issues: fromZodError(parsed.error) };
 }

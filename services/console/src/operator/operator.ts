@@ -145,20 +145,20 @@ export class Operator implements RunOperator {
     if (!state) return fail(404, 'not_found', `no run ${runId}`);
     if (!state.pipeline.steps.some((s) => s.id === body.fromStep))
       return fail(400, 'bad_request', `run ${runId} has no step ${body.fromStep}`, { issues: [{ path: 'fromStep', message: `not a step of pipeline ${state.pipeline.name}` }] });
-    const newRunId_ = body.runId ?? newRunId();
+    const newId = body.runId ?? newRunId();
     if (body.runId !== undefined && (await this.d.stores.runs.get(body.runId))) return fail(409, 'conflict', `run ${body.runId} exists already`);
     const req = RerunRequest.parse({
       schemaVersion: SCHEMA_VERSION,
-      runId: newRunId_,
+      runId: newId,
       from: { runId, stepId: body.fromStep },
       ...(body.budget ? { budget: body.budget } : {}),
       ...(body.labels ? { labels: body.labels } : {}),
       reason: body.reason ?? `re-run by ${actor.name}`,
     });
-    const published = await this.publish(subjects.runRerun, req, msgIds.rerun(newRunId_));
+    const published = await this.publish(subjects.runRerun, req, msgIds.rerun(newId));
     if (!published.ok) return published;
-    this.d.log.info({ runId: newRunId_, from: runId, fromStep: body.fromStep, by: actor.name }, 'run re-run requested');
-    return { ok: true, status: 202, value: { runId: newRunId_, rerunOf: { runId, stepId: body.fromStep } } };
+    this.d.log.info({ runId: newId, from: runId, fromStep: body.fromStep, by: actor.name }, 'run re-run requested');
+    return { ok: true, status: 202, value: { runId: newId, rerunOf: { runId, stepId: body.fromStep } } };
   }
 
   private async state(runId: string): Promise<RunState | undefined> {

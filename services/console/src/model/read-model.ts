@@ -9,6 +9,11 @@ import { RunIndex } from './run-index.js';
 
 /** Messages the ordered consumer asks for at once while it replays the stream. */
 const PULL_BATCH = 2_000;
+/**
+ * Buffered messages are handed over without a turn of the event loop: during a replay the loop is let
+ * through after this many, so /healthz and the API answer while the index is built.
+ */
+const YIELD_EVERY = 500;
 
 export interface ReadModelOptions {
   /** Most runs kept (oldest finished dropped past it). */
@@ -52,9 +57,11 @@ export class ReadModel implements RunsReadModel {
     const messages = this.messages;
     void (async () => {
       try {
+        let n = 0;
         for await (const m of messages) {
           this.lastSeq = m.seq;
           this.ingest(m.string());
+          if (++n % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
           if (!this.caughtUp && m.info.pending === 0) {
             this.caughtUp = true;
             this.log.info({ runs: this.index.size, applied: this.applied, skipped: this.skipped, ms: Date.now() - started }, 'runs index caught up with PW_EVENTS');

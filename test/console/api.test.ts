@@ -28,14 +28,20 @@ describe('console runs API', () => {
   let admin: Awaited<ReturnType<typeof client>>;
   let jsm: JetStreamManager;
   let hooks: WebhookReceiver;
+  let broken: WebhookReceiver;
 
   beforeAll(async () => {
     hooks = await WebhookReceiver.start(SECRET, 2);
+    broken = await WebhookReceiver.start(SECRET, 1_000);
     stack = await LocalStack.start({
       services: ['planner', 'executor', 'budget', 'console'],
       sim: { faults: { perModel: { 'sim-slow': { latency: { fixedMs: 120_000 } }, 'sim-fail': { rate500: 1 } } } },
       env: {
-        PW_CONSOLE_WEBHOOKS: JSON.stringify([{ url: hooks.url, secret: SECRET, labels: { hook: 'yes' } }]),
+        PW_CONSOLE_WEBHOOKS: JSON.stringify([
+          { url: hooks.url, secret: SECRET, labels: { hook: 'yes' } },
+          { url: broken.url, secret: SECRET, labels: { hook: 'broken' }, statuses: ['succeeded'] },
+        ]),
+        PW_CONSOLE_WEBHOOK_MAX_ATTEMPTS: '4',
         PW_CONSOLE_WEBHOOK_BASE_DELAY_MS: '50',
         PW_CONSOLE_WEBHOOK_MAX_DELAY_MS: '200',
       },
@@ -48,6 +54,7 @@ describe('console runs API', () => {
     await admin?.close();
     await stack?.stop();
     await hooks?.close();
+    await broken?.close();
   });
 
   it('refuses requests without a valid token (401) and read tokens on operate routes (403); serves the OpenAPI document to anyone', async () => {
@@ -297,6 +304,23 @@ describe('console runs API', () => {
     expect(body).toMatchObject({ id: ok.headers['pw-webhook-id'], type: 'run.finished', run: { runId, status: 'succeeded', labels: { hook: 'yes' } } });
     // the endpoint filters on the label: the other run is not sent
     expect(hooks.deliveries.some((d) => d.body.includes(unhooked))).toBe(false);
+  });
+
+  it('gives a delivery up after the last attempt: logged, counted, copied to the DLQ', async () => {
+    const runId = (await api.post<{ runId: string }>('/runs', { pipeline: pipeline('broken'), input: { topic: 'x' }, labels: { hook: 'broken' } })).body.runId;
+    const dlq = await waitFor(
+      'the given-up delivery in the DLQ',
+      async () => {
+        const m = await jsm.streams.getMessage('PW_DLQ', { last_by_subj: 'pw.dlq.console' }).catch(() => null);
+        return m && m.subject === 'pw.dlq.console' && m.string().includes(runId) ? m : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    expect(dlq.header.get('Pw-Dlq-Reason')).toMatch(/deliveries exhausted \(4\)/);
+    expect(broken.deliveries.filter((d) => d.body.includes(runId)).map((d) => d.headers['pw-delivery-attempt'])).toEqual(['1', '2', '3', '4']);
+    const ops = [...stack.opsPorts.entries()].find(([id]) => id.startsWith('console-'))![1];
+    const metrics = await (await fetch(`http://127.0.0.1:${ops}/metrics`)).text();
+    expect(Number(/^pw_console_webhook_deliveries_total\{[^}]*outcome="given_up"[^}]*\} (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it('answers a run accepted while no planner runs as queued, which the planner starts once it is back', async () => {

@@ -52,6 +52,8 @@ const consoleEnv = commonEnv.extend({
   PW_CONSOLE_IDEMPOTENCY_TTL_MS: envInt(60_000, 30 * 24 * HOUR_MS).default(24 * HOUR_MS),
   /** Largest request body accepted. @default 1 MiB */
   PW_CONSOLE_MAX_BODY_BYTES: envInt(1_024, 16 * 1024 * 1024).default(1024 * 1024),
+  /** Event streams (SSE) served at once; past it a new one is refused with 503 until one closes. */
+  PW_CONSOLE_MAX_STREAMS: envInt(1, 100_000).default(1_000),
   /** Origins allowed to call the API from a browser (CORS); unset: none (CORS off). */
   PW_CONSOLE_CORS_ORIGINS: envList.optional(),
 });

@@ -68,6 +68,7 @@ export async function wireConsole(rt: ServiceRuntime, cfg: ConsoleConfig, tokens
   const app = buildApp(ports, {
     log: rt.log,
     maxBodyBytes: cfg.PW_CONSOLE_MAX_BODY_BYTES,
+    maxStreams: cfg.PW_CONSOLE_MAX_STREAMS,
     openapi: openApiDocument,
     ...(cfg.PW_CONSOLE_CORS_ORIGINS ? { corsOrigins: cfg.PW_CONSOLE_CORS_ORIGINS } : {}),
     ...(mount ? { mount } : {}),

@@ -1,5 +1,5 @@
 import { RunListQuery, type RunSummary } from '@pipewright/contracts';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { matches, toFilter } from '../model/query.js';
 import type { ConsolePorts } from '../ports.js';
@@ -12,7 +12,12 @@ export const SSE_HEARTBEAT_MS = 15_000;
 /** Changes queued for one slow `/events` client before it is dropped (it reconnects and re-lists). */
 const MAX_QUEUED = 10_000;
 
+/** Event streams one console serves at once; past it a new one is refused (503) until one closes. @default 1000 */
+export const DEFAULT_MAX_STREAMS = 1_000;
+
 export interface SseDeps {
+  /** Most event streams open at once (each run stream holds an ordered consumer on the server). */
+  maxStreams?: number;
   /** Whether a run exists (the index, the store, or a submit the console accepted that the planner has not started yet). */
   knows(runId: string): Promise<boolean>;
   heartbeatMs?: number;
@@ -28,6 +33,18 @@ export function sseRoutes(p: ConsolePorts, d: SseDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const read = requireRole(p.auth, 'read');
   const beatMs = d.heartbeatMs ?? SSE_HEARTBEAT_MS;
+  const maxStreams = d.maxStreams ?? DEFAULT_MAX_STREAMS;
+  let open = 0;
+  const full = (c: Context) => apiError(c, 503, 'unavailable', `this console serves ${maxStreams} event streams at most; try again later`, {}, { 'retry-after': '5' });
+  /** Counts the stream open for as long as `body` runs. */
+  const counted = (body: () => Promise<void>) => async () => {
+    open++;
+    try {
+      await body();
+    } finally {
+      open--;
+    }
+  };
 
   // The run's events from the start (or after Last-Event-ID, a stream sequence), then live, until run.finished.
   app.get('/runs/:runId/events', read, async (c) => {
@@ -36,7 +53,8 @@ export function sseRoutes(p: ConsolePorts, d: SseDeps): Hono<ApiEnv> {
     const last = c.req.header('last-event-id');
     if (last !== undefined && !/^\d{1,15}$/.test(last)) return badRequest(c, 'invalid Last-Event-ID', [{ path: 'Last-Event-ID', message: 'a stream sequence (the id of an event this stream sent)' }]);
     if (!(await d.knows(id.value))) return apiError(c, 404, 'not_found', `no run ${id.value}`);
-    return streamSSE(c, async (stream) => {
+    if (open >= maxStreams) return full(c);
+    return streamSSE(c, (stream) => counted(async () => {
       const abort = new AbortController();
       stream.onAbort(() => abort.abort());
       const stopBeat = heartbeat(stream, beatMs);
@@ -48,7 +66,7 @@ export function sseRoutes(p: ConsolePorts, d: SseDeps): Hono<ApiEnv> {
         stopBeat();
         abort.abort();
       }
-    });
+    })());
   });
 
   // Every change of a run summary that passes the filters, live (no replay: list first, then follow).
@@ -57,7 +75,8 @@ export function sseRoutes(p: ConsolePorts, d: SseDeps): Hono<ApiEnv> {
     if (!q.ok) return badRequest(c, q.message, q.issues);
     const f = toFilter(RunListQuery.parse({ ...q.value }));
     if (!f.ok) return badRequest(c, 'invalid query', f.issues);
-    return streamSSE(c, async (stream) => {
+    if (open >= maxStreams) return full(c);
+    return streamSSE(c, (stream) => counted(async () => {
       const queue: RunSummary[] = [];
       let wake: (() => void) | undefined;
       let closed = false;
@@ -83,7 +102,7 @@ export function sseRoutes(p: ConsolePorts, d: SseDeps): Hono<ApiEnv> {
         unsubscribe();
         stopBeat();
       }
-    });
+    })());
   });
 
   return app;

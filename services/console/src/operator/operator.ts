@@ -28,6 +28,8 @@ import { checkSubmit, differencesFromStored, newRunId } from './submit.js';
 
 /** Statuses a run may be resumed from. */
 const RESUMABLE: ReadonlySet<RunStatus> = new Set(['failed', 'timed_out', 'budget_exhausted', 'cancelled']);
+/** Cancel requests of a cancel-by-label published at once (each waits for its PubAck). */
+const CANCEL_PUBLISHES_IN_FLIGHT = 64;
 /** Longest Idempotency-Key accepted (Stripe's limit). */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
@@ -120,9 +122,12 @@ export class Operator implements RunOperator {
 
   async cancelByLabels(labels: Labels, reason: string | undefined, actor: Actor): Promise<OpResult<CancelAccepted>> {
     const runIds = this.d.unfinishedWith(labels);
-    for (const runId of runIds) {
-      const published = await this.publishCancel(runId, reason ?? `cancelled by ${actor.name} (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')})`);
-      if (!published.ok) return published;
+    const why = reason ?? `cancelled by ${actor.name} (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')})`;
+    // A batch may be thousands of runs: the cancels go out CANCEL_PUBLISHES_IN_FLIGHT at a time.
+    for (let i = 0; i < runIds.length; i += CANCEL_PUBLISHES_IN_FLIGHT) {
+      const results = await Promise.all(runIds.slice(i, i + CANCEL_PUBLISHES_IN_FLIGHT).map((runId) => this.publishCancel(runId, why)));
+      const failed = results.find((r) => !r.ok);
+      if (failed) return failed;
     }
     this.d.log.info({ labels, count: runIds.length, by: actor.name }, 'runs cancel requested by labels');
     return { ok: true, status: 202, value: { runIds, count: runIds.length } };

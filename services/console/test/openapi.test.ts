@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { renderOpenApi } from '../src/openapi/document.js';
 
@@ -6,6 +7,12 @@ describe('the OpenAPI document', () => {
   it('is committed as generated (run `node services/console/dist/bin/export-openapi.js` after changing a contract)', () => {
     const committed = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8');
     expect(committed === renderOpenApi(), 'services/console/openapi.json is stale').toBe(true);
+  });
+
+  it('is a valid OpenAPI 3.1 document (checked against the JSON Schema of the specification)', async () => {
+    const result = await new Validator().validate(JSON.parse(renderOpenApi()) as object);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
   });
 
   it('is OpenAPI 3.1 with every route, bearer security, and the bodies as components', () => {

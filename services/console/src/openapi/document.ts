@@ -70,12 +70,12 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
         post: op('Re-run from a chosen step, reusing the outputs before it', 'operate', { '202': json(RerunAccepted, 'Requested: the new run id'), '400': err('No such step (`issues` path `fromStep`)'), '404': err('No such run'), '409': err('The new run id exists') }, { requestParams: runIdPath, requestBody: { content: { 'application/json': { schema: RerunBody } } } }),
       },
       '/runs/{runId}/events': {
-        get: op('The run\'s events as Server-Sent Events, from the start (or after Last-Event-ID), live until run.finished', 'read', { '200': sse('`id`: the PW_EVENTS sequence; `event`: the event type; `data`: the RunEvent JSON'), '404': err('No such run') }, {
+        get: op('The run\'s events as Server-Sent Events, from the start (or after Last-Event-ID), live until run.finished', 'read', { '200': sse('`id`: the PW_EVENTS sequence; `event`: the event type; `data`: the RunEvent JSON'), '400': err('A bad Last-Event-ID'), '404': err('No such run'), '503': err('Too many event streams open (`unavailable`); retry after Retry-After') }, {
           requestParams: { ...runIdPath, header: z.object({ 'last-event-id': z.string().regex(/^\d+$/).optional().meta({ description: 'Resume after this event id' }) }) },
         }),
       },
       '/events': {
-        get: op('Every change of a run summary, live, as Server-Sent Events (`event: run`, `data`: RunSummary)', 'read', { '200': sse('A RunSummary per change'), '400': err('A bad filter') }, { requestParams: { query: RunListQuery.pick({ status: true, pipeline: true, label: true, tenant: true }) } }),
+        get: op('Every change of a run summary, live, as Server-Sent Events (`event: run`, `data`: RunSummary)', 'read', { '200': sse('A RunSummary per change'), '400': err('A bad filter'), '503': err('Too many event streams open (`unavailable`); retry after Retry-After') }, { requestParams: { query: RunListQuery.pick({ status: true, pipeline: true, label: true, tenant: true }) } }),
       },
       '/batches': {
         get: op('Progress of a batch: the runs carrying all the labels', 'read', { '200': json(BatchStats, 'Counts by status, throughput, cost so far, failures'), '400': err('No or bad label') }, {

@@ -154,7 +154,7 @@ export type BatchStats = z.infer<typeof BatchStats>;
 /** Every error the API answers: a code a program can switch on and a message a person can read. */
 export const ApiError = z.strictObject({
   error: z.strictObject({
-    code: z.enum(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'idempotency_conflict', 'not_resumable', 'payload_too_large', 'unavailable']),
+    code: z.enum(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'idempotency_conflict', 'not_resumable', 'payload_too_large', 'unavailable', 'internal']),
     message: z.string(),
     issues: z.array(ValidationIssue).optional().describe('Invalid fields, by path.'),
     differences: z.array(z.string()).optional().describe('`idempotency_conflict`: the paths where this request differs from the one first sent with the key.'),

@@ -5,7 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export type ErrorCode = ApiError['error']['code'];
 
 /** Every error the API answers: `{error: {code, message, issues?, differences?}}`. */
-export function apiError(c: Context, status: ContentfulStatusCode, code: ErrorCode | 'internal', message: string, more: { issues?: ValidationIssue[]; differences?: string[] } = {}, headers?: Record<string, string>): Response {
+export function apiError(c: Context, status: ContentfulStatusCode, code: ErrorCode, message: string, more: { issues?: ValidationIssue[]; differences?: string[] } = {}, headers?: Record<string, string>): Response {
   return c.json({ error: { code, message, ...more } }, status, headers);
 }
 

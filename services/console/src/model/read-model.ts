@@ -33,6 +33,9 @@ export class ReadModel implements RunsReadModel {
   private readonly listeners = new Set<(s: RunSummary) => void>();
   private messages: ConsumerMessages | undefined;
   private caughtUp = false;
+  /** The consumer loop ended other than by `stop`: the index no longer follows the stream. */
+  private broken = false;
+  private stopped = false;
   /** The stream sequence last applied (tests and /metrics read it). */
   lastSeq = 0;
   applied = 0;
@@ -43,8 +46,9 @@ export class ReadModel implements RunsReadModel {
     private readonly log: Logger,
   ) {}
 
+  /** Caught up with the stream and still following it (a broken loop makes /readyz fail, so the process is replaced). */
   get ready(): boolean {
-    return this.caughtUp;
+    return this.caughtUp && !this.broken;
   }
 
   /** Starts the consumer; resolves once it runs (not once it has caught up: see `ready`). */
@@ -68,7 +72,11 @@ export class ReadModel implements RunsReadModel {
           }
         }
       } catch (err) {
-        this.log.error({ err: errorMessage(err) }, 'runs index consumer ended');
+        this.log.error({ err: errorMessage(err) }, 'runs index consumer failed');
+      }
+      if (!this.stopped) {
+        this.broken = true;
+        this.log.error('runs index no longer follows PW_EVENTS: not ready');
       }
     })();
   }
@@ -96,6 +104,7 @@ export class ReadModel implements RunsReadModel {
   }
 
   stop(): void {
+    this.stopped = true;
     this.messages?.stop();
   }
 

@@ -61,7 +61,7 @@ export function registerStackCommands(program: Command): void {
 
   program
     .command('dev')
-    .description('start the local stack (the four services, the example tools, the model simulator) and keep it running until Ctrl-C')
+    .description('start the local stack (the five services, the example tools, the model simulator) and keep it running until Ctrl-C')
     .option('--executors <n>', 'executor replicas', '1')
     .option('--sim-config <file>', SIM_CONFIG_HELP)
     .option('--verbose', 'print every service log line')
@@ -85,11 +85,14 @@ function devBanner(stack: LocalStack): string {
   const inbox = approver ? `\napproval inbox: ${approver}/inbox (sign in with ${token ? 'the token above' : 'a token of PW_APPROVER_TOKENS'})` : '';
   const client = stack.clientEnv('client');
   const nkey = client['NATS_NKEY_SEED_FILE'] ? ` NATS_NKEY_SEED_FILE=${client['NATS_NKEY_SEED_FILE']}` : '';
-  const admin = stack.auth ? `\n  # operator commands (runs list/show): NATS_NKEY_SEED_FILE=${stack.auth.seedFile('admin')}` : '';
+  const consoleBase = stack.consolePort !== undefined ? `http://127.0.0.1:${stack.consolePort}` : undefined;
+  const consoleToken = stack.consoleToken;
+  const runsApi = consoleBase ? `\n  export PW_CONSOLE_URL=${consoleBase}${consoleToken ? ` PW_CONSOLE_TOKEN=${consoleToken}` : ''}   # for pipewright runs …` : '';
+  const dashboard = consoleBase ? `\nruns dashboard: ${consoleBase}/ (sign in with ${consoleToken ? `the console token above; read-only: ${stack.consoleReadToken ?? ''}` : 'a token of PW_CONSOLE_TOKENS'})` : '';
   return (
-    `stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${nkey}${approvals}${admin}\n` +
+    `stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${nkey}${approvals}${runsApi}\n` +
     `  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch\n` +
     `  pipewright submit examples/pipelines/refund-agent.yaml --input '{"message":"Order o-1002: one of the five mugs arrived broken."}' --watch` +
-    `   # waits for your approval of the refund${inbox}`
+    `   # waits for your approval of the refund${dashboard}${inbox}`
   );
 }

@@ -60,6 +60,12 @@ export class LocalStack {
    * none, so that a local stack's approvals can be decided at once; undefined otherwise.
    */
   readonly approverToken: string | undefined;
+  /**
+   * Tokens the stack gave its console when the caller configured none: `dev` may operate runs,
+   * `dev-read` only read them; undefined otherwise.
+   */
+  readonly consoleToken: string | undefined;
+  readonly consoleReadToken: string | undefined;
   /** Ops server port (/healthz, /readyz, /metrics) of each process. */
   readonly opsPorts = new Map<string, number>();
   private seq = 0;
@@ -75,6 +81,9 @@ export class LocalStack {
   ) {
     const configured = opts.env?.['PW_APPROVER_TOKENS'] !== undefined || opts.env?.['PW_APPROVER_TOKENS_FILE'] !== undefined;
     this.approverToken = configured ? undefined : randomBytes(18).toString('hex');
+    const consoleConfigured = opts.env?.['PW_CONSOLE_TOKENS'] !== undefined || opts.env?.['PW_CONSOLE_TOKENS_FILE'] !== undefined;
+    this.consoleToken = consoleConfigured ? undefined : randomBytes(18).toString('hex');
+    this.consoleReadToken = consoleConfigured ? undefined : randomBytes(18).toString('hex');
   }
 
   static async start(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -107,11 +116,11 @@ export class LocalStack {
       stack.cleanup.add('llm-sim', () => simProc.stop(2_000));
       if (opts.sim) await sim.setConfig(opts.sim);
       const services = opts.services ?? ALL_SERVICES;
-      await Promise.all(
-        services.flatMap((name) =>
-          name === 'executor' ? Array.from({ length: opts.executors ?? 1 }, () => stack!.startService('executor')) : [stack!.startService(name)],
-        ),
-      );
+      const startAll = (names: readonly ServiceName[]) =>
+        Promise.all(names.flatMap((name) => (name === 'executor' ? Array.from({ length: opts.executors ?? 1 }, () => stack!.startService('executor')) : [stack!.startService(name)])));
+      // The console starts last: it links pending approvals to the approver's inbox, whose port is known then.
+      await startAll(services.filter((s) => s !== 'console'));
+      if (services.includes('console')) await stack.startService('console');
       return stack;
     } catch (err) {
       if (stack) await stack.stop();
@@ -128,6 +137,17 @@ export class LocalStack {
   /** Port of the (last started) approver's API and web inbox. */
   get approverPort(): number | undefined {
     return this.port('approver', 'api');
+  }
+
+  /** Port of the (last started) console's runs API and dashboard. */
+  get consolePort(): number | undefined {
+    return this.port('console', 'api');
+  }
+
+  /** The console's runs API base URL (`…/api/v1`), once a console runs. */
+  get consoleUrl(): string | undefined {
+    const port = this.consolePort;
+    return port === undefined ? undefined : `http://127.0.0.1:${port}/api/v1`;
   }
 
   get natsUrl(): string {
@@ -165,7 +185,7 @@ export class LocalStack {
     const id = `${name}-${++this.seq}`;
     const spec = SERVICES[name];
     const user = { ...this.opts.env, ...extraEnv };
-    const own = spec.env?.({ env: user, simBaseUrl: this.sim.openaiBaseUrl, withBudget: (this.opts.services ?? ALL_SERVICES).includes('budget'), approverToken: this.approverToken }) ?? {};
+    const own = spec.env?.({ env: user, simBaseUrl: this.sim.openaiBaseUrl, withBudget: (this.opts.services ?? ALL_SERVICES).includes('budget'), approverToken: this.approverToken, inboxUrl: this.approverPort !== undefined ? `http://127.0.0.1:${this.approverPort}/inbox` : undefined, consoleTokens: this.consoleToken && this.consoleReadToken ? { operate: this.consoleToken, read: this.consoleReadToken } : undefined }) ?? {};
     const proc = await startProcess({
       name: id,
       command: process.execPath,

@@ -3,13 +3,13 @@
 // beyond what every process gets. Adding a process to the stack is adding a row.
 import type { ReadinessOptions } from '@pipewright/devstack';
 import type { BusRole } from '@pipewright/kit';
-import { APPROVER_API_PORT } from './service-ports.js';
+import { APPROVER_API_PORT, CONSOLE_API_PORT } from './service-ports.js';
 import { budgetJsonWithSimPrices, providersWithSim } from './stack-env.js';
 
-export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver' | 'example-tools';
+export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver' | 'console' | 'example-tools';
 
-/** The four Pipewright services: what a stack runs unless told otherwise. */
-export const ALL_SERVICES: readonly ServiceName[] = ['planner', 'executor', 'budget', 'approver'];
+/** The five Pipewright services: what a stack runs unless told otherwise. */
+export const ALL_SERVICES: readonly ServiceName[] = ['planner', 'executor', 'budget', 'approver', 'console'];
 /** What `pipewright dev` and `demo` run: the services and the example tools (examples/tools). */
 export const DEV_SERVICES: readonly ServiceName[] = [...ALL_SERVICES, 'example-tools'];
 
@@ -23,6 +23,10 @@ export interface ServiceContext {
   readonly withBudget: boolean;
   /** The approver token the stack made (`dev:<token>`), when the user configured none. */
   readonly approverToken: string | undefined;
+  /** The approver's inbox, once an approver runs (the console links pending approvals to it). */
+  readonly inboxUrl: string | undefined;
+  /** The console's operate and read tokens the stack made, when the user configured none. */
+  readonly consoleTokens: { operate: string; read: string } | undefined;
 }
 
 export interface ServiceSpec {
@@ -57,6 +61,17 @@ export const SERVICES: Readonly<Record<ServiceName, ServiceSpec>> = {
     role: 'approver',
     ports: { api: APPROVER_API_PORT },
     env: (c) => ({ PW_APPROVER_PORT: '0', PW_APPROVER_HOST: '127.0.0.1', ...(c.approverToken ? { PW_APPROVER_TOKENS: `dev:${c.approverToken}` } : {}) }),
+  },
+  console: {
+    main: 'services/console/dist/main.js',
+    role: 'console',
+    ports: { api: CONSOLE_API_PORT },
+    env: (c) => ({
+      PW_CONSOLE_PORT: '0',
+      PW_CONSOLE_HOST: '127.0.0.1',
+      ...(c.inboxUrl && c.env['PW_CONSOLE_INBOX_URL'] === undefined ? { PW_CONSOLE_INBOX_URL: c.inboxUrl } : {}),
+      ...(c.consoleTokens ? { PW_CONSOLE_TOKENS: `dev:operate:${c.consoleTokens.operate},dev-read:read:${c.consoleTokens.read}` } : {}),
+    }),
   },
   'example-tools': { main: 'examples/tools/dist/main.js', role: 'tools' },
 };

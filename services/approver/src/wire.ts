@@ -1,5 +1,5 @@
 import { ApprovalRequest, consumers, streams, subjects } from '@pipewright/contracts';
-import { ACK, announcer, ensurePullConsumer, startConsumer, type ServiceRuntime } from '@pipewright/kit';
+import { ACK, announcer, ensurePullConsumer, Sessions, startConsumer, type ServiceRuntime } from '@pipewright/kit';
 import { Background } from './approvals/background.js';
 import { ApprovalEvents } from './approvals/events.js';
 import { Approvals } from './approvals/service.js';
@@ -9,7 +9,6 @@ import { buildApp } from './http/app.js';
 import { startHttpServer } from './http/server.js';
 import { createApproverMetrics } from './metrics.js';
 import { Notifier } from './notify/notifier.js';
-import { Sessions } from './security/session.js';
 import { loadDecisionSigner } from './security/signing-key.js';
 import type { TokenSet } from './security/tokens.js';
 import { openApproverStores } from './store/open.js';
@@ -49,7 +48,8 @@ export async function wireApprover(rt: ServiceRuntime, cfg: ApproverConfig, toke
   const app = buildApp({
     approvals,
     tokens,
-    sessions: new Sessions(tokens, cfg.PW_APPROVER_SESSION_TTL_MS, cfg.PW_APPROVER_SESSION_SECRET),
+    // Without a configured secret the key follows the token set: replicas agree, and rotating tokens logs everyone out.
+    sessions: new Sessions({ ttlMs: cfg.PW_APPROVER_SESSION_TTL_MS, keyMaterial: [cfg.PW_APPROVER_SESSION_SECRET ?? tokens.fingerprint], stillValid: (s) => tokens.has(s.name) }),
     notifier,
     background,
     log: rt.log,

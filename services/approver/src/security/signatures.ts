@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { equalText } from '@pipewright/kit';
 
 /** Slack refuses requests older than this, and so do we: a captured request cannot be replayed later. */
 export const SLACK_TOLERANCE_MS = 5 * 60_000;
@@ -30,11 +31,4 @@ export function verifyWebhookSignature(secret: string, header: string | undefine
   const t = Number(m[1]);
   if (Math.abs(nowMs - t * 1000) > toleranceMs) return { ok: false, reason: 'timestamp outside the window' };
   return equalText(header ?? '', signWebhook(secret, body, t)) ? { ok: true } : { ok: false, reason: 'signature mismatch' };
-}
-
-/** Constant-time comparison of two strings (different lengths are unequal without comparing). */
-export function equalText(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -1,5 +1,5 @@
 import { ApprovalRequest, consumers, streams, subjects } from '@pipewright/contracts';
-import { ACK, announcer, ensurePullConsumer, Sessions, startConsumer, type ServiceRuntime } from '@pipewright/kit';
+import { ACK, announcer, ensurePullConsumer, Sessions, startConsumer, type ServiceRuntime, type TokenSet } from '@pipewright/kit';
 import { Background } from './approvals/background.js';
 import { ApprovalEvents } from './approvals/events.js';
 import { Approvals } from './approvals/service.js';
@@ -10,7 +10,6 @@ import { startHttpServer } from './http/server.js';
 import { createApproverMetrics } from './metrics.js';
 import { Notifier } from './notify/notifier.js';
 import { loadDecisionSigner } from './security/signing-key.js';
-import type { TokenSet } from './security/tokens.js';
 import { openApproverStores } from './store/open.js';
 
 /** Backoff of notification deliveries; the attempt count and per-attempt limit are configuration. */

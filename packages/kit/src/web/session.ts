@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { equalText } from './equal-text.js';
+import { equalText } from './compare.js';
 
 export interface Session {
   /** The token's name: who acts. */

@@ -65,7 +65,7 @@ export function inboxRoutes(d: HttpDeps): Hono {
     const form = await c.req.parseBody();
     const nonce = getCookie(c, LOGIN_CSRF_COOKIE);
     if (!nonce || !equalText(nonce, field(form, '_csrf'))) return showLogin(c, 403, 'The sign-in form expired. Please try again.');
-    const name = d.tokens.verify(field(form, 'token').trim());
+    const name = d.tokens.verify(field(form, 'token').trim())?.name;
     if (name === undefined) {
       d.log.warn({ ip: c.req.header('x-forwarded-for') }, 'inbox sign-in refused');
       return showLogin(c, 401, 'That token is not valid.');

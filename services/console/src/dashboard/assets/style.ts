@@ -13,6 +13,7 @@ a { color:var(--accent); text-decoration:none; } a:hover { text-decoration:under
 .role-operate { border-color:#3fb950; color:#3fb950; }
 main { max-width:1240px; margin:0 auto; padding:20px 24px 48px; }
 h1 { font-size:21px; margin:6px 0 14px; display:flex; align-items:center; gap:10px; flex-wrap:wrap; }
+h1 code { font-size:inherit; }
 h2 { font-size:16px; margin:26px 0 10px; display:flex; align-items:center; gap:8px; }
 .count { font-size:12px; background:var(--idle); color:#fff; border-radius:999px; padding:0 8px; }
 .hint { color:var(--muted); font-size:12px; font-weight:normal; }

@@ -10,7 +10,7 @@ const DAY_MS = 24 * HOUR_MS;
 export function usd(x: number): string {
   if (x === 0) return '$0';
   if (x >= 100) return `$${x.toFixed(2)}`;
-  return `$${x < 0.0001 ? x.toExponential(1) : x.toFixed(4)}`;
+  return `$${x < 0.0001 ? x.toFixed(6) : x.toFixed(4)}`;
 }
 
 export const count = (n: number) => n.toLocaleString('en-US');

@@ -66,8 +66,8 @@ function filterForm(f: Filters): Html {
 <label>Pipeline <input name="pipeline" value="${f.pipeline}" maxlength="128" placeholder="any"></label>
 ${labelInputs.map((l, i) => html`<label>Label <input name="label" value="${l}" maxlength="330" placeholder="key=value"${i === labelInputs.length - 1 && i > 0 ? html` aria-label="Another label"` : ''}></label>`)}
 <label>Created within <select name="within"><option value="">any time</option>${Object.keys(WITHIN_MS).map((w) => html`<option value="${w}"${w === f.within ? html` selected` : ''}>${w}</option>`)}</select></label>
-<label>or from <input type="datetime-local" name="since" value="${f.since}"></label>
-<label>to <input type="datetime-local" name="until" value="${f.until}"> <span class="hint">UTC</span></label>
+<label>or from (UTC) <input type="datetime-local" name="since" value="${f.since}"></label>
+<label>to (UTC) <input type="datetime-local" name="until" value="${f.until}"></label>
 <button type="submit" class="primary">Filter</button> <a href="/runs">Clear</a>
 </form>`;
 }

@@ -89,6 +89,6 @@ export type { VersionDoc, VersionSummary, NewVersion, VersionedOptions, VersionL
 export { BUS_ROLES, EXTRA_BUCKETS, inboxPrefixFor, permissionsFor, renderAuthorization, generateRoleKeys, publicKeysOf, seedFileName, writeRoleKeys } from './bus/auth/index.js';
 export { MessageSigner, SIGNATURE_HEADERS, seedFromFileText, verifySignature } from './bus/auth/index.js';
 export type { BusRole, PermissionOptions, RolePermissions, RolePublicKeys, RoleKey, RoleKeys, WrittenAuth, SignatureVerdict } from './bus/auth/index.js';
-export { TokenSet, loadTokenSet, MIN_TOKEN_LENGTH, Sessions, newLoginNonce, equalText, bearerToken, signWebhook, verifyWebhookSignature, WEBHOOK_TOLERANCE_MS } from './web/index.js';
+export { TokenSet, loadTokenSet, MIN_TOKEN_LENGTH, Sessions, newLoginNonce, equalText, bearerToken, signWebhook, verifyWebhookSignature, WEBHOOK_TOLERANCE_MS, startHttpServer } from './web/index.js';
 export { Html, html, escapeHtml, safeHref, contentSecurityPolicy, securityHeaders, sameOrigin, isHttps, formField } from './web/index.js';
-export type { TokenHolder, TokenFormat, Session, SessionOptions, SignatureCheck, RequestLike } from './web/index.js';
+export type { TokenHolder, TokenFormat, Session, SessionOptions, SignatureCheck, RequestLike, HttpServer } from './web/index.js';

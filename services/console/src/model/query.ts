@@ -1,4 +1,4 @@
-import { RunStatus, type RunListQuery, type ValidationIssue } from '@pipewright/contracts';
+import { RunStatus, type RunListQuery, type RunSummary, type ValidationIssue } from '@pipewright/contracts';
 import type { Keyed } from './sorted-runs.js';
 
 /** A list query as the index uses it: every field checked, the cursor decoded. */
@@ -69,4 +69,13 @@ export function toFilter(q: RunListQuery): FilterResult {
       limit: q.limit,
     },
   };
+}
+
+/** Whether a run (an index entry or a summary: the same fields) passes the filter's conditions (paging aside). */
+export function matches(r: Pick<RunSummary, 'status' | 'pipeline' | 'tenant' | 'labels'>, f: Pick<ListFilter, 'statuses' | 'pipeline' | 'tenant' | 'labels'>): boolean {
+  if (f.statuses && !f.statuses.has(r.status)) return false;
+  if (f.pipeline !== undefined && r.pipeline !== f.pipeline) return false;
+  if (f.tenant !== undefined && r.tenant !== f.tenant) return false;
+  for (const [k, v] of f.labels) if (r.labels[k] !== v) return false;
+  return true;
 }

@@ -2,7 +2,7 @@ import { RunStatus, type BatchStats, type RunListPage, type RunSummary } from '@
 import { applyToEntry } from './apply.js';
 import { isFinished, toSummary, type Entry } from './entry.js';
 import type { IndexEvent } from './events.js';
-import { encodeCursor, type ListFilter } from './query.js';
+import { encodeCursor, matches, type ListFilter } from './query.js';
 import { compareKeys, SortedRuns, type Keyed } from './sorted-runs.js';
 
 /** Failures a batch lists (newest first). */
@@ -105,7 +105,7 @@ export class RunIndex {
     let first: Entry | undefined;
     let lastFinished: Entry | undefined;
     for (const e of walkNewestFirst(this.smallestSource({ labels: pairs, limit: 0 }), undefined)) {
-      if (!matches(e, { labels: pairs, limit: 0 })) continue;
+      if (!matches(e, { labels: pairs })) continue;
       total++;
       counts[e.status]++;
       costUsd += e.costUsd;
@@ -135,7 +135,7 @@ export class RunIndex {
   unfinishedWith(labels: Readonly<Record<string, string>>): Entry[] {
     const pairs = Object.entries(labels);
     const out: Entry[] = [];
-    for (const e of walkNewestFirst(this.smallestSource({ labels: pairs, limit: 0 }), undefined)) if (!isFinished(e) && matches(e, { labels: pairs, limit: 0 })) out.push(e);
+    for (const e of walkNewestFirst(this.smallestSource({ labels: pairs, limit: 0 }), undefined)) if (!isFinished(e) && matches(e, { labels: pairs })) out.push(e);
     return out;
   }
 
@@ -201,14 +201,6 @@ export class RunIndex {
     list?.remove(e);
     if (list?.size === 0) m.delete(key);
   }
-}
-
-function matches(e: Entry, f: ListFilter): boolean {
-  if (f.statuses && !f.statuses.has(e.status)) return false;
-  if (f.pipeline !== undefined && e.pipeline !== f.pipeline) return false;
-  if (f.tenant !== undefined && e.tenant !== f.tenant) return false;
-  for (const [k, v] of f.labels) if (e.labels[k] !== v) return false;
-  return true;
 }
 
 /** Where a page starts: before the cursor, and before `until`, whichever is earlier. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { checkPipeline, checkRunInput, msgIds, RunRequest, SCHEMA_VERSION, subjects, type ValidationIssue } from '@pipewright/contracts';
+import { checkPipeline, checkRunInput, msgIds, requestDigest, RunRequest, SCHEMA_VERSION, subjects, type ValidationIssue } from '@pipewright/contracts';
 import { publishJson } from '@pipewright/kit';
 
 export class SpecError extends Error {
@@ -26,6 +26,6 @@ export async function submitRun(js: JetStreamClient, pipeline: unknown, input: R
   const inputIssues = checkRunInput(checked.spec, input, 'input');
   if (inputIssues.length > 0) throw new SpecError(inputIssues);
   const request = RunRequest.parse({ schemaVersion: SCHEMA_VERSION, runId, pipeline, input, ...(opts.tenant ? { tenant: opts.tenant } : {}) });
-  await publishJson(js, subjects.runSubmit, request, { msgId: msgIds.submit(runId) });
+  await publishJson(js, subjects.runSubmit, request, { msgId: msgIds.submit(runId, requestDigest(request)) });
   return runId;
 }

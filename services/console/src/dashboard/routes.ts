@@ -21,6 +21,8 @@ export function dashboardRoutes(ports: ConsolePorts, opts: DashboardOptions): Ho
   const app = new Hono<DashEnv>();
   app.get('/assets/dashboard.css', (c) => c.body(DASHBOARD_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': ASSET_CACHE, 'x-content-type-options': 'nosniff' }));
   app.get('/assets/dashboard.js', (c) => c.body(DASHBOARD_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': ASSET_CACHE, 'x-content-type-options': 'nosniff' }));
+  // Browsers ask for it on every site: an empty answer rather than a 404 in their console.
+  app.get('/favicon.ico', (c) => c.body(null, 204, { 'cache-control': ASSET_CACHE }));
   authRoutes(app, d);
   liveRoutes(app, d);
   pageRoutes(app, d);

@@ -76,6 +76,7 @@ svg.dag .st-dispatched rect { fill:#ddf4ff; stroke:#1f6feb; } svg.dag .st-skippe
 svg.dag text { font:12px ui-monospace, Menlo, Consolas, monospace; fill:var(--fg); } svg.dag text.detail { font:11px system-ui, sans-serif; fill:var(--muted); }
 .step { background:var(--card); border:1px solid var(--line); border-left:4px solid var(--idle); border-radius:8px; padding:10px 16px; margin:0 0 10px; }
 .step.st-succeeded { border-left-color:#2da44e; } .step.st-failed { border-left-color:var(--bad); } .step.st-dispatched { border-left-color:var(--accent); }
+.step .facts { grid-template-columns:repeat(3, 86px minmax(0, 1fr)); }
 .step header { display:flex; justify-content:space-between; align-items:center; gap:10px; }
 .step h3 { font-size:15px; margin:0; display:flex; align-items:center; gap:8px; flex-wrap:wrap; }
 .kind { font-size:11px; text-transform:uppercase; letter-spacing:.5px; color:var(--muted); }
@@ -90,5 +91,5 @@ ol.turns > li { display:flex; gap:10px; } ol.turns ul { margin:0; padding-left:0
 .turn { font-size:12px; font-weight:600; color:var(--wait); min-width:52px; }
 .action { font-weight:600; }
 table.decisions td:nth-child(2) { white-space:nowrap; color:var(--muted); }
-@media (max-width: 800px) { .figures { grid-template-columns:repeat(2, 1fr); } .facts { grid-template-columns:1fr; } }
+@media (max-width: 800px) { .figures { grid-template-columns:repeat(2, 1fr); } .facts, .step .facts { grid-template-columns:1fr; } }
 `;

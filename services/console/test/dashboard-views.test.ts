@@ -75,6 +75,8 @@ describe('filters', () => {
     expect(r.ok && r.query).toEqual({ status: 'failed,timed_out', pipeline: 'support', label: ['batch=n1', 'team=o"reilly'], since: '2026-05-01T11:00:00.000Z', cursor: 'abc', limit: 50 });
     const range = read('since=2026-04-30T08:00&until=2026-05-01T00:00:00Z&status=any');
     expect(range.ok && range.query).toEqual({ since: '2026-04-30T08:00:00.000Z', until: '2026-05-01T00:00:00.000Z', limit: 50 });
+    const both = read('within=15m&since=2020-01-01T00:00&until=2020-01-02T00:00');
+    expect(both.ok && both.query).toEqual({ since: '2026-05-01T11:45:00.000Z', limit: 50 });
   });
 
   it('name what is wrong with a bad one', () => {

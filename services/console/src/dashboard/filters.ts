@@ -37,8 +37,9 @@ export function readFilters(params: URLSearchParams, now: number): FilterResult 
   };
   const problems: string[] = [];
   const labels = readLabels(filters.labels, problems);
+  // "created within" is a range of its own: a from/to typed beside it is ignored (and dropped from links).
   const since = filters.within !== '' ? withinStart(filters.within, now, problems) : timestamp('since', filters.since, problems);
-  const until = timestamp('until', filters.until, problems);
+  const until = filters.within !== '' ? undefined : timestamp('until', filters.until, problems);
   const parsed = RunListQuery.safeParse({
     ...(filters.status && filters.status !== 'any' ? { status: filters.status } : {}),
     ...(filters.pipeline ? { pipeline: filters.pipeline } : {}),

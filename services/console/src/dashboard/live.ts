@@ -45,7 +45,7 @@ export function liveResponse(c: Context, streams: LiveStreams, source: LiveSourc
       while (!ac.signal.aborted) {
         if (dirty) {
           dirty = false;
-          for (const m of await source.flush()) await stream.writeSSE(m);
+          for (const m of await flushOrNothing(source)) await stream.writeSSE(m);
           await waitFor(minIntervalMs, ac.signal);
           continue;
         }
@@ -58,6 +58,18 @@ export function liveResponse(c: Context, streams: LiveStreams, source: LiveSourc
       streams.open--;
     }
   });
+}
+
+/**
+ * The source's messages; none when it failed (the store unreachable for a moment): the page keeps what
+ * it shows, and the next change tries again. The stream stays open, so the browser need not reconnect.
+ */
+async function flushOrNothing(source: LiveSource): Promise<SSEMessage[]> {
+  try {
+    return await source.flush();
+  } catch {
+    return [];
+  }
 }
 
 /** Waits `ms`, or less if the signal aborts or (given `onWake`) the wake it is handed is called; true if cut short. */

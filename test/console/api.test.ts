@@ -214,14 +214,20 @@ describe('console runs API', () => {
     expect(resumed.status).toBe(202);
     // Until the planner applies resumes (planner engineer's work), the request is checked on the bus;
     // once it does, the run's own run.resumed is the proof.
-    await expectRequestOrEvent(jsm, subjects.runResume, cancelled, 'run.resumed', (m) => expect(m).toMatchObject({ runId: cancelled, resumeId: resumed.body.resumeId, limits: { deadlineMs: 60_000 }, reason: 'try again' }));
+    await expectRequestOrEvent(jsm, subjects.runResume, cancelled, 'run.resumed', (m, kind) =>
+      expect(m).toMatchObject(kind === 'request' ? { runId: cancelled, resumeId: resumed.body.resumeId, limits: { deadlineMs: 60_000 }, reason: 'try again' } : { runId: cancelled, resumeId: resumed.body.resumeId, from: 'cancelled' }),
+    );
 
     expect((await api.post(`/runs/${done}/rerun`, { fromStep: 'nope' })).body).toMatchObject({ error: { code: 'bad_request', issues: [{ path: 'fromStep' }] } });
     expect((await api.post('/runs/nobody/rerun', { fromStep: 'facts' })).status).toBe(404);
     const rerun = await api.post<{ runId: string; rerunOf: unknown }>(`/runs/${done}/rerun`, { fromStep: 'summary', labels: { batch: 'rerun' } });
     expect(rerun.status).toBe(202);
     expect(rerun.body.rerunOf).toEqual({ runId: done, stepId: 'summary' });
-    await expectRequestOrEvent(jsm, subjects.runRerun, rerun.body.runId, 'run.started', (m) => expect(m).toMatchObject({ runId: rerun.body.runId, from: { runId: done, stepId: 'summary' }, labels: { batch: 'rerun' } }));
+    await expectRequestOrEvent(jsm, subjects.runRerun, rerun.body.runId, 'run.started', (m, kind) =>
+      expect(m).toMatchObject(
+        kind === 'request' ? { runId: rerun.body.runId, from: { runId: done, stepId: 'summary' }, labels: { batch: 'rerun' } } : { runId: rerun.body.runId, rerunOf: { runId: done, stepId: 'summary', reused: ['facts'] }, labels: { batch: 'rerun' } },
+      ),
+    );
   });
 
   it('streams a run\'s events until run.finished, resumes after Last-Event-ID, and streams list changes', async () => {
@@ -249,6 +255,9 @@ describe('console runs API', () => {
     const mid = whole.events[2]!;
     const rest = await readSse(`${api.base}/runs/${runId}/events`, api.readToken, { lastEventId: mid.id! });
     expect(rest.events.map((e) => e.id)).toEqual(whole.events.slice(3).map((e) => e.id));
+    // reconnecting after the last event of a finished run: the stream ends at once
+    const after = await readSse(`${api.base}/runs/${runId}/events`, api.readToken, { lastEventId: whole.events.at(-1)!.id! });
+    expect(after).toMatchObject({ status: 200, ended: true, events: [] });
     expect((await readSse(`${api.base}/runs/nobody/events`, api.readToken)).status).toBe(404);
     expect((await readSse(`${api.base}/runs/${runId}/events`, api.readToken, { lastEventId: 'abc' })).status).toBe(400);
     await live;
@@ -287,10 +296,37 @@ describe('console runs API', () => {
     // the endpoint filters on the label: the other run is not sent
     expect(hooks.deliveries.some((d) => d.body.includes(unhooked))).toBe(false);
   });
+
+  it('answers a run accepted while no planner runs as queued, which the planner starts once it is back', async () => {
+    const [planner] = stack.processes('planner');
+    await planner!.stop(8_000);
+    const runId = (await api.post<{ runId: string }>('/runs', { pipeline: pipeline('queued'), input: { topic: 'later' }, labels: { batch: 'queued' } })).body.runId;
+    const queued = await api.get<RunDetail>(`/runs/${runId}`);
+    expect(queued.status).toBe(200);
+    expect(queued.body).toMatchObject({ runId, status: 'queued', pipeline: 'queued', labels: { batch: 'queued' }, steps: { total: 2, succeeded: 0 } });
+    expect(queued.body.stepList.map((s) => s.status)).toEqual(['pending', 'pending']);
+    await stack.startService('planner');
+    await api.until(runId, ['succeeded']);
+    expect((await api.get<RunDetail>(`/runs/${runId}`)).body.status).toBe('succeeded');
+  });
+
+  it('a console started later replays PW_EVENTS into the same index, and is ready only once it has', async () => {
+    const before = (await api.get<RunListPage>('/runs?limit=500')).body.runs;
+    expect(before.length).toBeGreaterThan(10);
+    const proc = await stack.startService('console');
+    // startService resolves once /readyz answers 200: by then the replay has caught up
+    const second = Api.of(stack);
+    expect(second.base).not.toBe(api.base);
+    const after = (await second.get<RunListPage>('/runs?limit=500')).body.runs;
+    // runs still going may move on meanwhile: their ids must match, finished ones in every field shown
+    const strip = (runs: RunListPage['runs']) => runs.map((r) => (r.finishedAt ? `${r.runId}:${r.status}:${r.steps.succeeded}/${r.steps.total}:${r.costUsd}:${r.totalTokens}` : r.runId));
+    expect(strip(after)).toEqual(strip(before));
+    await proc.stop(8_000);
+  });
 });
 
 /** The request the console published (still on PW_RUNS), or, once the planner consumes it, the run's event. */
-async function expectRequestOrEvent(jsm: JetStreamManager, subject: string, runId: string, eventType: string, check: (msg: unknown) => void): Promise<void> {
+async function expectRequestOrEvent(jsm: JetStreamManager, subject: string, runId: string, eventType: string, check: (msg: unknown, kind: 'request' | 'event') => void): Promise<void> {
   const seen = await waitFor(
     `${subject} for ${runId}, or its ${eventType}`,
     async () => {
@@ -301,5 +337,5 @@ async function expectRequestOrEvent(jsm: JetStreamManager, subject: string, runI
     },
     { timeoutMs: 30_000, intervalMs: 50 },
   );
-  if (seen.kind === 'request') check(seen.value);
+  check(seen.value, seen.kind);
 }

@@ -20,41 +20,31 @@ export const RunSummary = z.strictObject({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   finishedAt: Timestamp.optional(),
-  /** Steps of the pipeline, and how many have succeeded so far. */
-  steps: z.strictObject({ total: z.number().int().nonnegative(), succeeded: z.number().int().nonnegative() }),
-  /** Cost so far (final once the run has finished). */
-  costUsd: z.number().nonnegative(),
+  steps: z.strictObject({ total: z.number().int().nonnegative(), succeeded: z.number().int().nonnegative() }).describe('Steps of the pipeline, and how many have succeeded so far.'),
+  costUsd: z.number().nonnegative().describe('Cost so far (final once the run has finished).'),
   totalTokens: z.number().int().nonnegative(),
-  /** Why the run ended (or paused), as the planner put it. */
-  reason: z.string().optional(),
+  reason: z.string().optional().describe('Why the run ended (or paused), as the planner put it.'),
   rerunOf: z.strictObject({ runId: RunId, stepId: StepId }).optional(),
-});
+}).describe('One run in a list: what the index keeps, never the outputs of the run.');
 export type RunSummary = z.infer<typeof RunSummary>;
 
 /** Query of `GET /api/v1/runs`. Runs come newest first (by `createdAt`, then `runId`). */
 export const RunListQuery = z.strictObject({
-  /** One status or several, comma-separated (`failed,timed_out`). */
-  status: z.string().optional(),
+  status: z.string().optional().describe('One status or several, comma-separated (`failed,timed_out`).'),
   pipeline: z.string().max(128).optional(),
-  /** `key=value`; repeat the parameter for several labels (all must match). */
-  label: z.union([z.string(), z.array(z.string())]).optional(),
+  label: z.union([z.string(), z.array(z.string())]).optional().describe('`key=value`; repeat the parameter for several labels (all must match).'),
   tenant: TenantId.optional(),
-  /** Runs created at or after this time. */
-  since: Timestamp.optional(),
-  /** Runs created before this time. */
-  until: Timestamp.optional(),
-  /** Page size. @default 50 */
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  /** `nextCursor` of the previous page. */
-  cursor: z.string().max(512).optional(),
+  since: Timestamp.optional().describe('Runs created at or after this time.'),
+  until: Timestamp.optional().describe('Runs created before this time.'),
+  limit: z.coerce.number().int().min(1).max(500).default(50).describe('Page size (1-500, default 50).'),
+  cursor: z.string().max(512).optional().describe('`nextCursor` of the previous page.'),
 });
 export type RunListQuery = z.infer<typeof RunListQuery>;
 
 export const RunListPage = z.strictObject({
   runs: z.array(RunSummary),
-  /** Present when there may be more: pass it as `cursor` for the next page. */
-  nextCursor: z.string().optional(),
-});
+  nextCursor: z.string().optional().describe('Present when there may be more: pass it as `cursor` for the next page.'),
+}).describe('A page of runs, newest first.');
 export type RunListPage = z.infer<typeof RunListPage>;
 
 /** A step of a run, as `GET /api/v1/runs/{runId}` shows it. */
@@ -65,21 +55,18 @@ export const StepView = z.strictObject({
   status: StepStatus,
   attempt: z.number().int().nonnegative(),
   model: ModelTarget.optional(),
-  /** Agent steps: the turn in flight or last finished. */
-  turn: z.number().int().nonnegative().optional(),
+  turn: z.number().int().nonnegative().optional().describe('Agent steps: the turn in flight or last finished.'),
   usage: Usage.optional(),
   costUsd: z.number().nonnegative().optional(),
   calls: z.number().int().nonnegative().optional(),
   latencyMs: z.number().nonnegative().optional(),
   output: z.unknown().optional(),
   error: ErrorInfo.optional(),
-  /** Set while the step waits for a person. */
-  approval: z.strictObject({ approvalId: z.string(), kind: z.enum(['step', 'tool', 'budget']), reason: z.string(), requestedAt: Timestamp }).optional(),
-  /** Reused from the source run of a re-run (not run again). */
-  reused: z.boolean().optional(),
+  approval: z.strictObject({ approvalId: z.string(), kind: z.enum(['step', 'tool', 'budget']), reason: z.string(), requestedAt: Timestamp }).optional().describe('Set while the step waits for a person.'),
+  reused: z.boolean().optional().describe('Reused from the source run of a re-run (not run again).'),
   dispatchedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
-});
+}).describe('A step of a run: its state, attempts, model, usage, cost and output.');
 export type StepView = z.infer<typeof StepView>;
 
 /** An approval the run asked for, and what became of it. */
@@ -92,15 +79,14 @@ export const ApprovalView = z.strictObject({
   decidedBy: z.string().optional(),
   decidedAt: Timestamp.optional(),
   comment: z.string().optional(),
-});
+}).describe('An approval the run asked for, and what became of it.');
 export type ApprovalView = z.infer<typeof ApprovalView>;
 
 /** `GET /api/v1/runs/{runId}`: the run's state, steps, outputs, cost and decision trail. */
 export const RunDetail = RunSummary.extend({
   input: z.record(z.string(), z.unknown()),
   output: z.unknown().optional(),
-  /** Outputs of the steps that succeeded, when the run did not. */
-  partial: z.record(z.string(), z.unknown()).optional(),
+  partial: z.record(z.string(), z.unknown()).optional().describe('Outputs of the steps that succeeded, when the run did not.'),
   usage: Usage,
   budget: RunBudget.optional(),
   deadlineAt: Timestamp.optional(),
@@ -108,18 +94,15 @@ export const RunDetail = RunSummary.extend({
   stepList: z.array(StepView),
   decisions: z.array(Decision),
   approvals: z.array(ApprovalView),
-  /** The run's trace id (W3C), for Jaeger. */
-  traceId: z.string().optional(),
-  /** A link to the trace when the console knows the Jaeger UI (`PW_CONSOLE_JAEGER_URL`). */
-  traceUrl: z.string().optional(),
+  traceId: z.string().optional().describe('The run\'s trace id (W3C), for Jaeger.'),
+  traceUrl: z.string().optional().describe('A link to the trace when the console knows the Jaeger UI (`PW_JAEGER_UI_URL`).'),
 });
 export type RunDetail = z.infer<typeof RunDetail>;
 
 /** `POST /api/v1/runs` answers 202 (a new run) or 200 (the same request again, by its idempotency key or run id). */
 export const SubmitAccepted = z.strictObject({
   runId: RunId,
-  /** False when this request was already accepted: the run is the earlier one. */
-  created: z.boolean(),
+  created: z.boolean().describe('False when this request was already accepted: the run is the earlier one.'),
 });
 export type SubmitAccepted = z.infer<typeof SubmitAccepted>;
 
@@ -144,8 +127,7 @@ export type ResumeAccepted = z.infer<typeof ResumeAccepted>;
 
 export const RerunBody = z.strictObject({
   fromStep: StepId,
-  /** The new run's id. @default a fresh id */
-  runId: RunId.optional(),
+  runId: RunId.optional().describe('The new run\'s id. @default a fresh id'),
   budget: RunBudget.optional(),
   labels: Labels.optional(),
   reason: z.string().max(1000).optional(),
@@ -160,15 +142,13 @@ export const BatchStats = z.strictObject({
   labels: Labels,
   total: z.number().int().nonnegative(),
   counts: z.record(RunStatus, z.number().int().nonnegative()),
-  /** Runs finished (any terminal status) per minute over the last five minutes. */
-  throughputPerMin: z.number().nonnegative(),
+  throughputPerMin: z.number().nonnegative().describe('Runs finished (any terminal status) per minute over the last five minutes.'),
   costUsd: z.number().nonnegative(),
   totalTokens: z.number().int().nonnegative(),
   firstCreatedAt: Timestamp.optional(),
   lastFinishedAt: Timestamp.optional(),
-  /** The newest runs that ended other than `succeeded` (at most 20). */
-  failures: z.array(RunSummary),
-});
+  failures: z.array(RunSummary).describe('The newest runs that ended other than `succeeded` (at most 20).'),
+}).describe('The progress of every run carrying the labels.');
 export type BatchStats = z.infer<typeof BatchStats>;
 
 /** Every error the API answers: a code a program can switch on and a message a person can read. */
@@ -176,10 +156,8 @@ export const ApiError = z.strictObject({
   error: z.strictObject({
     code: z.enum(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'idempotency_conflict', 'not_resumable', 'payload_too_large', 'unavailable']),
     message: z.string(),
-    /** Invalid fields, by path. */
-    issues: z.array(ValidationIssue).optional(),
-    /** `idempotency_conflict`: the paths where this request differs from the one first sent with the key. */
-    differences: z.array(z.string()).optional(),
+    issues: z.array(ValidationIssue).optional().describe('Invalid fields, by path.'),
+    differences: z.array(z.string()).optional().describe('`idempotency_conflict`: the paths where this request differs from the one first sent with the key.'),
   }),
 });
 export type ApiError = z.infer<typeof ApiError>;

@@ -7,6 +7,29 @@ import { apiError } from './errors.js';
 import { runsRoutes } from './runs-routes.js';
 import { sseRoutes, type SseDeps } from './sse-routes.js';
 
+/** A too-large body is read to its end (and dropped) up to this many times the limit. */
+const DRAIN_FACTOR = 8;
+
+/** Reads a body to its end, dropping it; false (and cancelled) once it passes `capBytes`. */
+async function drain(body: ReadableStream<Uint8Array> | null, capBytes: number): Promise<boolean> {
+  if (!body || body.locked) return false;
+  const reader = body.getReader();
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      n += value.byteLength;
+      if (n > capBytes) {
+        await reader.cancel();
+        return false;
+      }
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** The API's base path. */
 export const API_BASE = '/api/v1';
 /** The API answers JSON only: nothing it serves may run as a page or be framed. */
@@ -38,8 +61,12 @@ export function buildApp(p: ConsolePorts, o: AppOptions): Hono {
     `${API_BASE}/*`,
     bodyLimit({
       maxSize: o.maxBodyBytes,
-      // The rest of the body is never read: the connection cannot carry another request, so say so.
-      onError: (c) => apiError(c, 413, 'payload_too_large', `request bodies are limited to ${o.maxBodyBytes} bytes`, {}, { connection: 'close' }),
+      onError: async (c) => {
+        // Read (and drop) the rest of a body a little over the limit, so the client, still sending it,
+        // gets its answer on a connection that stays usable; a far larger one is cut off with the connection.
+        const drained = await drain(c.req.raw.body, DRAIN_FACTOR * o.maxBodyBytes);
+        return apiError(c, 413, 'payload_too_large', `request bodies are limited to ${o.maxBodyBytes} bytes`, {}, drained ? undefined : { connection: 'close' });
+      },
     }),
   );
   const doc = o.openapi();

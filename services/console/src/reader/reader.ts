@@ -1,9 +1,9 @@
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
-import { streams, subjects, type RunDetail } from '@pipewright/contracts';
+import { streams, subjects, TERMINAL_STATUSES, type RunDetail, type RunRequest } from '@pipewright/contracts';
 import type { Stores } from '@pipewright/kit';
 import type { RunReader } from '../ports.js';
 import { OutputResolver } from './outputs.js';
-import { buildDetail } from './run-detail.js';
+import { buildDetail, queuedDetail } from './run-detail.js';
 import { decodeEvent, readRunEvents, type SeqEvent } from './run-events.js';
 
 /** Reads one run: its checkpoint in the store and its events on PW_EVENTS. */
@@ -12,11 +12,17 @@ export class StoreRunReader implements RunReader {
     private readonly js: JetStreamClient,
     private readonly stores: Stores,
     private readonly jaegerUrl: string | undefined,
+    /** A request the console accepted for this run id, if any (its idempotency record). */
+    private readonly submitted: (runId: string) => Promise<{ request: RunRequest & { runId: string }; at: string } | undefined> = () => Promise.resolve(undefined),
   ) {}
 
   async get(runId: string): Promise<RunDetail | undefined> {
     const [stored, events] = await Promise.all([this.stores.runs.get(runId), readRunEvents(this.js, runId)]);
-    if (!stored) return undefined;
+    if (!stored) {
+      // Accepted here and not started yet: `queued` (a run the planner refused is run.rejected, and stays 404).
+      const pending = events.some((e) => e.event.type === 'run.rejected') ? undefined : await this.submitted(runId);
+      return pending && queuedDetail(pending.request, pending.at);
+    }
     return buildDetail(stored.value, events, new OutputResolver(runId, events, this.stores.blobs), this.jaegerUrl);
   }
 
@@ -31,6 +37,8 @@ export class StoreRunReader implements RunReader {
       ...(opts.afterSeq !== undefined ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.afterSeq + 1 } : { deliver_policy: DeliverPolicy.All }),
     });
     if (opts.signal.aborted) return;
+    // Nothing after `afterSeq` and the run has ended: a client reconnecting after the end gets an end, not a wait.
+    if ((await consumer.info(true)).num_pending === 0 && TERMINAL_STATUSES.has((await this.stores.runs.get(runId))?.value.status ?? 'running')) return;
     const messages = await consumer.consume({ max_messages: 256 });
     const stop = () => messages.stop();
     opts.signal.addEventListener('abort', stop, { once: true });

@@ -1,5 +1,4 @@
-import type { RunDetail, RunState, StepView } from '@pipewright/contracts';
-import type { RunSummary } from '@pipewright/contracts';
+import { ZERO_USAGE, type RunDetail, type RunRequest, type RunState, type RunSummary, type StepView } from '@pipewright/contracts';
 import { approvalsOf } from './approvals.js';
 import type { OutputResolver } from './outputs.js';
 import { decisionTrail, type SeqEvent } from './run-events.js';
@@ -75,5 +74,30 @@ export async function buildDetail(s: RunState, events: readonly SeqEvent[], outp
     approvals: approvalsOf(evs),
     ...(traceId ? { traceId } : {}),
     ...(traceId && jaegerUrl ? { traceUrl: `${jaegerUrl.replace(/\/$/, '')}/trace/${traceId}` } : {}),
+  };
+}
+
+/**
+ * A run the console accepted that the planner has not started yet (its request is on the bus): what
+ * the request says, every step pending. `submittedAt`: when the console accepted it.
+ */
+export function queuedDetail(req: RunRequest & { runId: string }, submittedAt: string): RunDetail {
+  return {
+    runId: req.runId,
+    status: 'queued',
+    pipeline: req.pipeline.name,
+    tenant: req.tenant,
+    labels: { ...(req.labels ?? {}) },
+    createdAt: submittedAt,
+    updatedAt: submittedAt,
+    steps: { total: req.pipeline.steps.length, succeeded: 0 },
+    costUsd: 0,
+    totalTokens: 0,
+    input: req.input,
+    usage: ZERO_USAGE,
+    ...(req.budget ? { budget: req.budget } : {}),
+    stepList: req.pipeline.steps.map((s) => ({ id: s.id, kind: s.kind, needs: s.needs, status: 'pending', attempt: 0 })),
+    decisions: [],
+    approvals: [],
   };
 }

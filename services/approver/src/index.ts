@@ -12,11 +12,11 @@ export type { TimeoutPlan } from './core/timeout.js';
 export { newRecord } from './core/record.js';
 export { slackSignature, verifySlackSignature, SLACK_TOLERANCE_MS } from './security/signatures.js';
 // The web security the approver uses lives in the kit (the console shares it); re-exported for receivers.
-export { signWebhook, verifyWebhookSignature, TokenSet, MIN_TOKEN_LENGTH, Sessions, SESSION_COOKIE, LOGIN_CSRF_COOKIE } from '@pipewright/kit';
+export { signWebhook, verifyWebhookSignature, TokenSet, MIN_TOKEN_LENGTH } from '@pipewright/kit';
 export type { SignatureCheck } from '@pipewright/kit';
 export { loadTokens } from './security/tokens.js';
+export { SESSION_COOKIE, LOGIN_CSRF_COOKIE } from './inbox/routes.js';
 export { SLACK_ACTIONS, slackApprovalMessage, slackEscape } from './notify/slack-message.js';
 export { CLIENT_HEADER } from './http/api.js';
-export { escapeHtml, html } from './inbox/html.js';
 export { loadConfig } from './config.js';
 export type { ApproverConfig } from './config.js';

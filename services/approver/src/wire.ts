@@ -47,7 +47,8 @@ export async function wireApprover(rt: ServiceRuntime, cfg: ApproverConfig, toke
   const app = buildApp({
     approvals,
     tokens,
-    sessions: new Sessions(tokens, cfg.PW_APPROVER_SESSION_TTL_MS, cfg.PW_APPROVER_SESSION_SECRET),
+    // Without a configured secret the key follows the token set: replicas agree, and rotating tokens logs everyone out.
+    sessions: new Sessions({ ttlMs: cfg.PW_APPROVER_SESSION_TTL_MS, keyMaterial: [cfg.PW_APPROVER_SESSION_SECRET ?? tokens.fingerprint], stillValid: (s) => tokens.has(s.name) }),
     notifier,
     background,
     log: rt.log,

@@ -2,6 +2,7 @@
 import { configOrExit, runService } from '@pipewright/kit';
 import { loadConsoleTokens } from './auth.js';
 import { loadConfig, loadWebhooks } from './config.js';
+import { mountDashboard } from './dashboard/mount.js';
 import { wireConsole } from './wire.js';
 
 /**
@@ -14,7 +15,7 @@ const { config, tokens, webhooks } = configOrExit(() => {
   return { config, tokens: loadConsoleTokens(config), webhooks: loadWebhooks(config) };
 }, 'console');
 await runService('console', config, async (rt) => {
-  const { model } = await wireConsole(rt, config, tokens, webhooks);
+  const { model } = await wireConsole(rt, config, tokens, webhooks, mountDashboard);
   // Ready once the index has caught up: a list answered before then would miss runs.
   return { ready: () => model.ready };
 });

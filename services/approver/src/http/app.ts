@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { errorMessage } from '@pipewright/kit';
+import { contentSecurityPolicy, errorMessage, securityHeaders } from '@pipewright/kit';
 import { inboxRoutes } from '../inbox/routes.js';
 import { apiRoutes } from './api.js';
 import { MAX_BODY_BYTES, type HttpDeps } from './deps.js';
@@ -8,7 +8,7 @@ import { slackRoutes } from './slack.js';
 import { traceRequests } from './tracing.js';
 
 /** Pages may load our stylesheet and post forms to us; nothing else (no scripts, no framing). */
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_HEADERS = securityHeaders(contentSecurityPolicy());
 
 /** The approver's HTTP surface: `/api` (bearer tokens), `/inbox` (sessions), `/slack` (Slack signatures). */
 export function buildApp(d: HttpDeps): Hono {
@@ -16,11 +16,7 @@ export function buildApp(d: HttpDeps): Hono {
   app.use('*', traceRequests());
   app.use('*', async (c, next) => {
     await next();
-    c.header('x-content-type-options', 'nosniff');
-    c.header('x-frame-options', 'DENY');
-    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own form posts.
-    c.header('referrer-policy', 'same-origin');
-    c.header('content-security-policy', CSP);
+    for (const [name, value] of Object.entries(PAGE_HEADERS)) c.header(name, value);
     if (!c.req.path.endsWith('.css')) c.header('cache-control', 'no-store');
   });
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'too_large', message: `bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413) }));

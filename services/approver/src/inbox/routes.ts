@@ -1,12 +1,15 @@
 import { MAX_VALUE_DEPTH, parseJsonBounded } from '@pipewright/contracts';
-import { equalText, LOGIN_CSRF_COOKIE, newLoginNonce, SESSION_COOKIE, type Session } from '@pipewright/kit';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { equalText, formField as field, isHttps, newLoginNonce, sameOrigin, type Html, type Session } from '@pipewright/kit';
 import type { DecisionInput } from '../core/decide.js';
 import type { HttpDeps } from '../http/deps.js';
-import type { Html } from './html.js';
 import { INBOX_CSS } from './style.js';
 import { inboxPage, loginPage, type EditErrors } from './views.js';
+
+/** Cookie names of the web inbox. */
+export const SESSION_COOKIE = 'pw_session';
+export const LOGIN_CSRF_COOKIE = 'pw_login_csrf';
 
 /** Decided approvals shown under the pending ones. */
 const RECENT_SHOWN = 20;
@@ -30,7 +33,7 @@ const NOTICES: Record<string, (id: string) => string> = {
 export function inboxRoutes(d: HttpDeps): Hono {
   const app = new Hono();
   const session = (c: Context) => d.sessions.read(getCookie(c, SESSION_COOKIE), Date.now());
-  const secure = (c: Context) => new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+  const secure = (c: Context) => isHttps(c.req);
 
   const showLogin = (c: Context, status: 200 | 401 | 403, error?: string) => {
     const nonce = newLoginNonce();
@@ -58,7 +61,7 @@ export function inboxRoutes(d: HttpDeps): Hono {
   });
 
   app.post('/login', async (c) => {
-    if (!sameOrigin(c, d.publicUrl)) return c.text('cross-origin request refused', 403);
+    if (!sameOrigin(c.req, d.publicUrl)) return c.text('cross-origin request refused', 403);
     const form = await c.req.parseBody();
     const nonce = getCookie(c, LOGIN_CSRF_COOKIE);
     if (!nonce || !equalText(nonce, field(form, '_csrf'))) return showLogin(c, 403, 'The sign-in form expired. Please try again.');
@@ -75,7 +78,7 @@ export function inboxRoutes(d: HttpDeps): Hono {
 
   app.post('/logout', async (c) => {
     const s = session(c);
-    if (!sameOrigin(c, d.publicUrl) || (s && !d.sessions.checkCsrf(s, field(await c.req.parseBody(), '_csrf')))) return c.text('refused', 403);
+    if (!sameOrigin(c.req, d.publicUrl) || (s && !d.sessions.checkCsrf(s, field(await c.req.parseBody(), '_csrf')))) return c.text('refused', 403);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/inbox', 303);
   });
@@ -83,7 +86,7 @@ export function inboxRoutes(d: HttpDeps): Hono {
   app.post('/approvals/:id/:verb{approve|reject|edit}', async (c) => {
     const s = session(c);
     if (!s) return showLogin(c, 401, 'Please sign in again.');
-    if (!sameOrigin(c, d.publicUrl)) return c.text('cross-origin request refused', 403);
+    if (!sameOrigin(c.req, d.publicUrl)) return c.text('cross-origin request refused', 403);
     const form = await c.req.parseBody();
     if (!d.sessions.checkCsrf(s, field(form, '_csrf'))) return c.text('invalid or missing CSRF token', 403);
     const id = c.req.param('id');
@@ -109,22 +112,4 @@ export function inboxRoutes(d: HttpDeps): Hono {
 
 function page(c: Context, body: Html, status: 200 | 401 | 403 | 422): Response {
   return c.html(body.text, status);
-}
-
-function field(form: Record<string, unknown>, name: string): string {
-  const v = form[name];
-  return typeof v === 'string' ? v : '';
-}
-
-/**
- * A state-changing form must come from our own pages. Browsers send `Origin` on POST and
- * `Sec-Fetch-Site`; a request without either (an old client) still needs the CSRF token.
- */
-export function sameOrigin(c: Context, publicUrl: string | undefined): boolean {
-  const site = c.req.header('sec-fetch-site');
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
-  const origin = c.req.header('origin');
-  if (origin === undefined) return true;
-  const expected = publicUrl ? new URL(publicUrl).origin : new URL(c.req.url).origin;
-  return origin === expected;
 }

@@ -1,6 +1,6 @@
 import type { ValidationIssue } from '@pipewright/contracts';
 import type { ApprovalRecord } from '../store/types.js';
-import { html, safeHref, type Html } from './html.js';
+import { html, safeHref, type Html } from '@pipewright/kit';
 
 /** A failed edit, shown again in its card with the text the person typed and what is wrong with it. */
 export interface EditErrors {

@@ -1,6 +1,7 @@
 /**
- * Server-side HTML with escaping by default: every value interpolated into `html` is escaped unless
- * it is itself `Html` (built by `html`). Data from requests, models and tools never reaches the page raw.
+ * Server-side HTML for the web UIs (the approver's inbox, the console's dashboard), escaping by default:
+ * every value interpolated into `html` is escaped unless it is itself `Html` (built by `html`). Data
+ * from requests, models and tools never reaches the page raw.
  */
 export class Html {
   constructor(readonly text: string) {}

@@ -65,7 +65,7 @@ async function readCapped(res: Response, s: HttpService): Promise<string> {
   if (!res.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of res.body) {
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
     if (size > MAX_RESPONSE_BYTES) throw new UnavailableError(`the ${s.name}'s answer is larger than ${MAX_RESPONSE_BYTES} bytes`);
     chunks.push(chunk);

@@ -48,6 +48,7 @@ export function styleFor(enabled: boolean): Style {
 }
 
 // C0 controls but newline and tab, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /**

@@ -89,3 +89,5 @@ export type { VersionDoc, VersionSummary, NewVersion, VersionedOptions, VersionL
 export { BUS_ROLES, EXTRA_BUCKETS, inboxPrefixFor, permissionsFor, renderAuthorization, generateRoleKeys, publicKeysOf, seedFileName, writeRoleKeys } from './bus/auth/index.js';
 export { MessageSigner, SIGNATURE_HEADERS, seedFromFileText, verifySignature } from './bus/auth/index.js';
 export type { BusRole, PermissionOptions, RolePermissions, RolePublicKeys, RoleKey, RoleKeys, WrittenAuth, SignatureVerdict } from './bus/auth/index.js';
+export { TokenSet, loadTokenSet, MIN_TOKEN_LENGTH, Sessions, SESSION_COOKIE, LOGIN_CSRF_COOKIE, newLoginNonce, equalText, bearerToken, signWebhook, verifyWebhookSignature, WEBHOOK_TOLERANCE_MS, startHttpServer } from './web/index.js';
+export type { TokenHolder, TokenFormat, Session, SessionPrincipals, SignatureCheck, HttpServer } from './web/index.js';

@@ -10,10 +10,11 @@ export type { DecisionInput, Actor, DecisionPlan, PlanContext } from './core/dec
 export { planTimeout } from './core/timeout.js';
 export type { TimeoutPlan } from './core/timeout.js';
 export { newRecord } from './core/record.js';
-export { slackSignature, verifySlackSignature, signWebhook, verifyWebhookSignature, SLACK_TOLERANCE_MS } from './security/signatures.js';
-export type { SignatureCheck } from './security/signatures.js';
-export { TokenSet, loadTokens, MIN_TOKEN_LENGTH } from './security/tokens.js';
-export { Sessions, SESSION_COOKIE, LOGIN_CSRF_COOKIE } from './security/session.js';
+export { slackSignature, verifySlackSignature, SLACK_TOLERANCE_MS } from './security/signatures.js';
+// The web security the approver uses lives in the kit (the console shares it); re-exported for receivers.
+export { signWebhook, verifyWebhookSignature, TokenSet, MIN_TOKEN_LENGTH, Sessions, SESSION_COOKIE, LOGIN_CSRF_COOKIE } from '@pipewright/kit';
+export type { SignatureCheck } from '@pipewright/kit';
+export { loadTokens } from './security/tokens.js';
 export { SLACK_ACTIONS, slackApprovalMessage, slackEscape } from './notify/slack-message.js';
 export { CLIENT_HEADER } from './http/api.js';
 export { escapeHtml, html } from './inbox/html.js';

@@ -1,17 +1,15 @@
 import { ApprovalRequest, consumers, streams, subjects } from '@pipewright/contracts';
-import { ACK, announcer, ensurePullConsumer, startConsumer, type ServiceRuntime } from '@pipewright/kit';
+import { getRequestListener } from '@hono/node-server';
+import { ACK, announcer, ensurePullConsumer, Sessions, startConsumer, startHttpServer, type ServiceRuntime, type TokenSet } from '@pipewright/kit';
 import { Background } from './approvals/background.js';
 import { ApprovalEvents } from './approvals/events.js';
 import { Approvals } from './approvals/service.js';
 import { Sweeper } from './approvals/sweeper.js';
 import type { ApproverConfig } from './config.js';
 import { buildApp } from './http/app.js';
-import { startHttpServer } from './http/server.js';
 import { createApproverMetrics } from './metrics.js';
 import { Notifier } from './notify/notifier.js';
-import { Sessions } from './security/session.js';
 import { loadDecisionSigner } from './security/signing-key.js';
-import type { TokenSet } from './security/tokens.js';
 import { openApproverStores } from './store/open.js';
 
 /** Backoff of notification deliveries; the attempt count and per-attempt limit are configuration. */
@@ -56,7 +54,7 @@ export async function wireApprover(rt: ServiceRuntime, cfg: ApproverConfig, toke
     ...(cfg.PW_SLACK_SIGNING_SECRET ? { slack: { signingSecret: cfg.PW_SLACK_SIGNING_SECRET, ...(cfg.PW_SLACK_ALLOWED_USERS ? { allowedUsers: cfg.PW_SLACK_ALLOWED_USERS } : {}) } } : {}),
     ...(cfg.PW_APPROVER_PUBLIC_URL ? { publicUrl: cfg.PW_APPROVER_PUBLIC_URL } : {}),
   });
-  const http = await startHttpServer(app, cfg.PW_APPROVER_HOST, cfg.PW_APPROVER_PORT);
+  const http = await startHttpServer(getRequestListener(app.fetch), cfg.PW_APPROVER_HOST, cfg.PW_APPROVER_PORT);
   rt.shutdown.add('approver http', () => http.close());
   // With PW_APPROVER_PORT=0 this line is the only place the bound port shows, so it prints at any level.
   announcer(rt.log).info({ port: http.port, store: stores.kind }, 'approver API and inbox listening');

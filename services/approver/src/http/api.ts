@@ -1,5 +1,6 @@
 import type { ApprovalChannel } from '@pipewright/contracts';
 import { fromZodError, MAX_VALUE_DEPTH, parseJsonBounded } from '@pipewright/contracts';
+import { bearerToken } from '@pipewright/kit';
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
@@ -31,8 +32,8 @@ export function apiRoutes(d: HttpDeps): Hono<Env> {
   app.use(
     '*',
     createMiddleware<Env>(async (c, next) => {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-      const user = m?.[1] !== undefined ? d.tokens.verify(m[1]) : undefined;
+      const token = bearerToken(c.req.header('authorization'));
+      const user = token !== undefined ? d.tokens.verify(token)?.name : undefined;
       if (user === undefined) return c.json({ error: 'unauthorized', message: 'a valid bearer token is required' }, 401, { 'www-authenticate': 'Bearer realm="pipewright-approver"' });
       c.set('user', user);
       await next();

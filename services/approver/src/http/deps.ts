@@ -1,9 +1,7 @@
-import type { Logger } from '@pipewright/kit';
+import type { Logger, Sessions, TokenSet } from '@pipewright/kit';
 import type { Approvals } from '../approvals/service.js';
 import type { Background } from '../approvals/background.js';
 import type { Notifier } from '../notify/notifier.js';
-import type { Sessions } from '../security/session.js';
-import type { TokenSet } from '../security/tokens.js';
 
 /** What the HTTP channels (API, inbox, Slack) share. */
 export interface HttpDeps {

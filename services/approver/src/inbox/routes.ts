@@ -1,10 +1,9 @@
 import { MAX_VALUE_DEPTH, parseJsonBounded } from '@pipewright/contracts';
+import { equalText, LOGIN_CSRF_COOKIE, newLoginNonce, SESSION_COOKIE, type Session } from '@pipewright/kit';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { DecisionInput } from '../core/decide.js';
 import type { HttpDeps } from '../http/deps.js';
-import { LOGIN_CSRF_COOKIE, newLoginNonce, SESSION_COOKIE, type Session } from '../security/session.js';
-import { equalText } from '../security/signatures.js';
 import type { Html } from './html.js';
 import { INBOX_CSS } from './style.js';
 import { inboxPage, loginPage, type EditErrors } from './views.js';
@@ -63,7 +62,7 @@ export function inboxRoutes(d: HttpDeps): Hono {
     const form = await c.req.parseBody();
     const nonce = getCookie(c, LOGIN_CSRF_COOKIE);
     if (!nonce || !equalText(nonce, field(form, '_csrf'))) return showLogin(c, 403, 'The sign-in form expired. Please try again.');
-    const name = d.tokens.verify(field(form, 'token').trim());
+    const name = d.tokens.verify(field(form, 'token').trim())?.name;
     if (name === undefined) {
       d.log.warn({ ip: c.req.header('x-forwarded-for') }, 'inbox sign-in refused');
       return showLogin(c, 401, 'That token is not valid.');

@@ -1,4 +1,4 @@
-import { signWebhook } from '../security/signatures.js';
+import { signWebhook } from '@pipewright/kit';
 import type { ApprovalRecord } from '../store/types.js';
 import { deliver, postBody, redact, type DeliveryPolicy, type DeliveryResult } from './retry.js';
 import { slackApprovalMessage, slackDecidedMessage, slackEscape } from './slack-message.js';

@@ -1,9 +1,8 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { equalText, type SignatureCheck } from '@pipewright/kit';
 
 /** Slack refuses requests older than this, and so do we: a captured request cannot be replayed later. */
 export const SLACK_TOLERANCE_MS = 5 * 60_000;
-
-export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
 /** `v0=<hex>`: HMAC-SHA256 of `v0:{timestamp}:{raw body}` with the Slack app's signing secret. */
 export function slackSignature(secret: string, timestamp: string, rawBody: string): string {
@@ -16,25 +15,4 @@ export function verifySlackSignature(o: { secret: string; timestamp: string | un
   if (!/^\d{1,12}$/.test(o.timestamp)) return { ok: false, reason: 'bad timestamp' };
   if (Math.abs(o.nowMs - Number(o.timestamp) * 1000) > (o.toleranceMs ?? SLACK_TOLERANCE_MS)) return { ok: false, reason: 'timestamp outside the 5-minute window' };
   return equalText(o.signature, slackSignature(o.secret, o.timestamp, o.rawBody)) ? { ok: true } : { ok: false, reason: 'signature mismatch' };
-}
-
-/** `X-Pipewright-Signature: t=<unix seconds>,v1=<hex>`: HMAC-SHA256 of `<t>.<body>`. */
-export function signWebhook(secret: string, body: string, unixSeconds: number): string {
-  return `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
-}
-
-/** What a receiver of the generic webhook does (exported for receivers in TypeScript, and tests). */
-export function verifyWebhookSignature(secret: string, header: string | undefined, body: string, nowMs: number, toleranceMs = SLACK_TOLERANCE_MS): SignatureCheck {
-  const m = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/.exec(header ?? '');
-  if (!m) return { ok: false, reason: 'missing or malformed signature header' };
-  const t = Number(m[1]);
-  if (Math.abs(nowMs - t * 1000) > toleranceMs) return { ok: false, reason: 'timestamp outside the window' };
-  return equalText(header ?? '', signWebhook(secret, body, t)) ? { ok: true } : { ok: false, reason: 'signature mismatch' };
-}
-
-/** Constant-time comparison of two strings (different lengths are unequal without comparing). */
-export function equalText(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
 }

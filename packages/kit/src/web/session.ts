@@ -1,24 +1,29 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { equalText } from './signatures.js';
-import type { TokenSet } from './tokens.js';
+import { equalText } from './compare.js';
 
-/** Cookie names of the web inbox. */
+/** Cookie names of a web page's session and its login form's double-submit cookie. */
 export const SESSION_COOKIE = 'pw_session';
 export const LOGIN_CSRF_COOKIE = 'pw_login_csrf';
 
 export interface Session {
-  /** The token's name: who decides. */
+  /** The token's name: who acts. */
   readonly name: string;
   /** Random per login: the CSRF token is bound to it, so a token from another session is refused. */
   readonly sid: string;
   readonly expiresAtMs: number;
 }
 
+/** The tokens sessions are issued for: a session lasts while its name has a token. */
+export interface SessionPrincipals {
+  readonly fingerprint: Buffer;
+  has(name: string): boolean;
+}
+
 const Payload = z.object({ n: z.string(), s: z.string(), e: z.number() });
 
 /**
- * Stateless inbox sessions: the cookie holds the name, a session id and an expiry, signed with
+ * Stateless web sessions: the cookie holds the name, a session id and an expiry, signed with
  * HMAC-SHA256, so every replica accepts it without a shared session table. A session also ends when
  * its name loses its token. CSRF tokens are synchronizer tokens derived from the session id.
  */
@@ -26,14 +31,14 @@ export class Sessions {
   private readonly key: Buffer;
 
   constructor(
-    private readonly tokens: TokenSet,
+    private readonly principals: SessionPrincipals,
     private readonly ttlMs: number,
     secret: string | undefined,
   ) {
     // Without a configured secret the key follows the token set: replicas agree, and rotating tokens logs everyone out.
     this.key = createHash('sha256')
       .update('pipewright-session|')
-      .update(secret ?? tokens.fingerprint)
+      .update(secret ?? principals.fingerprint)
       .digest();
   }
 
@@ -54,7 +59,7 @@ export class Sessions {
     } catch {
       return undefined;
     }
-    if (parsed.e <= nowMs || !this.tokens.has(parsed.n)) return undefined;
+    if (parsed.e <= nowMs || !this.principals.has(parsed.n)) return undefined;
     return { name: parsed.n, sid: parsed.s, expiresAtMs: parsed.e };
   }
 
@@ -75,5 +80,5 @@ export class Sessions {
   }
 }
 
-/** A random value for the login form's double-submit cookie. */
+/** A random value for a login form's double-submit cookie. */
 export const newLoginNonce = () => randomBytes(16).toString('base64url');

@@ -1,0 +1,43 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { checkPipeline, checkRunInput, fromZodError, RunRequest, SCHEMA_VERSION, type RunState, type ValidationIssue } from '@pipewright/contracts';
+import { canonicalJson, differences } from './differences.js';
+
+/** A run id that sorts by time: `r-<base36 ms>-<random>` (the CLI's form). */
+export function newRunId(): string {
+  return `r-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export type CheckedSubmit = { ok: true; request: RunRequest; digest: string; explicitRunId: boolean } | { ok: false; issues: ValidationIssue[] };
+
+/**
+ * Validates a submitted body as the planner will (the schema, the pipeline's graph and templates, the
+ * input against the pipeline's input schema) and gives its canonical form and digest. The digest leaves
+ * the run id out when the console chooses it, so a retry with the same key and body is the same request.
+ */
+export function checkSubmit(body: unknown): CheckedSubmit {
+  const withVersion = typeof body === 'object' && body !== null && !Array.isArray(body) ? { schemaVersion: SCHEMA_VERSION, ...body } : body;
+  const parsed = RunRequest.safeParse(withVersion);
+  if (!parsed.success) return { ok: false, issues: fromZodError(parsed.error) };
+  const raw = withVersion as { pipeline: unknown };
+  const pipeline = checkPipeline(raw.pipeline, ['pipeline']);
+  if (!pipeline.ok) return { ok: false, issues: pipeline.issues };
+  const inputIssues = checkRunInput(pipeline.spec, parsed.data.input, 'input');
+  if (inputIssues.length > 0) return { ok: false, issues: inputIssues };
+  const request = parsed.data;
+  return { ok: true, request, digest: requestDigest(request), explicitRunId: request.runId !== undefined };
+}
+
+/** sha256 of the request's canonical JSON. */
+export function requestDigest(request: RunRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+/**
+ * Where a stored run differs from a request for the same run id: the fields a run keeps as it was asked
+ * (pipeline, input, tenant, labels). Its budget is kept merged with the pipeline's, so it is left out.
+ */
+export function differencesFromStored(state: RunState, request: RunRequest): string[] {
+  const asked = { pipeline: request.pipeline, input: request.input, tenant: request.tenant, labels: request.labels ?? {} };
+  const stored = { pipeline: state.pipeline, input: state.input, tenant: state.tenant, labels: state.labels ?? {} };
+  return differences(JSON.parse(canonicalJson(stored)), JSON.parse(canonicalJson(asked)));
+}

@@ -1,21 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '@pipewright/devstack';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { cli } from './support/capture.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-/** A port nothing listens on: one the system just gave out and took back. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 let NOWHERE: Record<string, string>;
 beforeAll(async () => {
-  NOWHERE = { PW_CONSOLE_URL: `http://127.0.0.1:${await closedPort()}`, PW_CONSOLE_TOKEN: 't' };
+  // A port that was free a moment ago: nothing listens there.
+  NOWHERE = { PW_CONSOLE_URL: `http://127.0.0.1:${await freePort()}`, PW_CONSOLE_TOKEN: 't' };
 });
 
 describe('pipewright: usage, errors and exit codes', () => {

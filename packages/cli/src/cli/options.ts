@@ -63,7 +63,7 @@ export function addBusOptions(cmd: Command): Command {
 /** The console API flags. */
 export function addConsoleOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--console-url <url>', 'the console (runs API) base URL (env PW_CONSOLE_URL; `pipewright dev` prints it)').helpGroup('Connection:'))
+    .addOption(new Option('--console-url <url>', 'the console URL, e.g. http://127.0.0.1:8070 (env PW_CONSOLE_URL; `pipewright dev` prints it)').helpGroup('Connection:'))
     .addOption(new Option('--token <token>', 'console bearer token: read, or operate to change runs (env PW_CONSOLE_TOKEN)').helpGroup('Connection:'));
 }
 

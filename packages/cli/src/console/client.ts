@@ -36,7 +36,11 @@ export interface ListFilter {
 export class ConsoleClient {
   private readonly service: HttpService;
 
+  /** `/api/v1`, unless the configured URL names it already (the dashboard's URL and the API's both work). */
+  private readonly prefix: string;
+
   constructor(cfg: Pick<CliConfig, 'PW_CONSOLE_URL' | 'PW_CONSOLE_TOKEN'>) {
+    this.prefix = cfg.PW_CONSOLE_URL?.replace(/\/+$/, '').endsWith(API) ? '' : API;
     this.service = { name: 'console', url: cfg.PW_CONSOLE_URL, token: cfg.PW_CONSOLE_TOKEN, urlSetting: 'PW_CONSOLE_URL (or --console-url)', tokenSetting: 'PW_CONSOLE_TOKEN (or --token)' };
   }
 
@@ -79,7 +83,7 @@ export class ConsoleClient {
   }
 
   private async call<S extends z.ZodType>(method: string, path: string, schema: S, opts: { body?: unknown; notFound?: string } = {}): Promise<z.infer<S>> {
-    const answer = await sendJson(this.service, method, `${API}${path}`, { hint: HINT, ...(opts.body !== undefined ? { body: opts.body } : {}) });
+    const answer = await sendJson(this.service, method, `${this.prefix}${path}`, { hint: HINT, ...(opts.body !== undefined ? { body: opts.body } : {}) });
     if (answer.status < 200 || answer.status >= 300) throw errorFor(this.service, answer, opts.notFound);
     const parsed = schema.safeParse(answer.body);
     if (parsed.success) return parsed.data;

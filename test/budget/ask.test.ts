@@ -111,7 +111,8 @@ describe('budget.onExceeded: ask, end to end', () => {
     expect(done.costUsd).toBeLessThanOrEqual(2 * MAX_USD);
     expect(done.costUsd).toBeCloseTo(usd(done.usage), 8);
     expect(events.filter((e) => e.type === 'step.dispatched' && e.stepId === 'polish').map((e) => (e.type === 'step.dispatched' ? e.attempt : 0))).toEqual([1, 2]);
-    expect((await stack.sim.counters()).byKey[`${runId}:polish`]?.calls).toBe(1);
+    // attempt 1 was denied before any call; attempt 2 made the one call, under its own key (`:a2`)
+    expect((await stack.sim.counters()).byKey[`${runId}:polish:a2`]?.calls).toBe(1);
     // the budget service now holds the run to the raised limit, and counted what the run reports
     const status = await budget.status('run', runId);
     if (status.kind !== 'status') throw new Error(status.reason);

@@ -30,7 +30,8 @@ export { MAX_JSON_DEPTH, MAX_VALUE_DEPTH, jsonDepth, parseJsonBounded, shallowFi
 export type { BoundedJson } from './limits.js';
 export { RunRequest, CancelRequest, RunDeadlineTimer } from './run-request.js';
 export type { RunRequestInput } from './run-request.js';
-export { ResumeRequest, RerunRequest, ResumeLimits } from './run-control.js';
+export { ResumeRequest, RerunRequest, ResumeLimits, RESUMABLE_STATUSES } from './run-control.js';
+export { requestDigest, canonicalJson } from './request-digest.js';
 export type { ResumeRequestInput, RerunRequestInput } from './run-control.js';
 export {
   Labels,

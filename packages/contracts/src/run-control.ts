@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { RunId, SchemaVersion, StepId } from './common.js';
 import { RunBudget } from './pipeline.js';
+import type { RunStatus } from './run-state.js';
+
+/**
+ * The statuses a run can be resumed from, once it has settled (its `run.finished` is out). A resume
+ * that arrives while the run still settles waits for it; of a run in any other status (running,
+ * succeeded, unknown) it changes nothing.
+ */
+export const RESUMABLE_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'timed_out', 'budget_exhausted', 'cancelled']);
 
 /** Limits a resumed run gets instead of its pipeline's (each optional: absent keeps the current one). */
 export const ResumeLimits = z
@@ -16,8 +24,10 @@ export type ResumeLimits = z.infer<typeof ResumeLimits>;
 /**
  * Asks the planner to resume a stopped run (`failed`, `timed_out`, `budget_exhausted`, `cancelled`)
  * from where it stopped (`pw.runs.resume`): the steps that succeeded keep their outputs, the steps that
- * failed or never ran are dispatched again. `resumeId` makes it idempotent: a resume already applied
- * to the run changes nothing, however often it is delivered.
+ * failed, were stopped mid-flight or never ran are dispatched again (as their next attempt), steps that
+ * wait for a person keep waiting. The planner publishes `run.resumed`, and later a new `run.finished`.
+ * `resumeId` makes it idempotent: a resume already applied to the run changes nothing, however often
+ * it is delivered. Publish it with `msgIds.resume(runId, resumeId)`.
  */
 export const ResumeRequest = z
   .strictObject({
@@ -35,9 +45,11 @@ export type ResumeRequestInput = z.input<typeof ResumeRequest>;
 
 /**
  * Asks the planner for a new run `runId` of the same pipeline and input as `from.runId`
- * (`pw.runs.rerun`): every step other
- * than `from.stepId` and the steps downstream of it keeps the output it had in the source run (when it
- * succeeded there); `from.stepId` and everything after it runs again.
+ * (`pw.runs.rerun`): every step other than `from.stepId` and the steps downstream of it keeps the
+ * output it had in the source run (when it succeeded there; copied, not paid for again); `from.stepId`
+ * and everything after it runs again. The source run must have finished. `run.started` of the new run
+ * carries `rerunOf`; an unknown source run or step, or a source still running, gets `run.rejected` for
+ * the new run id (issue paths `from.runId`, `from.stepId`). Publish it with `msgIds.rerun(runId, requestDigest(request))`.
  */
 export const RerunRequest = z
   .strictObject({

@@ -5,7 +5,9 @@ import { PipelineSpec, RunBudget } from './pipeline.js';
 /**
  * A request to run a pipeline, published to `pw.runs.submit` by anyone (the CLI, any NATS client, the
  * `nats` CLI). The pipeline travels inline, so the run keeps a snapshot of the spec it started with.
- * Give a `runId` to make the submission idempotent: a second request with the same id is the same run.
+ * Give a `runId` to make the submission idempotent: the same request sent again with the same id is
+ * the same run; a different request with that id is refused (`run.rejected`, reason `conflict`, its
+ * issues naming the fields that differ). Publish it with `msgIds.submit(runId, requestDigest(request))`.
  */
 export const RunRequest = z
   .strictObject({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BudgetLimits } from './approval.js';
-import { ErrorInfo, ModelTarget, RunId, TenantId, Timestamp, Usage } from './common.js';
+import { ApprovalDecision, BudgetLimits } from './approval.js';
+import { ErrorInfo, ModelTarget, RunId, StepId, TenantId, Timestamp, Usage } from './common.js';
 import { ClaimRef } from './claim-check.js';
 import { PipelineSpec } from './pipeline.js';
 import { ChatMessage, RepairRung, ToolCall } from './step.js';
@@ -50,6 +50,11 @@ export const PendingApproval = z.strictObject({
       error: ErrorInfo,
     })
     .optional(),
+  /**
+   * A decision that arrived while the run was stopped (failed, cancelled, …): kept, and applied when the
+   * run is resumed, since the approver will not send it again.
+   */
+  decided: ApprovalDecision.optional(),
 });
 export type PendingApproval = z.infer<typeof PendingApproval>;
 
@@ -89,6 +94,8 @@ export const StepState = z.strictObject({
   error: ErrorInfo.optional(),
   dispatchedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
+  /** A re-run: the output was copied from the source run's step (it did not run here, and cost nothing). */
+  reused: z.boolean().optional(),
 });
 export type StepState = z.infer<typeof StepState>;
 
@@ -133,6 +140,24 @@ export const RunState = z.strictObject({
    * the run, so that one delivered twice is counted once.
    */
   charged: z.array(z.string()).max(64).optional(),
+  /**
+   * SHA-256 of the request that created the run (`requestDigest`: a run request, or a re-run request):
+   * the same run id sent again with another request is refused as a conflict, not taken for this run.
+   * Absent on runs stored before it was kept.
+   */
+  requestDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** Limits a resume set in place of the pipeline's (`limits.maxSteps`, `limits.deadlineMs`). */
+  limits: z.strictObject({ maxSteps: z.number().int().positive().optional(), deadlineMs: z.number().int().positive().optional() }).optional(),
+  /**
+   * Resumes applied (`pw.runs.resume`): how many, when the last was, and the ids of the latest ones, so
+   * a resume delivered again changes nothing. `count` numbers the run's lives: the messages of each
+   * life (its `run.finished`, its deadline timer) get ids of their own.
+   */
+  resumes: z
+    .strictObject({ count: z.number().int().positive(), at: Timestamp, ids: z.array(z.string()).max(64) })
+    .optional(),
+  /** A re-run (`pw.runs.rerun`): the run whose outputs it reused and the step it ran again from. */
+  rerunOf: z.strictObject({ runId: RunId, stepId: StepId }).optional(),
 });
 export type RunState = z.infer<typeof RunState>;
 

@@ -99,6 +99,9 @@ export const consumers = {
   plannerRuns: 'planner-runs',
   plannerEvents: 'planner-events',
   plannerDeadlines: 'planner-deadlines',
+  /** The planner's consumers of `pw.runs.resume` and `pw.runs.rerun`. */
+  plannerResume: 'planner-runs-resume',
+  plannerRerun: 'planner-runs-rerun',
   /** The budget service's booking of spending from task results. */
   budgetSpend: 'budget-spend',
   executor: (pool: string) => `executor-${pool}`,
@@ -137,17 +140,29 @@ export const headers = {
   dlqSha256: 'Pw-Dlq-Sha256',
   /** On a message republished from a stale outbox: the receiver must check for earlier handling. */
   replay: 'Pw-Replay',
-  /** HTTP header the executor sends with every model call: `<runId>:<stepId>`, for provider-side dedupe and tests. */
+  /**
+   * HTTP header the executor sends with every model call: `<runId>:<stepId>` (`:a<attempt>` from the
+   * step's second dispatch on, `:t<turn>` for an agent turn), for provider-side dedupe and tests.
+   */
   idempotencyKey: 'Idempotency-Key',
   /** HTTP header: the call number within one step dispatch (1 = first try). */
   callAttempt: 'X-Pw-Call-Attempt',
 } as const;
 
+/** Hex characters of the request digest in a submit's message id: 64 bits, collision-free in practice. */
+const SUBMIT_DIGEST_CHARS = 16;
+
 /** Deterministic message ids: a republish after a crash is dropped by JetStream as a duplicate. */
 export const msgIds = {
-  submit: (runId: string) => `submit:${runId}`,
+  /**
+   * A run request: pass `requestDigest(request)`, so that only the same request sent twice is dropped as
+   * a duplicate; another request for the same run id reaches the planner, which refuses it (conflict).
+   * Without a digest every request for the run id within the duplicate window is dropped but the first.
+   */
+  submit: (runId: string, digest?: string) => (digest === undefined ? `submit:${runId}` : `submit:${runId}:${digest.slice(0, SUBMIT_DIGEST_CHARS)}`),
   resume: (runId: string, resumeId: string) => `resume:${runId}:${resumeId}`,
-  rerun: (newRunId: string) => `rerun:${newRunId}`,
+  /** A re-run request: pass `requestDigest(request)`, as for `submit`. */
+  rerun: (newRunId: string, digest?: string) => (digest === undefined ? `rerun:${newRunId}` : `rerun:${newRunId}:${digest.slice(0, SUBMIT_DIGEST_CHARS)}`),
   /** The command of a task (its id from `taskId`): one per task, however often the outbox is flushed. */
   command: (runId: string, task: string) => `${runId}:${task}:cmd`,
   /** An entry of a task's log, by the process that writes it (a retried append is then the same message). */

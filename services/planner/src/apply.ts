@@ -14,7 +14,7 @@ import { WrittenCache } from './written-cache.js';
 /** Concurrent writers of one run retry this many times before handing the event back to the stream. */
 const MAX_CAS_ATTEMPTS = 16;
 
-export type ApplyResult = { kind: 'applied'; state: RunState } | { kind: 'replayed' } | { kind: 'unchanged'; reason: string; noRun?: true };
+export type ApplyResult = { kind: 'applied'; state: RunState } | { kind: 'replayed' } | Extract<Transition, { kind: 'unchanged' }>;
 
 export interface ApplierOptions {
   /** The largest run state stored (bytes of JSON); a transition past it ends the run instead. */
@@ -109,6 +109,16 @@ export class RunApplier {
       return { kind: 'applied', state: stored };
     }
     throw new RetryableError(`run ${runId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 50);
+  }
+
+  /**
+   * The run a re-run reuses outputs from, as stored, with its succeeded steps' outputs resolved (claim
+   * references replaced by their values, which the re-run stores again under its own id); undefined when
+   * there is no such run.
+   */
+  async rerunSource(runId: string): Promise<RunState | undefined> {
+    const stored = await this.stores.runs.get(runId);
+    return stored && this.claims.resolveOutputs(stored.value);
   }
 
   /** Whether the run exists and still needs its timers: not finished, or finished and settling. */

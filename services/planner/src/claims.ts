@@ -72,7 +72,9 @@ export class ClaimTable {
       const obj = typeof v === 'object' && v !== null ? v : undefined;
       if (obj && this.inline.has(obj)) return v;
       const known = obj ? this.origin.get(obj) : typeof v === 'string' ? this.stringOrigin.get(`${runId}\u0000${v}`) : undefined;
-      if (known) return known;
+      // Only a reference into this run: a value reused from another run (a re-run) is stored again under
+      // this one, so that it outlives the run it came from (retention removes a run's blobs and events).
+      if (known && refRunId(known) === runId) return known;
       const json = JSON.stringify(v);
       const bytes = json === undefined ? 0 : json.length <= STATE_INLINE_BYTES / 4 ? json.length : Buffer.byteLength(json); // UTF-8 is at most 4 bytes a character
       if (bytes <= STATE_INLINE_BYTES) {
@@ -94,6 +96,23 @@ export class ClaimTable {
     return { ...state, steps, ...(output !== undefined ? { output } : {}) };
   }
 
+  /**
+   * The outputs of a run's succeeded steps as values (its own references resolved; a reference-shaped
+   * output naming another run is left as the value it is), for a re-run that copies them. Origins are not
+   * noted: the re-run stores each again under its own id.
+   */
+  async resolveOutputs(state: RunState): Promise<RunState> {
+    const runId = state.runId;
+    const steps: RunState['steps'] = {};
+    for (const [id, st] of Object.entries(state.steps)) {
+      const v = st.output;
+      if (st.status !== 'succeeded' || !looksLikeRef(v)) steps[id] = st;
+      else if (isResultRef(v)) steps[id] = { ...st, output: v.$result.runId === runId ? await this.results.output(v) : v };
+      else steps[id] = { ...st, output: isClaimRef(v) && parseClaimUrl(v.$ref)?.runId === runId ? await resolveClaim(v, this.blobs) : v };
+    }
+    return { ...state, steps };
+  }
+
   private async load(runId: string, key: string, ref: Ref, fetch: () => Promise<unknown>): Promise<unknown> {
     const hit = this.cache.get(key);
     const value = hit !== undefined ? hit.value : await fetch();
@@ -109,6 +128,11 @@ export class ClaimTable {
     else if (typeof value === 'string') this.stringOrigin.set(`${runId}\u0000${value}`, ref);
     return ref;
   }
+}
+
+/** The run a reference belongs to. */
+function refRunId(ref: Ref): string | undefined {
+  return '$result' in ref ? ref.$result.runId : parseClaimUrl(ref.$ref)?.runId;
 }
 
 /** Cheap test before the schema checks: a reference is an object with a `$ref` or a `$result`. */

@@ -6,6 +6,8 @@ import {
   msgIds,
   PLANNER_EVENT_SUBJECTS,
   RunDeadlineTimer,
+  RerunRequest,
+  ResumeRequest,
   RunId,
   RunRequest,
   SCHEMA_VERSION,
@@ -30,6 +32,7 @@ import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
 import { deadlineTimerMsgId } from './core/timers.js';
 import { decisionCheck } from './decision-signature.js';
+import { onRerun, onResume, type Reject } from './run-control.js';
 
 /**
  * The planner's inputs: run requests and cancellations (PW_RUNS, work queue), and step results and
@@ -42,6 +45,9 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerRuns, filterSubjects: [subjects.runSubmit], ...common });
   // A cancel that overtook its run's submission waits for it (see the handler): no delivery limit.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: `${consumers.plannerRuns}-cancel`, filterSubjects: [subjects.runCancel], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
+  // A resume or re-run of a run that still settles waits for it (bounded in time, see run-control.ts).
+  for (const [durable, subject] of [[consumers.plannerResume, subjects.runResume], [consumers.plannerRerun, subjects.runRerun]] as const)
+    await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable, filterSubjects: [subject], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   // A timer is held back with delayed naks until its deadline: no delivery is ever the last.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerDeadlines, filterSubjects: [subjects.runDeadline], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   await ensurePullConsumer(rt.jsm, {
@@ -51,7 +57,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     ...common,
   });
 
-  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerDeadlines]) rt.watchConsumer(streams.runs.name, durable);
+  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerResume, consumers.plannerRerun, consumers.plannerDeadlines]) rt.watchConsumer(streams.runs.name, durable);
   rt.watchConsumer(streams.events.name, consumers.plannerEvents);
 
   // One shutdown step, registered before the first consumer runs: it stops every consumer started so
@@ -60,11 +66,13 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
   rt.shutdown.add('consumers', async (graceMs) => {
     await Promise.all(started.map((h) => h.stop(graceMs)));
   });
-  const reject = async (runId: string, issues: ValidationIssue[], reason: string) => {
+  /** `key` names the refused request in the msg id: a later, different refusal for the run id is not a duplicate. */
+  const reject = async (runId: string, issues: ValidationIssue[], reason: string, key = '0') => {
     const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues };
-    await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', '0') });
-    rt.log.warn({ runId, issues }, 'run request rejected');
+    await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', key) });
+    rt.log.warn({ runId, reason, issues }, 'run request rejected');
   };
+  const rejectTransition: Reject = (runId, r) => reject(runId, r.issues, r.reason, r.key);
 
   const base = { js: rt.js, service: 'planner', log: rt.log, concurrency: cfg.PW_PLANNER_CONCURRENCY, ...common };
   started.push(await startConsumer({
@@ -90,8 +98,30 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
       const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) }, keyOf(streams.runs.name, ctx));
       recordRun(ctx.span, r);
       ctx.log.info({ runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : {}) }, 'run submitted');
+      // The run id exists with another request: refused (conflict), the run is left as it is.
+      if (r.kind === 'unchanged' && r.reject) await rejectTransition(runId, r.reject);
       return ACK;
     },
+  }));
+  // Resumes and re-runs: a request that waits for its run to settle has no delivery limit (bounded in time).
+  const control = <T extends { runId: string }>(run: (req: T, ctx: MessageContext, eventKey: string) => Promise<{ result: ApplyResult; outcome: Outcome }>) => async (req: T, ctx: MessageContext) => {
+    ctx.span.setAttribute('pw.run.id', req.runId);
+    const { result, outcome } = await run(req, ctx, keyOf(streams.runs.name, ctx));
+    recordRun(ctx.span, result);
+    return outcome;
+  };
+  const controlBase = { ...base, maxDeliver: -1, stream: streams.runs.name };
+  started.push(await startConsumer({ ...controlBase, durable: consumers.plannerResume, schema: ResumeRequest, spanName: 'pw.runs.resume', handler: control<ResumeRequest>((r, c, k) => onResume(applier, r, c, k, rejectTransition)) }));
+  started.push(await startConsumer({
+    ...controlBase,
+    durable: consumers.plannerRerun,
+    schema: RerunRequest,
+    spanName: 'pw.runs.rerun',
+    onInvalid: async ({ raw, seq, issues, reason }) => {
+      const claimed = (raw as { runId?: unknown } | undefined)?.runId;
+      if (RunId.safeParse(claimed).success) await reject(claimed as string, issues, reason, `invalid-${seq}`);
+    },
+    handler: control<RerunRequest>((r, c, k) => onRerun(applier, r, c, k, rejectTransition)),
   }));
   started.push(await startConsumer({
     ...base,

@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags, type Attributes, type Context } from '@opentelemetry/api';
 import { TERMINAL_STATUSES, type RunState, type StepState } from '@pipewright/contracts';
 import { contextFromTraceparent, derivedSpanId, withSpanId } from '@pipewright/kit';
+import { lifeOf } from './core/run-limits.js';
 
 /**
  * The spans of a run and of its steps start in one process and end in another, possibly hours later
@@ -10,7 +11,8 @@ import { contextFromTraceparent, derivedSpanId, withSpanId } from '@pipewright/k
  */
 const tracer = () => trace.getTracer('pipewright.planner');
 
-export const runSpanId = (runId: string) => derivedSpanId(`run:${runId}`);
+/** The run's span; a resumed run (life ≥ 1, see lifeOf) has one span per life, from its resume to its end. */
+export const runSpanId = (runId: string, life = 0) => derivedSpanId(life === 0 ? `run:${runId}` : `run:${runId}:r${life}`);
 export const stepSpanId = (runId: string, stepId: string, attempt: number) => derivedSpanId(`step:${runId}:${stepId}:${attempt}`);
 
 /** The trace id of the run: the one of its submission. */
@@ -26,7 +28,7 @@ function parentIn(state: RunState, spanId: string): Context | undefined {
 }
 
 /** The parent of what the planner sends for the run: the run span. */
-export const runContext = (state: RunState) => parentIn(state, runSpanId(state.runId));
+export const runContext = (state: RunState) => parentIn(state, runSpanId(state.runId, lifeOf(state)));
 /** The parent of a step's dispatch: the step span of this attempt. */
 export const stepContext = (state: RunState, stepId: string, attempt: number) => parentIn(state, stepSpanId(state.runId, stepId, attempt));
 
@@ -36,7 +38,13 @@ const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 export function recordEnded(prev: RunState | undefined, next: RunState): void {
   const run = runContext(next);
   if (!run) return;
-  const endedRun = TERMINAL_STATUSES.has(next.status) && !next.settling && !(prev && TERMINAL_STATUSES.has(prev.status) && !prev.settling);
+  // A resume starts a new life: the stopped life's spans were recorded when it ended.
+  const newLife = prev !== undefined && lifeOf(next) > lifeOf(prev);
+  const endedRun = TERMINAL_STATUSES.has(next.status) && !next.settling && (newLife || !(prev && TERMINAL_STATUSES.has(prev.status) && !prev.settling));
+  if (newLife) {
+    if (endedRun) recordRun(next);
+    return;
+  }
   for (const [id, st] of Object.entries(next.steps)) {
     const was = prev?.steps[id];
     if (!was?.dispatchedAt || was.attempt === 0) continue;
@@ -70,11 +78,13 @@ function recordStep(state: RunState, parent: Context, stepId: string, st: StepSt
 
 function recordRun(state: RunState): void {
   const parent = state.traceparent ? contextFromTraceparent(state.traceparent) : context.active();
-  const span = withSpanId(runSpanId(state.runId), () =>
+  const life = lifeOf(state);
+  const span = withSpanId(runSpanId(state.runId, life), () =>
     tracer().startSpan(`run ${state.pipeline.name}`, {
-      startTime: Date.parse(state.createdAt),
+      startTime: Date.parse(life > 0 && state.resumes ? state.resumes.at : state.createdAt),
       attributes: {
         'pw.run.id': state.runId,
+        ...(life > 0 ? { 'pw.run.resumes': life } : {}),
         'pw.run.status': state.status,
         'pw.run.cost_usd': state.costUsd,
         'pw.run.usage.input_tokens': state.usage.inputTokens,

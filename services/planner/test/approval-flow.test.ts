@@ -81,12 +81,18 @@ describe('output gates (approval.always, confidence, cost on a step)', () => {
     expect(sent<StepCommand>(t, '.dispatch')).toEqual([]);
   });
 
-  it('ignores decisions for another approval, an unknown step, or a finished run', () => {
+  it('ignores decisions for another approval or an unknown step; on a finished run it keeps the decision for a resume, and acts on nothing', () => {
     const s = gated().state;
     expect(decide(s, decision('run-1:draft:7', 'draft'), later(20)).kind).toBe('unchanged');
     expect(decide(s, decision('run-1:nope:1', 'nope'), later(20)).kind).toBe('unchanged');
     const cancelled = changed(decide(s, { type: 'run.cancel', runId: 'run-1', reason: 'user' }, later(20))).state;
-    expect(decide(cancelled, decision('run-1:draft:1', 'draft'), later(21))).toEqual({ kind: 'unchanged', reason: 'run already cancelled' });
+    const kept = changed(decide(cancelled, decision('run-1:draft:1', 'draft'), later(21)));
+    expect(kept.state.status).toBe('cancelled');
+    expect(kept.state.steps['draft']?.approval?.decided).toMatchObject({ approvalId: 'run-1:draft:1', decision: 'approved' });
+    expect(kept.decisions.map((d) => d.action)).toEqual(['keep-decision']);
+    expect(sent<StepCommand>(kept, '.dispatch')).toEqual([]);
+    // delivered again: already kept
+    expect(decide(kept.state, decision('run-1:draft:1', 'draft'), later(22)).kind).toBe('unchanged');
   });
 
   it('a run waiting for approval still runs its other branches, and only finishes once the output is accepted', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { checkPipeline, checkRunInput, msgIds, RunRequest, SCHEMA_VERSION, subjects, type ValidationIssue } from '@pipewright/contracts';
+import { checkPipeline, checkRunInput, msgIds, requestDigest, RunRequest, SCHEMA_VERSION, subjects, type ValidationIssue } from '@pipewright/contracts';
 import { publishJson } from '@pipewright/kit';
 import type { Command } from 'commander';
 import type { Ctx } from '../cli/context.js';
@@ -45,7 +45,8 @@ export async function submitRun(js: JetStreamClient, pipeline: unknown, input: R
   if (inputIssues.length > 0) throw new SpecError(inputIssues);
   const parsed = RunRequest.safeParse({ schemaVersion: SCHEMA_VERSION, runId: id, pipeline, input, ...(opts.tenant ? { tenant: opts.tenant } : {}), ...(opts.labels ? { labels: opts.labels } : {}) });
   if (!parsed.success) throw new SpecError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-  await publishJson(js, subjects.runSubmit, parsed.data, { msgId: msgIds.submit(id) });
+  // The message id carries the request's digest: the same run id with another request is not deduplicated away, so the planner can refuse it (a conflict).
+  await publishJson(js, subjects.runSubmit, parsed.data, { msgId: msgIds.submit(id, requestDigest(parsed.data)) });
   return id;
 }
 

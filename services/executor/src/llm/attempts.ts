@@ -167,9 +167,15 @@ export async function runModel(d: DispatchState, r: Route, deps: AttemptDeps): P
 /** Why the output was re-asked for: the validation error. */
 const ATTR_REPAIR_REASON = 'pw.repair.reason';
 
-/** `<runId>:<stepId>`, and `:t<turn>` for an agent turn: lets a provider (and the simulator) recognise a repeated call. */
+/**
+ * `<runId>:<stepId>`, `:a<attempt>` from the step's second dispatch on, and `:t<turn>` for an agent
+ * turn: lets a provider (and the simulator) recognise a repeated call. Retries and redeliveries of one
+ * dispatch share the key; a new dispatch (a resumed run, more budget granted) is a new call and must not
+ * be answered from a provider's cache of the attempt that failed.
+ */
 export function idempotencyKeyOf(cmd: StepCommand): string {
-  return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `${cmd.runId}:${cmd.stepId}:t${cmd.turn}` : `${cmd.runId}:${cmd.stepId}`;
+  const step = cmd.attempt > 1 ? `${cmd.runId}:${cmd.stepId}:a${cmd.attempt}` : `${cmd.runId}:${cmd.stepId}`;
+  return cmd.kind === 'agent-turn' && cmd.turn !== undefined ? `${step}:t${cmd.turn}` : step;
 }
 
 /**

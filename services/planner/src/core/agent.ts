@@ -19,6 +19,7 @@ import {
 import { approvalIds, gateOutput, gateTool, reasoningOf } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
 import type { Builder, Transition } from './builder.js';
+import { maxStepsOf } from './run-limits.js';
 import { buildCommand, oversize, templateContext } from './dispatch.js';
 import { historyMessages, trimHistory } from './history.js';
 import { createHash } from 'node:crypto';
@@ -124,8 +125,8 @@ export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
 export function dispatchTool(b: Builder, step: AgentStep, call: ToolCall): Transition {
   const st = b.state.steps[step.id]!;
   const agent = st.agent!;
-  if (b.state.dispatches + 1 > b.state.pipeline.limits.maxSteps) {
-    b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [step.id]);
+  if (b.state.dispatches + 1 > maxStepsOf(b.state)) {
+    b.finish('failed', `step limit of ${maxStepsOf(b.state)} reached (guard: limits.maxSteps)`, [step.id]);
     return b.done();
   }
   b.state.steps[step.id] = { ...st, agent: { ...agent, pendingCall: call } };
@@ -195,8 +196,8 @@ export function nextTurn(b: Builder, step: AgentStep, full: ChatMessage[], actio
     b.finish('failed', `agent ${step.id} used its ${step.maxIterations} turns without a final answer (guard: maxIterations)`, [step.id]);
     return b.done();
   }
-  if (b.state.dispatches + 1 > b.state.pipeline.limits.maxSteps) {
-    b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [step.id]);
+  if (b.state.dispatches + 1 > maxStepsOf(b.state)) {
+    b.finish('failed', `step limit of ${maxStepsOf(b.state)} reached (guard: limits.maxSteps)`, [step.id]);
     return b.done();
   }
   b.state.steps[step.id] = { ...st, agent: { turn, history, omitted, actionCounts } };

@@ -11,6 +11,7 @@ import {
 import { approvalIds } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
 import type { Builder, Transition } from './builder.js';
+import { maxStepsOf } from './run-limits.js';
 
 /**
  * `budget.onExceeded: ask`: when a model call is denied by one of the run's own limits, the step is
@@ -78,7 +79,7 @@ export function askForBudget(b: Builder, event: StepFailed): { asked: true } | {
   const st = s.steps[event.stepId];
   if (!exceeded || s.budget[exceeded] === undefined) return { asked: false, note: 'budget.onExceeded ask raises only the run\'s own limits' };
   if (!spec || !st) return { asked: false };
-  if (s.dispatches + 1 > s.pipeline.limits.maxSteps) return { asked: false, note: `no dispatch left under limits.maxSteps ${s.pipeline.limits.maxSteps} to run it again` };
+  if (s.dispatches + 1 > maxStepsOf(s)) return { asked: false, note: `no dispatch left under limits.maxSteps ${maxStepsOf(s)} to run it again` };
 
   const current: BudgetLimits = { ...s.budget };
   const proposed = proposeLimits(current, exceeded);
@@ -127,8 +128,8 @@ export function onBudgetDecided(b: Builder, e: ApprovalDecision, pending: Pendin
   b.state.budget = after;
   b.decide('raise-budget', [e.stepId], `run limits ${describe(before)} → ${describe(after)}: approval ${e.approvalId} ${verdict}`);
   if (b.timedOut()) return b.done();
-  if (b.state.dispatches + 1 > b.state.pipeline.limits.maxSteps) {
-    b.finish('failed', `step limit of ${b.state.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`, [e.stepId]);
+  if (b.state.dispatches + 1 > maxStepsOf(b.state)) {
+    b.finish('failed', `step limit of ${maxStepsOf(b.state)} reached (guard: limits.maxSteps)`, [e.stepId]);
     return b.done();
   }
   if (b.redispatch(spec)) b.decide('dispatch', [e.stepId], `step ${e.stepId} again (attempt ${b.state.steps[e.stepId]!.attempt}) with the raised budget`);

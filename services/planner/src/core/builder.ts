@@ -13,11 +13,13 @@ import {
   type RunStatus,
   type Step,
   type StepState,
+  type ValidationIssue,
 } from '@pipewright/contracts';
 import { buildAgentTurn } from './agent.js';
 import { buildCommand, outputStepId, oversize, readySteps } from './dispatch.js';
 import type { DecisionDraft, Outgoing } from './events.js';
 import { attachDecisions } from './decisions.js';
+import { deadlineMsOf, maxStepsOf } from './run-limits.js';
 import { beginSettling, emitFinished } from './settle.js';
 
 /** Spending reports remembered per run (see chargeOnce): far more than can arrive twice in a redelivery window. */
@@ -27,9 +29,18 @@ export type Transition =
   | { kind: 'changed'; state: RunState; decisions: Decision[]; messages: Outgoing[] }
   /**
    * Nothing to do: a duplicate, or an event for a finished run. Carries why, for the log; `noRun` when
-   * the run does not exist (yet: a cancel may overtake its run's submission).
+   * the run does not exist (yet: a cancel may overtake its run's submission); `wait` when the event can
+   * be applied a little later (a resume of a run that still settles); `reject` when the request is
+   * refused and the caller publishes `run.rejected` for the run (msg id key `reject.key`).
    */
-  | { kind: 'unchanged'; reason: string; noRun?: true };
+  | { kind: 'unchanged'; reason: string; noRun?: true; wait?: true; reject?: Rejection };
+
+/** A request refused: what `run.rejected` says, and the key of its msg id (distinct per refused request). */
+export interface Rejection {
+  reason: string;
+  issues: ValidationIssue[];
+  key: string;
+}
 
 /** Accumulates one transition: the next state, its decisions and the messages to publish. */
 export class Builder {
@@ -37,6 +48,8 @@ export class Builder {
   readonly at: string;
   private readonly decisions: DecisionDraft[] = [];
   private readonly messages: Outgoing[] = [];
+  /** The run's decision count before this transition: `done` numbers the decisions from it. */
+  private readonly firstSeq: number;
 
   constructor(
     current: RunState,
@@ -47,6 +60,7 @@ export class Builder {
   ) {
     this.state = shallowCopy(current);
     this.at = now.toISOString();
+    this.firstSeq = current.decisionSeq;
   }
 
   /** Adds a step's usage and cost to the run's totals. */
@@ -123,7 +137,7 @@ export class Builder {
   timedOut(): boolean {
     const s = this.state;
     if (this.now.getTime() <= Date.parse(s.deadlineAt)) return false;
-    this.finish('timed_out', `run deadline of ${s.pipeline.limits.deadlineMs} ms passed (guard: limits.deadlineMs)`);
+    this.finish('timed_out', `run deadline of ${deadlineMsOf(s)} ms passed (guard: limits.deadlineMs)`);
     return true;
   }
 
@@ -138,8 +152,8 @@ export class Builder {
     }
     const ready = readySteps(s);
     if (ready.length === 0) return; // waiting for steps in flight
-    if (s.dispatches + ready.length > s.pipeline.limits.maxSteps) {
-      this.finish('failed', `step limit of ${s.pipeline.limits.maxSteps} reached (guard: limits.maxSteps)`);
+    if (s.dispatches + ready.length > maxStepsOf(s)) {
+      this.finish('failed', `step limit of ${maxStepsOf(s)} reached (guard: limits.maxSteps)`);
       return;
     }
     for (const step of ready) if (!this.dispatch(step)) return;
@@ -151,14 +165,19 @@ export class Builder {
    * takes the turn it was on again, with its history. Says whether it did (a template error ends the run).
    */
   redispatch(step: Step): boolean {
-    return this.dispatch(step, true);
+    return this.dispatch(step);
   }
 
-  private dispatch(step: Step, again = false): boolean {
+  /**
+   * Dispatches a step as its next attempt. An agent step that has been in its loop before (dispatched
+   * again after more budget, or resumed) takes the turn it was on again, with its history: its finished
+   * turns made tool calls whose effects happened and paid for model calls, which starting over would repeat.
+   */
+  private dispatch(step: Step): boolean {
     const { error: _previous, ...prev } = this.state.steps[step.id] ?? { status: 'pending' as const, attempt: 0 };
     const attempt = prev.attempt + 1;
     const was = prev.agent;
-    const agent = again && was && was.turn > 0 ? { turn: was.turn, history: was.history, ...(was.omitted ? { omitted: was.omitted } : {}), actionCounts: was.actionCounts } : { turn: 1, history: [], actionCounts: {} };
+    const agent = was && was.turn > 0 ? { turn: was.turn, history: was.history, ...(was.omitted ? { omitted: was.omitted } : {}), actionCounts: was.actionCounts } : { turn: 1, history: [], actionCounts: {} };
     let command;
     try {
       command = step.kind === 'agent' ? buildAgentTurn(this.state, step, attempt, agent.turn, agent.history, agent.omitted ?? 0) : buildCommand(this.state, step, attempt);
@@ -205,10 +224,11 @@ export class Builder {
     if (!beginSettling(this)) emitFinished(this);
   }
 
+  /** The transition so far. Safe to call again after more changes: the last call's result is the whole transition. */
   done(): Transition {
     const s = this.state;
-    const decisions: Decision[] = this.decisions.map((d, i) => ({ runId: s.runId, seq: s.decisionSeq + i, at: this.at, on: this.on, ...d }));
-    s.decisionSeq += decisions.length;
+    const decisions: Decision[] = this.decisions.map((d, i) => ({ runId: s.runId, seq: this.firstSeq + i, at: this.at, on: this.on, ...d }));
+    s.decisionSeq = this.firstSeq + decisions.length;
     s.updatedAt = this.at;
     const messages = attachDecisions(s.runId, this.at, this.messages, decisions);
     return { kind: 'changed', state: s, decisions, messages };

@@ -1,16 +1,20 @@
-import { SCHEMA_VERSION, subjects, taskIdOf, TERMINAL_STATUSES, ZERO_USAGE, type RunDeadlineTimer, type RunState } from '@pipewright/contracts';
+import { requestDigest, taskIdOf, TERMINAL_STATUSES, ZERO_USAGE, type RunState } from '@pipewright/contracts';
 import { onAgentTurn, onToolFailed, onToolResult } from './agent.js';
 import { onApprovalDecided } from './approval.js';
 import { approvalIds, gateOutput, reasoningOf } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
 import { Builder, type Transition } from './builder.js';
 import { askForBudget } from './budget-ask.js';
+import { existingRun } from './conflict.js';
 import type { PlannerEvent } from './events.js';
+import { rerun } from './rerun.js';
+import { resume } from './resume.js';
 import { afterEnd } from './settle.js';
 import { spendKey, sumCost, sumUsage } from './spend.js';
-import { deadlineTimerMsgId } from './timers.js';
+import { startRun } from './start.js';
 
 export type { Transition };
+export type { Rejection } from './builder.js';
 
 /**
  * The planner's decision function: pure, so it is tested without IO and any replica can apply it.
@@ -19,13 +23,19 @@ export type { Transition };
  */
 export function decide(current: RunState | undefined, event: PlannerEvent, now: Date): Transition {
   if (event.type === 'run.submitted') {
-    if (current) return { kind: 'unchanged', reason: 'run already exists (duplicate submission)' };
-    return start(event, now);
+    const { request } = event;
+    const digest = requestDigest(request);
+    if (current) return existingRun(current, digest, { kind: 'submit', request });
+    const { pipeline, input, tenant, labels, budget } = request;
+    return startRun({ runId: event.runId, pipeline, input, tenant, labels, budget, traceparent: event.traceparent, requestDigest: digest }, 'run.submitted', now);
   }
+  if (event.type === 'run.rerun') return rerun(current, event, now);
+  if (event.type === 'run.resume') return resume(current, event, now);
   if (!current) return { kind: 'unchanged', reason: `no such run for ${event.type}`, noRun: true };
   if (TERMINAL_STATUSES.has(current.status)) {
-    // Only spending (and, while it settles, its running tasks' reports) still reaches an ended run.
-    const mayMatter = current.settling !== undefined || event.type === 'task.spent' || event.type === 'step.parked';
+    // Only spending (and, while it settles, its running tasks' reports) still reaches an ended run, and
+    // approval decisions, kept for a resume.
+    const mayMatter = current.settling !== undefined || event.type === 'task.spent' || event.type === 'step.parked' || event.type === 'approval.decided';
     return mayMatter ? afterEnd(new Builder(current, now, event.type), event) : { kind: 'unchanged', reason: `run already ${current.status}` };
   }
   const reported = event.type === 'step.completed' || event.type === 'step.failed' ? taskIdOf(event) : undefined;
@@ -106,48 +116,3 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       return b.chargeOnce(spendKey(event), sumUsage(event.spend), sumCost(event.spend)) ? b.done() : { kind: 'unchanged', reason: 'spending already counted' };
   }
 }
-
-function start(event: Extract<PlannerEvent, { type: 'run.submitted' }>, now: Date): Transition {
-  const { request } = event;
-  const spec = request.pipeline;
-  const state: RunState = {
-    runId: event.runId,
-    status: 'running',
-    pipeline: spec,
-    input: request.input,
-    tenant: request.tenant,
-    ...(request.labels ? { labels: request.labels } : {}),
-    steps: Object.fromEntries(spec.steps.map((s) => [s.id, { status: 'pending' as const, attempt: 0 }])),
-    outbox: [],
-    dispatches: 0,
-    decisionSeq: 0,
-    usage: { ...ZERO_USAGE },
-    costUsd: 0,
-    budget: {
-      ...(request.budget?.maxUsd ?? spec.budget.maxUsd) !== undefined ? { maxUsd: request.budget?.maxUsd ?? spec.budget.maxUsd } : {},
-      ...(request.budget?.maxTokens ?? spec.budget.maxTokens) !== undefined ? { maxTokens: request.budget?.maxTokens ?? spec.budget.maxTokens } : {},
-    },
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    deadlineAt: new Date(now.getTime() + spec.limits.deadlineMs).toISOString(),
-    ...(event.traceparent ? { traceparent: event.traceparent } : {}),
-  };
-  const b = new Builder(state, now, 'run.submitted');
-  b.emit({
-    schemaVersion: SCHEMA_VERSION,
-    type: 'run.started',
-    runId: state.runId,
-    at: b.at,
-    pipeline: spec.name,
-    ...(spec.version !== undefined ? { pipelineVersion: spec.version } : {}),
-    tenant: state.tenant,
-    steps: spec.steps.map((s) => s.id),
-    ...(request.labels ? { labels: request.labels } : {}),
-  }, '0');
-  b.decide('start', [], `run of ${spec.name} accepted with ${spec.steps.length} step(s)`);
-  const timer: RunDeadlineTimer = { schemaVersion: SCHEMA_VERSION, runId: state.runId, deadlineAt: state.deadlineAt };
-  b.send(subjects.runDeadline, deadlineTimerMsgId(state.runId, 0), timer);
-  b.advance();
-  return b.done();
-}
-

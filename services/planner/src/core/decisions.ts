@@ -2,7 +2,7 @@ import { msgIds, SCHEMA_VERSION, subjects, type Decision, type RunDecided } from
 import type { Outgoing } from './events.js';
 
 /** Planner events that carry the decisions of their transition. */
-const CARRIERS: ReadonlySet<string> = new Set(['run.started', 'step.dispatched', 'run.finished', 'approval.requested']);
+const CARRIERS: ReadonlySet<string> = new Set(['run.started', 'run.resumed', 'step.dispatched', 'run.finished', 'approval.requested']);
 
 /**
  * The decision trail travels on the events a transition publishes anyway: the first planner event of

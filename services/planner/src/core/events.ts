@@ -1,9 +1,17 @@
-import type { ApprovalDecision, RunRequest, StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent } from '@pipewright/contracts';
+import type { ApprovalDecision, RerunRequest, ResumeRequest, RunRequest, RunState, StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent } from '@pipewright/contracts';
 
 /** What the planner reacts to. Each is applied to one run's state by `decide`. */
 export type PlannerEvent =
   | { type: 'run.submitted'; runId: string; request: RunRequest; traceparent?: string }
   | { type: 'run.cancel'; runId: string; reason: string }
+  /** `pw.runs.resume`: resume a stopped run from where it stopped. */
+  | { type: 'run.resume'; runId: string; request: ResumeRequest }
+  /**
+   * `pw.runs.rerun`: a new run (`runId`) reusing outputs of `source`, the run `request.from.runId` as
+   * stored, its reused outputs resolved (claim references replaced by their values) by the applier;
+   * undefined when there is no such run.
+   */
+  | { type: 'run.rerun'; runId: string; request: RerunRequest; source: RunState | undefined; traceparent?: string }
   /** The run's deadline timer fired (see `subjects.runDeadline`). */
   | { type: 'run.deadline'; runId: string }
   | StepCompleted

@@ -1,7 +1,8 @@
-import { SCHEMA_VERSION, subjects, taskId, TERMINAL_STATUSES, ZERO_USAGE, type RunDeadlineTimer, type RunState, type StepRevoked } from '@pipewright/contracts';
+import { SCHEMA_VERSION, subjects, taskId, TERMINAL_STATUSES, ZERO_USAGE, type ApprovalDecision, type RunDeadlineTimer, type RunState, type StepRevoked } from '@pipewright/contracts';
 import { spendKey, sumCost, sumUsage } from './spend.js';
 import type { Builder, Transition } from './builder.js';
 import { partialOutputs } from './builder.js';
+import { lifeOf } from './run-limits.js';
 import { deadlineTimerMsgId } from './timers.js';
 import type { PlannerEvent } from './events.js';
 
@@ -58,7 +59,7 @@ export function beginSettling(b: Builder): boolean {
   }
   // Closes the run at `until` should some task never report (its executor vanished with it).
   const timer: RunDeadlineTimer = { schemaVersion: SCHEMA_VERSION, runId: s.runId, deadlineAt: until };
-  b.send(subjects.runDeadline, deadlineTimerMsgId(s.runId, 'settle'), timer);
+  b.send(subjects.runDeadline, deadlineTimerMsgId(s.runId, 'settle', lifeOf(s)), timer);
   b.decide('settle', running.map((r) => r.stepId), `waiting for ${running.length} running task(s) to stop and report what they spent: ${running.map((r) => r.task).join(', ')}`);
   return true;
 }
@@ -84,7 +85,8 @@ export function emitFinished(b: Builder, unsettled?: number): void {
       ...(unsettled ? { unsettled } : {}),
       durationMs: Math.max(0, b.now.getTime() - Date.parse(s.createdAt)),
     },
-    'final',
+    // Each life of the run ends with its own run.finished (see lifeOf).
+    lifeOf(s) === 0 ? 'final' : `final:r${lifeOf(s)}`,
   );
 }
 
@@ -126,6 +128,8 @@ export function afterEnd(b: Builder, e: PlannerEvent): Transition {
     case 'task.spent':
       changed = b.chargeOnce(spendKey(e), sumUsage(e.spend), sumCost(e.spend));
       break;
+    case 'approval.decided':
+      return keepDecision(b, e);
     case 'run.deadline':
       if (settling && b.now.getTime() >= Date.parse(settling.until)) {
         b.decide('settled', [], `settle deadline passed with ${settling.tasks.length} task(s) not reporting: ${settling.tasks.join(', ')}; their spending may be missing`);
@@ -141,5 +145,20 @@ export function afterEnd(b: Builder, e: PlannerEvent): Transition {
     b.decide('settled', [], 'every running task has reported what it spent');
     emitFinished(b);
   }
+  return b.done();
+}
+
+/**
+ * A person decided on an approval of a run that has stopped: the decision is kept on the step it
+ * holds, and applied if the run is resumed (the approver sends a decision once; without this, a run
+ * resumed after its deadline passed while a person was deciding would wait for a decision made already).
+ */
+function keepDecision(b: Builder, e: ApprovalDecision): Transition {
+  const st = b.state.steps[e.stepId];
+  const pending = st?.approval;
+  if (!st || !pending || pending.approvalId !== e.approvalId || pending.decided)
+    return { kind: 'unchanged', reason: `run already ${b.state.status}; approval ${e.approvalId} ${e.decision}: step ${e.stepId} is not waiting for it` };
+  b.state.steps[e.stepId] = { ...st, approval: { ...pending, decided: e } };
+  b.decide('keep-decision', [e.stepId], `approval ${e.approvalId} ${e.decision} by ${e.by} after the run ended ${b.state.status}: kept for a resume`);
   return b.done();
 }

@@ -106,6 +106,8 @@ function plannerRole(INBOX: string): RolePermissions {
       `$JS.API.STREAM.PURGE.${S.events.name}`,
       ...durable(S.runs.name, consumers.plannerRuns),
       ...durable(S.runs.name, `${consumers.plannerRuns}-cancel`),
+      ...durable(S.runs.name, consumers.plannerResume),
+      ...durable(S.runs.name, consumers.plannerRerun),
       ...durable(S.runs.name, consumers.plannerDeadlines),
       ...durable(S.events.name, consumers.plannerEvents),
       ...reader(S.events.name),

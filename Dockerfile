@@ -5,6 +5,7 @@
 #   node services/executor/dist/main.js
 #   node services/budget/dist/main.js
 #   node services/approver/dist/main.js
+#   node services/console/dist/main.js      (runs API, dashboard, webhooks: PW_CONSOLE_PORT 8070)
 #   node packages/llm-sim/dist/bin/llm-sim.js --port 8080 --host 0.0.0.0   (simulator, demos)
 #   node packages/cli/dist/bin/pipewright.js ...                           (the CLI, e.g. kubectl exec)
 #
@@ -63,7 +64,7 @@ COPY examples ./examples
 # uid/gid 1000 in the node images; Kubernetes manifests set runAsUser: 1000 because runAsNonRoot
 # cannot verify a user given by name.
 USER node
-# 9464: ops server (PW_HTTP_PORT: /healthz, /readyz, /metrics); 8080: approver API / llm-sim.
-EXPOSE 9464 8080
+# 9464: ops server (PW_HTTP_PORT: /healthz, /readyz, /metrics); 8080: approver API / llm-sim; 8070: console.
+EXPOSE 9464 8080 8070
 # Node is PID 1 and handles SIGTERM itself (graceful drain within PW_SHUTDOWN_GRACE_MS).
 CMD ["node", "services/planner/dist/main.js"]

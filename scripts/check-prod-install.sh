@@ -23,7 +23,7 @@ log() { printf '[prod-install] %s\n' "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
 
 [ -x "$NATS_SERVER" ] || fail "no nats-server at $NATS_SERVER (run scripts/bootstrap.sh)"
-for main in services/{planner,executor,budget,approver}/dist/main.js packages/llm-sim/dist/bin/llm-sim.js packages/cli/dist/bin/pipewright.js; do
+for main in services/{planner,executor,budget,approver,console}/dist/main.js packages/llm-sim/dist/bin/llm-sim.js packages/cli/dist/bin/pipewright.js; do
   [ -f "$main" ] || fail "$main is not built (run pnpm build first)"
 done
 
@@ -86,9 +86,9 @@ fi
 log "cli runs (pipewright --help)"
 
 # --- 4. Free ports (held open together, so they are distinct) and a real nats-server.
-read -r NATS_PORT SIM_PORT PLANNER_PORT EXECUTOR_PORT BUDGET_PORT APPROVER_PORT APPROVER_API_PORT < <(node -e '
+read -r NATS_PORT SIM_PORT PLANNER_PORT EXECUTOR_PORT BUDGET_PORT APPROVER_PORT APPROVER_API_PORT CONSOLE_PORT CONSOLE_API_PORT < <(node -e '
   const net = require("node:net");
-  const servers = Array.from({ length: 7 }, () => net.createServer());
+  const servers = Array.from({ length: 9 }, () => net.createServer());
   Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
     console.log(servers.map((s) => s.address().port).join(" "));
     for (const s of servers) s.close();
@@ -121,6 +121,8 @@ start budget "${COMMON[@]}" PW_HTTP_PORT="$BUDGET_PORT" PW_BUDGET_CONFIG_JSON='{
   node services/budget/dist/main.js
 start approver "${COMMON[@]}" PW_HTTP_PORT="$APPROVER_PORT" PW_APPROVER_PORT="$APPROVER_API_PORT" PW_APPROVER_HOST=127.0.0.1 \
   PW_APPROVER_TOKENS="ci:$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" node services/approver/dist/main.js
+start console "${COMMON[@]}" PW_HTTP_PORT="$CONSOLE_PORT" PW_CONSOLE_PORT="$CONSOLE_API_PORT" PW_CONSOLE_HOST=127.0.0.1 \
+  PW_CONSOLE_TOKENS="ci:read:$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" node services/console/dist/main.js
 
 # The simulator has no /readyz: it is ready when it serves, and /healthz is what it serves first.
 declare -A READY_URL=(
@@ -129,6 +131,7 @@ declare -A READY_URL=(
   [executor]="http://127.0.0.1:$EXECUTOR_PORT/readyz"
   [budget]="http://127.0.0.1:$BUDGET_PORT/readyz"
   [approver]="http://127.0.0.1:$APPROVER_PORT/readyz"
+  [console]="http://127.0.0.1:$CONSOLE_PORT/readyz"
 )
 declare -A STATUS=()
 pending=("${!READY_URL[@]}")
@@ -163,4 +166,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
   done
   fail "${failed[*]} did not become ready from the production install (a process that exits at start-up with ERR_MODULE_NOT_FOUND imports a package its package.json does not list under dependencies)"
 fi
-log "OK: planner, executor, budget, approver, llm-sim and the CLI start from a production-only install"
+log "OK: planner, executor, budget, approver, console, llm-sim and the CLI start from a production-only install"

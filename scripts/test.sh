@@ -27,6 +27,7 @@ node scripts/validate-deploy.mjs
 step "production install: every service starts with only its declared dependencies"; bash scripts/check-prod-install.sh
 step "JSON Schemas are up to date"
 node packages/contracts/dist/bin/export-schemas.js --check
+node services/console/dist/bin/export-openapi.js --check
 mkdir -p .pw
 rm -f .pw/unit.json .pw/integration.json
 step "unit tests"

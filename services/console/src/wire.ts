@@ -1,5 +1,5 @@
 import { getRequestListener } from '@hono/node-server';
-import { announcer, startHttpServer, type ServiceRuntime } from '@pipewright/kit';
+import { announcer, Gauge, startHttpServer, type ServiceRuntime } from '@pipewright/kit';
 import type { ConsoleTokens } from './auth.js';
 import type { ConsoleConfig, WebhookEndpoint } from './config.js';
 import { buildApp, type AppOptions } from './http/app.js';
@@ -9,6 +9,7 @@ import { IdempotencyKeys } from './operator/idempotency.js';
 import { Operator } from './operator/operator.js';
 import type { ConsolePorts } from './ports.js';
 import { StoreRunReader } from './reader/reader.js';
+import { openConsoleStores } from './stores.js';
 import { startWebhooks } from './webhooks/wire.js';
 
 /** How often finished runs past retention leave the index. */
@@ -23,12 +24,28 @@ export type DashboardMount = (ports: ConsolePorts, cfg: ConsoleConfig, tokens: C
  * deliverer. /readyz says ready only once the index has caught up with the stream.
  */
 export async function wireConsole(rt: ServiceRuntime, cfg: ConsoleConfig, tokens: ConsoleTokens, webhooks: readonly WebhookEndpoint[], dashboard?: DashboardMount): Promise<{ port: number; model: ReadModel }> {
-  const stores = await rt.stores();
+  const stores = await openConsoleStores(rt);
   const keys = await IdempotencyKeys.open(rt.nc, { ttlMs: cfg.PW_CONSOLE_IDEMPOTENCY_TTL_MS, replicas: cfg.PW_REPLICAS });
 
   const model = new ReadModel({ maxRuns: cfg.PW_CONSOLE_INDEX_MAX_RUNS, retentionMs: cfg.PW_RETENTION_MS }, rt.log);
   await model.start(rt.js);
   rt.shutdown.add('runs index', () => Promise.resolve(model.stop()));
+  new Gauge({
+    name: 'pw_console_index_runs',
+    help: 'Runs in the console index',
+    registers: [rt.registry],
+    collect() {
+      this.set(model.index.size);
+    },
+  });
+  new Gauge({
+    name: 'pw_console_index_last_seq',
+    help: 'PW_EVENTS sequence of the last event the index read (compare with the stream last sequence for its lag)',
+    registers: [rt.registry],
+    collect() {
+      this.set(model.lastSeq);
+    },
+  });
   const sweep = setInterval(() => model.sweep(Date.now()), INDEX_SWEEP_MS);
   sweep.unref();
   rt.shutdown.add('runs index sweep', () => Promise.resolve(clearInterval(sweep)));

@@ -49,7 +49,7 @@ export class DevBusAuth {
    * A service's environment: its own identity; the planner manages the streams and checks decisions
    * against the approver's key, every other service waits for the streams (it may not create them).
    */
-  serviceEnv(service: 'planner' | 'executor' | 'budget' | 'approver'): Record<string, string> {
+  serviceEnv(service: 'planner' | 'executor' | 'budget' | 'approver' | 'console'): Record<string, string> {
     const env: Record<string, string> = { NATS_NKEY_SEED_FILE: this.seedFile(service) };
     if (service === 'planner') env['PW_APPROVER_PUBLIC_KEYS'] = this.approverPublicKey;
     else env['PW_TOPOLOGY'] = 'verify';

@@ -7,17 +7,17 @@ import type { SimConfig } from '@pipewright/llm-sim';
 import { inheritedEnv } from '../config.js';
 import { createTopology, DevBusAuth } from './bus-auth.js';
 import { REPO_ROOT } from './repo-root.js';
-import { APPROVER_API_PORT, OPS_PORT_ENV, opsReadiness } from './service-ports.js';
+import { APPROVER_API_PORT, CONSOLE_API_PORT, OPS_PORT_ENV, opsReadiness } from './service-ports.js';
 import type { SimClient } from './sim-client.js';
 import { startSimProcess } from './sim-process.js';
 
 export { REPO_ROOT };
 
-export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver';
-export const ALL_SERVICES: readonly ServiceName[] = ['planner', 'executor', 'budget', 'approver'];
+export type ServiceName = 'planner' | 'executor' | 'budget' | 'approver' | 'console';
+export const ALL_SERVICES: readonly ServiceName[] = ['planner', 'executor', 'budget', 'approver', 'console'];
 
 export interface LocalStackOptions {
-  /** Services to start, one process each (executor: `executors` processes). @default all four */
+  /** Services to start, one process each (executor: `executors` processes). @default all five */
   services?: readonly ServiceName[];
   /** Executor replicas sharing the default pool. @default 1 */
   executors?: number;
@@ -65,6 +65,14 @@ export class LocalStack {
    * none, so that a local stack's approvals can be decided at once; undefined otherwise.
    */
   readonly approverToken: string | undefined;
+  /** Port of the (last started) console's runs API. */
+  consolePort: number | undefined;
+  /**
+   * Tokens the stack gave its console when the caller configured none: `dev` may operate runs,
+   * `dev-read` only read them.
+   */
+  readonly consoleToken: string | undefined;
+  readonly consoleReadToken: string | undefined;
   /** Ops server port (/healthz, /readyz, /metrics) of each process. */
   readonly opsPorts = new Map<string, number>();
   private seq = 0;
@@ -80,6 +88,14 @@ export class LocalStack {
   ) {
     const configured = opts.env?.['PW_APPROVER_TOKENS'] !== undefined || opts.env?.['PW_APPROVER_TOKENS_FILE'] !== undefined;
     this.approverToken = configured ? undefined : randomBytes(18).toString('hex');
+    const consoleConfigured = opts.env?.['PW_CONSOLE_TOKENS'] !== undefined || opts.env?.['PW_CONSOLE_TOKENS_FILE'] !== undefined;
+    this.consoleToken = consoleConfigured ? undefined : randomBytes(18).toString('hex');
+    this.consoleReadToken = consoleConfigured ? undefined : randomBytes(18).toString('hex');
+  }
+
+  /** The console's runs API base URL (`…/api/v1`), once a console runs. */
+  get consoleUrl(): string | undefined {
+    return this.consolePort === undefined ? undefined : `http://127.0.0.1:${this.consolePort}/api/v1`;
   }
 
   static async start(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -154,14 +170,18 @@ export class LocalStack {
     const id = `${name}-${++this.seq}`;
     const approverEnv: Record<string, string> =
       name === 'approver' ? { PW_APPROVER_PORT: '0', PW_APPROVER_HOST: '127.0.0.1', ...(this.approverToken ? { PW_APPROVER_TOKENS: `dev:${this.approverToken}` } : {}) } : {};
+    const consoleEnv: Record<string, string> =
+      name === 'console'
+        ? { PW_CONSOLE_PORT: '0', PW_CONSOLE_HOST: '127.0.0.1', ...(this.consoleToken ? { PW_CONSOLE_TOKENS: `dev:operate:${this.consoleToken},dev-read:read:${this.consoleReadToken}` } : {}) }
+        : {};
     const budgetEnv = this.budgetEnv(name);
     const proc = await startProcess({
       name: id,
       command: process.execPath,
       args: [...(this.opts.nodeArgs ?? []), `${REPO_ROOT}services/${name}/dist/main.js`],
       inheritEnv: false,
-      env: { ...inheritedEnv(), ...this.serviceEnv({ ...OPS_PORT_ENV, ...this.auth?.serviceEnv(name), ...approverEnv, ...budgetEnv, ...extraEnv }) },
-      ...opsReadiness(name === 'approver' ? { api: APPROVER_API_PORT } : {}),
+      env: { ...inheritedEnv(), ...this.serviceEnv({ ...OPS_PORT_ENV, ...this.auth?.serviceEnv(name), ...approverEnv, ...consoleEnv, ...budgetEnv, ...extraEnv }) },
+      ...opsReadiness(name === 'approver' ? { api: APPROVER_API_PORT } : name === 'console' ? { api: CONSOLE_API_PORT } : {}),
       readyTimeoutMs: 60_000, // generous: a loaded 2-core CI machine can take many seconds to load a service
       ...(this.opts.echo ? { echo: true } : {}),
       ...(this.opts.logDir ? { logFile: `${this.opts.logDir}/${id}.log` } : {}),
@@ -169,6 +189,7 @@ export class LocalStack {
     this.procs.set(id, proc);
     this.opsPorts.set(id, proc.port('ops'));
     if (name === 'approver') this.approverPort = proc.port('api');
+    if (name === 'console') this.consolePort = proc.port('api');
     this.cleanup.add(id, async () => {
       this.procs.delete(id);
       await proc.stop(8_000);

@@ -8,6 +8,8 @@ import type { ReadinessOptions } from '@pipewright/devstack';
 export const OPS_PORT = portFromJsonLog('ops server listening');
 /** The approver's API and web inbox: `{"port":N,"msg":"approver API and inbox listening"}`. */
 export const APPROVER_API_PORT = portFromJsonLog('approver API and inbox listening');
+/** The console's runs API (and dashboard): `{"port":N,"msg":"console API listening"}`. */
+export const CONSOLE_API_PORT = portFromJsonLog('console API listening');
 /** The model simulator's ready line: `{"msg":"llm-sim listening","port":N}`. */
 export const SIM_PORT = portFromJsonLog('llm-sim listening');
 

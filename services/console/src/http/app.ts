@@ -36,7 +36,11 @@ export function buildApp(p: ConsolePorts, o: AppOptions): Hono {
     app.use(`${API_BASE}/*`, cors({ origin: [...o.corsOrigins], allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id'], allowMethods: ['GET', 'POST'], maxAge: 600 }));
   app.use(
     `${API_BASE}/*`,
-    bodyLimit({ maxSize: o.maxBodyBytes, onError: (c) => apiError(c, 413, 'payload_too_large', `request bodies are limited to ${o.maxBodyBytes} bytes`) }),
+    bodyLimit({
+      maxSize: o.maxBodyBytes,
+      // The rest of the body is never read: the connection cannot carry another request, so say so.
+      onError: (c) => apiError(c, 413, 'payload_too_large', `request bodies are limited to ${o.maxBodyBytes} bytes`, {}, { connection: 'close' }),
+    }),
   );
   const doc = o.openapi();
   app.get(`${API_BASE}/openapi.json`, (c) => c.json(doc as object));

@@ -23,7 +23,7 @@ export async function startWebhooks(rt: ServiceRuntime, cfg: ConsoleConfig, endp
     labelNames: ['outcome'],
     registers: [rt.registry],
   });
-  const stores = await rt.stores();
+  const stores = await rt.stores(); // opened already by wireConsole
   // Each attempt posts to every endpoint still owed the delivery, one after another within AckWait.
   const ackWaitMs = endpoints.length * cfg.PW_CONSOLE_WEBHOOK_TIMEOUT_MS + 30_000;
   const common = { ackWaitMs, maxDeliver: cfg.PW_CONSOLE_WEBHOOK_MAX_ATTEMPTS };

@@ -1,4 +1,4 @@
-import type { BatchStats, RunSummary } from '@pipewright/contracts';
+import { TERMINAL_STATUSES, type BatchStats, type RunStatus, type RunSummary } from '@pipewright/contracts';
 import { clean, type Style } from '../cli/io.js';
 import { int, labelsText, statusText, usd, when } from './format.js';
 
@@ -19,7 +19,7 @@ export function renderRunTable(runs: readonly RunSummary[], style: Style): strin
 /** `runs batch`: counts by status, progress, throughput, cost so far and the failures. */
 export function renderBatch(b: BatchStats, style: Style): string {
   const finished = Object.entries(b.counts)
-    .filter(([s]) => ['succeeded', 'failed', 'cancelled', 'budget_exhausted', 'timed_out'].includes(s))
+    .filter(([s]) => TERMINAL_STATUSES.has(s as RunStatus))
     .reduce((n, [, c]) => n + c, 0);
   const pct = b.total > 0 ? ` (${((finished / b.total) * 100).toFixed(1)} %)` : '';
   const counts = Object.entries(b.counts)

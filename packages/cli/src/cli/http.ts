@@ -34,17 +34,29 @@ function notConfigured(s: HttpService, missing: string[], hint: string): never {
   throw new UnavailableError(`the ${s.name} is not configured: set ${missing.join(' and ')}`, [hint], 'not_configured');
 }
 
+/**
+ * A kept-alive connection the server closed while it idled fails the next request before it is sent
+ * (`other side closed`): a read is sent once more on a fresh connection. An operation is not — it may
+ * have arrived, and a re-run sent twice would be two runs.
+ */
+const STALE_CONNECTION = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
+
 /** Sends one request with a bearer token; the answer's JSON, whatever its status. Network trouble is exit 4. */
 export async function sendJson(s: HttpService, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; hint: string }): Promise<HttpAnswer> {
   const { url, token } = configured(s, opts.hint);
-  let res: Response;
-  try {
-    res = await fetch(`${url}${path}`, {
+  const send = () =>
+    fetch(`${url}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'x-pipewright-client': 'cli', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       redirect: 'error', // a redirect could carry the token elsewhere
+    });
+  let res: Response;
+  try {
+    res = await send().catch((err: unknown) => {
+      if (method === 'GET' && STALE_CONNECTION.has(codeOf(err) ?? '')) return send();
+      throw err;
     });
   } catch (err) {
     const why = err instanceof DOMException && err.name === 'TimeoutError' ? `no answer in ${REQUEST_TIMEOUT_MS / 1000} s` : causeOf(err);
@@ -74,9 +86,14 @@ async function readCapped(res: Response, s: HttpService): Promise<string> {
 }
 
 /** fetch's `TypeError: fetch failed` hides the reason (ECONNREFUSED, ENOTFOUND) in its cause. */
+function codeOf(err: unknown): string | undefined {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
+  return cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+}
+
 function causeOf(err: unknown): string {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
-  const code = cause && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+  const code = codeOf(err);
   return code ? `${code}${cause?.message && !cause.message.includes(code) ? ` (${cause.message})` : ''}` : errorMessage(cause ?? err);
 }
 

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '@pipewright/devstack';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
@@ -85,5 +87,22 @@ describe('pipewright: usage, errors and exit codes', () => {
   it('every command takes --json', async () => {
     const leaves = ['submit', 'watch', 'runs list', 'runs show', 'runs cancel', 'runs resume', 'runs rerun', 'runs batch', 'approvals list', 'approvals show', 'approvals approve', 'approvals reject', 'approvals edit', 'budget status', 'nats-auth'];
     for (const leaf of leaves) expect((await cli([...leaf.split(' '), '--help'])).out, leaf).toContain('--json');
+  });
+});
+
+describe('pipewright submit: the request is checked before anything connects', () => {
+  it('a missing file, an invalid pipeline or input is exit 2 naming each bad field; no NATS needed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-submit-'));
+    const nowhere = { NATS_URL: `nats://127.0.0.1:${await freePort()}` };
+    expect(await cli(['submit', join(dir, 'none.yaml')], nowhere)).toMatchObject({ code: 2, err: expect.stringMatching(/^pipewright: error: cannot read pipeline file .*none\.yaml: ENOENT/) });
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, 'name: p\nsteps:\n  - id: a\n    prompt: "{{input.q}} and {{steps.b.output}}"\n');
+    const bad = await cli(['submit', file, '--input', '{"q":"x"}'], nowhere);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^pipewright: error: the run request is invalid\n {2}pipeline\.steps\[0\]\.model: no model/);
+    expect((await cli(['submit', file, '--input', '[1]'], nowhere)).err).toBe('pipewright: error: --input must be a JSON object');
+    writeFileSync(file, 'name: p\ndefaults: { model: m }\nsteps:\n  - id: a\n    prompt: "{{input.q}}"\n');
+    const unreachable = await cli(['submit', file, '--input', '{"q":"x"}'], nowhere);
+    expect(unreachable).toMatchObject({ code: 4, err: expect.stringContaining(`pipewright: error: cannot reach NATS at ${nowhere.NATS_URL}`) });
   });
 });

@@ -34,20 +34,32 @@ export interface SubmitOptions {
 }
 
 /**
- * Checks a run request locally (the planner checks again: the bus is open to any client) and publishes
- * it to `pw.runs.submit` with a deterministic message id, so a retried submit is one run.
+ * A run request checked locally, as the planner will check it again (the bus is open to any client):
+ * an invalid pipeline or input is a SpecError naming each bad field, before anything connects.
  */
-export async function submitRun(js: JetStreamClient, pipeline: unknown, input: Record<string, unknown>, opts: SubmitOptions = {}): Promise<string> {
-  const id = opts.runId ?? newRunId();
+export function runRequest(pipeline: unknown, input: Record<string, unknown>, opts: SubmitOptions = {}): RunRequest & { runId: string } {
   const checked = checkPipeline(pipeline, ['pipeline']);
   if (!checked.ok) throw new SpecError(checked.issues);
   const inputIssues = checkRunInput(checked.spec, input, 'input');
   if (inputIssues.length > 0) throw new SpecError(inputIssues);
-  const parsed = RunRequest.safeParse({ schemaVersion: SCHEMA_VERSION, runId: id, pipeline, input, ...(opts.tenant ? { tenant: opts.tenant } : {}), ...(opts.labels ? { labels: opts.labels } : {}) });
+  const parsed = RunRequest.safeParse({ schemaVersion: SCHEMA_VERSION, runId: opts.runId ?? newRunId(), pipeline, input, ...(opts.tenant ? { tenant: opts.tenant } : {}), ...(opts.labels ? { labels: opts.labels } : {}) });
   if (!parsed.success) throw new SpecError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-  // The message id carries the request's digest: the same run id with another request is not deduplicated away, so the planner can refuse it (a conflict).
-  await publishJson(js, subjects.runSubmit, parsed.data, { msgId: msgIds.submit(id, requestDigest(parsed.data)) });
-  return id;
+  return { ...parsed.data, runId: parsed.data.runId ?? newRunId() }; // always given above; the schema lets other clients leave it out
+}
+
+/**
+ * Publishes a run request to `pw.runs.submit`. The message id carries the request's digest: a retried
+ * submit is one run, and the same run id with another request is not deduplicated away, so the
+ * planner can refuse it (a conflict).
+ */
+export async function publishRunRequest(js: JetStreamClient, request: RunRequest & { runId: string }): Promise<string> {
+  await publishJson(js, subjects.runSubmit, request, { msgId: msgIds.submit(request.runId, requestDigest(request)) });
+  return request.runId;
+}
+
+/** Checks a run request locally and publishes it; resolves with its run id. */
+export function submitRun(js: JetStreamClient, pipeline: unknown, input: Record<string, unknown>, opts: SubmitOptions = {}): Promise<string> {
+  return publishRunRequest(js, runRequest(pipeline, input, opts));
 }
 
 interface SubmitFlags extends ConnectionFlags {
@@ -74,10 +86,9 @@ export function registerSubmitCommand(program: Command, ctx: Ctx): void {
     .addOption(valueOption('--timeout <ms|30s>', 'with --watch: stop waiting after this long (exit 5)', duration))
     .addOption(jsonOption(true));
   addBusOptions(cmd).action(async (file: string, o: SubmitFlags) => {
-    const pipeline = readPipelineFile(file);
-    const input = readInput(o.input);
+    const request = runRequest(readPipelineFile(file), readInput(o.input), { ...(o.runId ? { runId: o.runId } : {}), ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.label ? { labels: o.label } : {}) });
     await withBus(configWith(ctx.env, o), async (bus) => {
-      const id = await submitRun(bus.js, pipeline, input, { ...(o.runId ? { runId: o.runId } : {}), ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.label ? { labels: o.label } : {}) });
+      const id = await publishRunRequest(bus.js, request);
       // --json --watch is a stream of events (run.started names the run); --json alone is one document.
       if (o.json && !o.watch) ctx.json({ runId: id });
       if (!o.json) ctx.print(`submitted run ${id}`);

@@ -18,8 +18,16 @@ export function colorWanted(isTTY: boolean, s: OutputSettings): boolean {
   return isTTY && s.TERM !== 'dumb';
 }
 
-/** The process's own stdout and stderr. */
+/**
+ * The process's own stdout and stderr. A reader that goes away (`pipewright watch --json | head -1`)
+ * ends the command quietly, as a pipe's writer should, instead of a stack trace about EPIPE.
+ */
 export function processIo(s: OutputSettings): Io {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? 0);
+    });
   return {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),

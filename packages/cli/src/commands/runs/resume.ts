@@ -1,5 +1,5 @@
 import { RerunBody, ResumeBody } from '@pipewright/contracts';
-import type { Command } from 'commander';
+import type { Command, Option } from 'commander';
 import type { z } from 'zod';
 import type { Ctx } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
@@ -19,11 +19,13 @@ interface TakeUpFlags extends ConnectionFlags {
 }
 
 /** The flags `resume` and `rerun` share: new spending limits, a reason, and watching the outcome. */
-function takeUpCommand(runs: Command, name: string, description: string): Command {
-  return consoleCommand(runs, name, description, true)
+function takeUpCommand(runs: Command, name: string, description: string, limits: readonly Option[] = []): Command {
+  const cmd = consoleCommand(runs, name, description, true)
     .addArgument(valueArgument('<runId>', 'the run', runId))
     .addOption(valueOption('--max-usd <usd>', 'a new USD limit for the run', positiveNumber))
-    .addOption(valueOption('--max-tokens <n>', 'a new token limit for the run', positiveInt()))
+    .addOption(valueOption('--max-tokens <n>', 'a new token limit for the run', positiveInt()));
+  for (const o of limits) cmd.addOption(o);
+  return cmd
     .option('--reason <text>', 'why, recorded on the run')
     .option('-w, --watch', 'watch the run until it finishes (over NATS); exit code 1 unless it succeeds')
     .addOption(valueOption('--timeout <ms|30s>', 'with --watch: stop waiting after this long (exit 5)', duration));
@@ -48,10 +50,10 @@ async function watchIfAsked(ctx: Ctx, o: TakeUpFlags, id: string, from?: FollowO
 
 /** `runs resume <id>`: a stopped run goes on from where it stopped, with new limits if given. */
 export function registerResume(runs: Command, ctx: Ctx): void {
-  takeUpCommand(runs, 'resume', 'resume a stopped run (failed, timed out, out of budget, cancelled) from where it stopped: succeeded steps keep their outputs')
-    .addOption(valueOption('--deadline-ms <ms|10m>', 'time the resumed run has, from now', duration))
-    .addOption(valueOption('--max-steps <n>', 'most step dispatches over the run’s whole life', positiveInt()))
-    .action(async (id: string, o: TakeUpFlags & { deadlineMs?: number; maxSteps?: number }) => {
+  takeUpCommand(runs, 'resume', 'resume a stopped run (failed, timed out, out of budget, cancelled) from where it stopped: succeeded steps keep their outputs', [
+    valueOption('--deadline-ms <ms|10m>', 'time the resumed run has, from now', duration),
+    valueOption('--max-steps <n>', 'most step dispatches over the run’s whole life', positiveInt()),
+  ]).action(async (id: string, o: TakeUpFlags & { deadlineMs?: number; maxSteps?: number }) => {
       const limits = o.deadlineMs !== undefined || o.maxSteps !== undefined ? { limits: { ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}), ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}) } } : {};
       const body = checked(ResumeBody, { ...budgetOf(o), ...limits, ...(o.reason !== undefined ? { reason: o.reason } : {}) });
       const accepted = await consoleFor(ctx, o).resume(id, body);

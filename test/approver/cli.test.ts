@@ -65,9 +65,9 @@ describe('pipewright approvals (CLI)', () => {
   it('a wrong token or a missing URL is an error, not a decision', async () => {
     const req = await h.publishAndWait(approvalRequest());
     const denied = await cli(['approve', req.approvalId], 'wrong-token-0123456789abcdef');
-    expect(denied).toMatchObject({ code: 1, out: expect.stringContaining('error: unauthorized') });
+    expect(denied).toMatchObject({ code: 4, out: expect.stringContaining('error: unauthorized') }); // exit 4: a refused token (docs/cli.md#exit-codes)
     const lines: string[] = [];
-    expect(await runApprovalsCommand(['list'], () => ({ url: undefined, token: undefined }), (l) => lines.push(l))).toBe(1);
+    expect(await runApprovalsCommand(['list'], () => ({ url: undefined, token: undefined }), (l) => lines.push(l))).toBe(4);
     expect(lines.join('\n')).toContain('PW_APPROVER_URL');
     await new Promise((r) => setTimeout(r, 200));
     expect(h.eventsOf(req.approvalId)).toHaveLength(0);

@@ -33,7 +33,8 @@ describe('pipewright runs cancel', () => {
     await stack?.stop();
   });
 
-  const cli = (...args: string[]) => exec(process.execPath, [CLI, ...args], { env: { ...process.env, ...stack.clientEnv('client') }, timeout: 60_000 });
+  // `runs cancel` goes through the console's runs API (docs/cli.md).
+  const cli = (...args: string[]) => exec(process.execPath, [CLI, ...args], { env: { ...process.env, ...stack.clientEnv('client'), PW_CONSOLE_URL: stack.consoleUrl ?? '', PW_CONSOLE_TOKEN: stack.consoleToken ?? '' }, timeout: 60_000 });
   const started = (runId: string) => events.events(runId).some((e) => e.type === 'step.started');
 
   it('cancels one run by id: its call is aborted and the run ends cancelled', async () => {

@@ -1,31 +1,42 @@
 import { readFileSync } from 'node:fs';
+import { errorMessage } from '@pipewright/kit';
 import { parse } from 'yaml';
+import { UsageError } from './cli/errors.js';
 
-/** Reads a pipeline spec from YAML or JSON; the spec itself is checked by the contracts. */
-export function readPipelineFile(path: string): unknown {
+/** A pipeline or input file larger than this is refused: a spec is a few KiB, an input rarely more than a few MiB. */
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+function readText(path: string, what: string): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read pipeline file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`cannot read ${what} ${path}: ${errorMessage(err)}`);
   }
+  if (Buffer.byteLength(text) > MAX_FILE_BYTES) throw new UsageError(`${what} ${path} is larger than ${MAX_FILE_BYTES} bytes`);
+  return text;
+}
+
+/** Reads a pipeline spec from YAML or JSON; the spec itself is checked by the contracts. */
+export function readPipelineFile(path: string): unknown {
+  const text = readText(path, 'pipeline file');
   try {
     return parse(text) as unknown;
   } catch (err) {
-    throw new Error(`${path} is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`${path} is not valid YAML: ${errorMessage(err)}`);
   }
 }
 
 /** `--input` takes inline JSON or `@file.json`. */
 export function readInput(arg: string | undefined): Record<string, unknown> {
   if (arg === undefined) return {};
-  const text = arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg;
+  const text = arg.startsWith('@') ? readText(arg.slice(1), 'input file') : arg;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`--input is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`--input is not JSON: ${errorMessage(err)}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('--input must be a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('--input must be a JSON object');
   return value as Record<string, unknown>;
 }

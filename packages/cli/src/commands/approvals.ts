@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { errorMessage } from '@pipewright/kit';
+import { Option, type Command } from 'commander';
+import { Ctx } from '../cli/context.js';
+import { UsageError } from '../cli/errors.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { clean } from '../cli/io.js';
+import { errorFor, sendJson, type HttpAnswer, type HttpService } from '../cli/http.js';
+import { addApproverOptions, jsonOption, valueOption, type ConnectionFlags } from '../cli/options.js';
+import { positiveInt } from '../cli/values.js';
+import { runProgram } from '../cli/program-runner.js';
 
 /** Where the approver's HTTP API is and the token to use (PW_APPROVER_URL, PW_APPROVER_TOKEN). */
 export interface ApproverSettings {
@@ -8,95 +17,87 @@ export interface ApproverSettings {
 }
 
 type Out = (line: string) => void;
+type Flags = Pick<ConnectionFlags, 'approverUrl' | 'approverToken'> & { json?: boolean };
 
-/** A request to the approver that may take this long before the CLI gives up. */
-const REQUEST_TIMEOUT_MS = 15_000;
+const HINT = '`pipewright dev` prints them for a local stack';
 
 /**
  * `pipewright approvals list|show|approve|reject|edit`: a client of the approver's HTTP API. The
  * audit trail records the token's name as who decided, via `cli`.
  */
-export function registerApprovalCommands(program: Command, settings: () => ApproverSettings, out: Out = (l) => console.log(l)): void {
-  const approvals = program.command('approvals').description('list, inspect and decide human approvals (approver HTTP API)');
-  const call = (method: string, path: string, body?: unknown) => request(settings(), method, path, body);
+export function registerApprovalCommands(program: Command, ctx: Ctx, settings: () => ApproverSettings): void {
+  const approvals = program.command('approvals').description('list, inspect and decide human approvals (approver HTTP API: PW_APPROVER_URL, PW_APPROVER_TOKEN)');
+  const command = (name: string, description: string) => addApproverOptions(approvals.command(name).description(description).addOption(jsonOption()));
+  const call = async (o: Flags, method: string, path: string, opts: { body?: unknown; notFound?: string } = {}): Promise<Record<string, unknown>> => {
+    const s = settings();
+    const service: HttpService = { name: 'approver', url: o.approverUrl ?? s.url, token: o.approverToken ?? s.token, urlSetting: 'PW_APPROVER_URL (or --approver-url)', tokenSetting: 'PW_APPROVER_TOKEN (or --approver-token)' };
+    const answer = await sendJson(service, method, path, { hint: HINT, ...(opts.body !== undefined ? { body: opts.body } : {}) });
+    if (isAlreadyDecided(answer)) return answer.body as Record<string, unknown>;
+    if (answer.status < 200 || answer.status >= 300) throw errorFor(service, answer, opts.notFound);
+    return (answer.body ?? {}) as Record<string, unknown>;
+  };
+  const decide = async (o: Flags, id: string, verb: string, body: unknown) => {
+    const answer = await call(o, 'POST', `/api/approvals/${encodeURIComponent(id)}/${verb}`, { body, notFound: `no approval ${id}` });
+    if (o.json) ctx.json(answer);
+    decided(ctx, answer, !o.json);
+  };
 
-  approvals
-    .command('list')
-    .description('approvals waiting for a decision (or decided, or all)')
+  command('list', 'approvals waiting for a decision (or decided, or all)')
     .addOption(new Option('--status <status>', 'which approvals').choices(['pending', 'decided', 'all']).default('pending'))
-    .option('--limit <n>', 'most approvals shown', '50')
-    .option('--json', 'print the API answer as JSON')
-    .action(async (o: { status: string; limit: string; json?: boolean }) => {
-      const r = await call('GET', `/api/approvals?status=${encodeURIComponent(o.status)}&limit=${encodeURIComponent(o.limit)}`);
-      if (!ok(r, out)) return;
-      if (o.json) return out(JSON.stringify(r.body, null, 2));
-      const rows = (r.body['approvals'] as ApprovalView[] | undefined) ?? [];
-      if (rows.length === 0) return out(`no ${o.status === 'all' ? '' : `${o.status} `}approvals`);
-      for (const a of rows) out(listLine(a));
+    .addOption(valueOption('--limit <n>', 'most approvals shown', positiveInt(500)).default(50))
+    .action(async (o: Flags & { status: string; limit: number }) => {
+      const body = await call(o, 'GET', `/api/approvals?status=${encodeURIComponent(o.status)}&limit=${o.limit}`);
+      if (o.json) return ctx.json(body);
+      const rows = (body['approvals'] as ApprovalView[] | undefined) ?? [];
+      if (rows.length === 0) return ctx.print(`no ${o.status === 'all' ? '' : `${o.status} `}approvals`);
+      for (const a of rows) ctx.print(listLine(a));
     });
 
-  approvals
-    .command('show')
+  command('show', 'an approval with its context and audit trail')
     .argument('<approvalId>')
-    .description('an approval with its context and audit trail')
-    .option('--json', 'print the API answer as JSON')
-    .action(async (id: string, o: { json?: boolean }) => {
-      const r = await call('GET', `/api/approvals/${encodeURIComponent(id)}`);
-      if (!ok(r, out)) return;
-      if (o.json) return out(JSON.stringify(r.body, null, 2));
-      out(showText(r.body['approval'] as ApprovalView, (r.body['audit'] as AuditView[] | undefined) ?? []));
+    .action(async (id: string, o: Flags) => {
+      const body = await call(o, 'GET', `/api/approvals/${encodeURIComponent(id)}`, { notFound: `no approval ${id}` });
+      if (o.json) return ctx.json(body);
+      ctx.print(showText(body['approval'] as ApprovalView, (body['audit'] as AuditView[] | undefined) ?? []));
     });
 
-  approvals
-    .command('approve')
+  command('approve', 'approve: the step or tool call goes ahead')
     .argument('<approvalId>')
     .option('--comment <text>', 'a note kept with the decision')
-    .action(async (id: string, o: { comment?: string }) => decided(await call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, o.comment ? { comment: o.comment } : {}), out));
+    .action((id: string, o: Flags & { comment?: string }) => decide(o, id, 'approve', o.comment ? { comment: o.comment } : {}));
 
-  approvals
-    .command('reject')
+  command('reject', 'reject: the run sees the reason')
     .argument('<approvalId>')
     .requiredOption('--reason <text>', 'why (the run sees it)')
-    .action(async (id: string, o: { reason: string }) => decided(await call('POST', `/api/approvals/${encodeURIComponent(id)}/reject`, { reason: o.reason }), out));
+    .action((id: string, o: Flags & { reason: string }) => decide(o, id, 'reject', { reason: o.reason }));
 
-  approvals
-    .command('edit')
+  command('edit', 'approve with edited arguments')
     .argument('<approvalId>')
     .requiredOption('-a, --arguments <json|@file>', "the tool's arguments to run with instead, or a budget request's new limits (checked against the request's schema)")
     .option('--comment <text>', 'a note kept with the decision')
-    .description('approve with edited arguments')
-    .action(async (id: string, o: { arguments: string; comment?: string }) => {
+    .action(async (id: string, o: Flags & { arguments: string; comment?: string }) => {
       let args: unknown;
       try {
         args = JSON.parse(o.arguments.startsWith('@') ? readFileSync(o.arguments.slice(1), 'utf8') : o.arguments);
       } catch (err) {
-        out(`error: --arguments is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-        process.exitCode = 2;
-        return;
+        throw new UsageError(`--arguments is not valid JSON: ${errorMessage(err)}`);
       }
-      decided(await call('POST', `/api/approvals/${encodeURIComponent(id)}/edit`, { arguments: args, ...(o.comment ? { comment: o.comment } : {}) }), out);
+      await decide(o, id, 'edit', { arguments: args, ...(o.comment ? { comment: o.comment } : {}) });
     });
 }
 
 /**
  * Runs one `approvals …` command line (without the leading `approvals`) and returns its exit code,
- * for tests and scripts that drive the CLI in-process.
+ * for tests and scripts that drive the CLI in-process. Every line (stdout and stderr) goes to `out`.
  */
 export async function runApprovalsCommand(args: readonly string[], settings: () => ApproverSettings, out: Out): Promise<number> {
-  const program = new Command('pipewright').exitOverride().configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => out(s.trimEnd()) });
-  registerApprovalCommands(program, settings, out);
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    await program.parseAsync(['approvals', ...args], { from: 'user' });
-    return Number(process.exitCode ?? 0);
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    out(`error: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
-  } finally {
-    process.exitCode = before;
-  }
+  const ctx = new Ctx({ out, err: out, color: false, errColor: false }, {});
+  return runProgram(['approvals', ...args], ctx, (program) => registerApprovalCommands(program, ctx, settings));
+}
+
+/** A 409 that carries the decision that stands: an answer to show, not an error. */
+function isAlreadyDecided(a: HttpAnswer): boolean {
+  return a.status === 409 && typeof a.body === 'object' && a.body !== null && (a.body as { approval?: ApprovalView }).approval?.decision !== undefined;
 }
 
 interface ApprovalView {
@@ -134,49 +135,24 @@ interface AuditView {
   after?: unknown;
 }
 
-async function request(s: ApproverSettings, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  if (!s.url || !s.token) throw new Error('set PW_APPROVER_URL (e.g. http://localhost:8080) and PW_APPROVER_TOKEN to reach the approver');
-  const res = await fetch(`${s.url.replace(/\/$/, '')}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${s.token}`, 'x-pipewright-client': 'cli', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
-  } catch {
-    return { status: res.status, body: { error: `HTTP ${res.status}`, message: text.slice(0, 200) } };
-  }
-}
-
-function ok(r: { status: number; body: Record<string, unknown> }, out: Out): boolean {
-  if (r.status >= 200 && r.status < 300) return true;
-  const issues = (r.body['issues'] as { path: string; message: string }[] | undefined) ?? [];
-  const message = typeof r.body['message'] === 'string' ? `: ${r.body['message']}` : '';
-  out(`error: ${typeof r.body['error'] === 'string' ? r.body['error'] : `HTTP ${r.status}`}${message}`);
-  for (const i of issues) out(`  ${i.path}: ${i.message}`);
-  process.exitCode = 1;
-  return false;
-}
-
-function decided(r: { status: number; body: Record<string, unknown> }, out: Out): void {
-  const a = r.body['approval'] as ApprovalView | undefined;
-  if (r.status === 409 && a?.decision) {
-    out(`already decided: ${a.decision.decision} by ${a.decision.by} (${a.decision.via}) at ${a.decision.at}; that decision stands`);
-    process.exitCode = 1;
+/** What a decision request came to: decided now, already so, or decided otherwise before (exit 1). */
+function decided(ctx: Ctx, body: Record<string, unknown>, print: boolean): void {
+  const a = body['approval'] as ApprovalView | undefined;
+  const d = a?.decision;
+  if (!a || !d) return;
+  if (body['error'] === 'already_decided') {
+    if (print) ctx.print(clean(`already decided: ${d.decision} by ${d.by} (${d.via}) at ${d.at}; that decision stands`));
+    ctx.exitCode = EXIT.notSucceeded;
     return;
   }
-  if (!ok(r, out) || !a?.decision) return;
-  const d = a.decision;
-  out(`${r.body['result'] === 'unchanged' ? 'already ' : ''}${d.decision}: ${a.approvalId} by ${d.by}${d.reason ? ` (${d.reason})` : ''}`);
+  if (print) ctx.print(clean(`${body['result'] === 'unchanged' ? 'already ' : ''}${d.decision}: ${a.approvalId} by ${d.by}${d.reason ? ` (${d.reason})` : ''}`));
 }
 
 function listLine(a: ApprovalView): string {
   const what = a.request.action.kind === 'tool' ? `tool ${a.request.action.tool ?? '?'}` : a.request.action.kind === 'budget' ? `budget ${a.request.stepId}` : `step ${a.request.stepId}`;
   const state = a.decision ? `${a.decision.decision} by ${a.decision.by}` : a.escalation ? `escalated to ${a.escalation.to}` : 'pending';
   const due = a.deadlineAt && !a.decision ? `  due ${a.deadlineAt}` : '';
-  return `${a.approvalId.padEnd(36)} ${state.padEnd(24)} ${what.padEnd(24)} ${a.request.requestedAt}${due}`;
+  return clean(`${a.approvalId.padEnd(36)} ${state.padEnd(24)} ${what.padEnd(24)} ${a.request.requestedAt}${due}`);
 }
 
 function showText(a: ApprovalView, audit: readonly AuditView[]): string {
@@ -195,7 +171,8 @@ function showText(a: ApprovalView, audit: readonly AuditView[]): string {
     'audit:',
     ...audit.map((e) => `  ${e.at}  ${e.action.padEnd(13)} ${e.actor} (${e.channel})${e.reason ? `  ${e.reason}` : ''}${e.detail ? `  ${e.detail}` : ''}${e.after !== undefined && e.action === 'edited' ? `  ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}` : ''}`),
   ];
-  return lines.join('\n');
+  // Reasons, reasoning and arguments come from models and pipelines: no control characters reach the terminal.
+  return clean(lines.join('\n'));
 }
 
 /** A budget request: the run limit in force, what the run spent, and the limits proposed (what `edit` changes). */

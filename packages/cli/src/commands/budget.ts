@@ -1,25 +1,28 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BudgetStatusReply, SCHEMA_VERSION, subjects, type BudgetScope, type BudgetStatus } from '@pipewright/contracts';
 import type { Command } from 'commander';
+import type { Ctx } from '../cli/context.js';
+import { RefusedError, UnavailableError, UsageError } from '../cli/errors.js';
+import { addBusOptions, configWith, jsonOption, type ConnectionFlags } from '../cli/options.js';
 import { loadCliConfig, type CliConfig } from '../config.js';
-import { openBus } from '../connect.js';
+import { withBus } from '../connect.js';
 
 /** How long `budget status` waits for the budget service. */
 export const BUDGET_STATUS_TIMEOUT_MS = 5_000;
 
 /** `pipewright budget status --run <id> | --pipeline <name> | --tenant <tenant>`: use against limits. */
-export function registerBudgetCommands(program: Command): void {
-  const budget = program.command('budget').description('token and cost budgets (the budget service)');
-  budget
+export function registerBudgetCommands(program: Command, ctx: Ctx): void {
+  const budget = program.command('budget').description('token and cost budgets (the budget service, over NATS)');
+  const status = budget
     .command('status')
     .description('what a run, a pipeline or a tenant has spent and holds, against its limits')
     .option('--run <id>', 'a run: all it spent, and its own limits')
     .option('--pipeline <name>', "a pipeline: spend over its rolling window (e.g. the last 24 h), and the configured limits")
     .option('--tenant <tenant>', "a tenant: spend over its rolling window, and the configured limits")
-    .option('--json', 'print the status reply as JSON')
-    .action(async (o: BudgetStatusOptions) => {
-      console.log(await runBudgetStatus(o));
-    });
+    .addOption(jsonOption());
+  addBusOptions(status).action(async (o: BudgetStatusOptions & ConnectionFlags) => {
+    ctx.print(await runBudgetStatus(o, configWith(ctx.env, o)));
+  });
 }
 
 export interface BudgetStatusOptions {
@@ -32,15 +35,12 @@ export interface BudgetStatusOptions {
 /** The `budget status` command: connects, asks, and returns what to print. */
 export async function runBudgetStatus(o: BudgetStatusOptions, cfg: CliConfig = loadCliConfig()): Promise<string> {
   const chosen = (['run', 'pipeline', 'tenant'] as const).flatMap((scope) => (o[scope] !== undefined ? [{ scope, id: o[scope] }] : []));
-  if (chosen.length !== 1) throw new Error('give exactly one of --run <id>, --pipeline <name> or --tenant <tenant>');
+  if (chosen.length !== 1) throw new UsageError('give exactly one of --run <id>, --pipeline <name> or --tenant <tenant>');
   const { scope, id } = chosen[0]!;
-  const bus = await openBus(cfg);
-  try {
+  return withBus(cfg, async (bus) => {
     const status = await budgetStatus(bus.nc, scope, id);
     return o.json ? JSON.stringify(status, null, 2) : renderBudgetStatus(status);
-  } finally {
-    await bus.close();
-  }
+  });
 }
 
 /** Asks the budget service; throws with a message for people when it cannot answer. */
@@ -49,10 +49,12 @@ export async function budgetStatus(nc: NatsConnection, scope: BudgetScope, id: s
   try {
     raw = (await nc.request(subjects.budget.status, JSON.stringify({ schemaVersion: SCHEMA_VERSION, scope, id }), { timeout: timeoutMs })).json();
   } catch (err) {
-    throw new Error(`no answer from the budget service on ${subjects.budget.status} (is it running?): ${err instanceof Error ? err.message : String(err)}`);
+    throw new UnavailableError(`no answer from the budget service on ${subjects.budget.status} (is it running?): ${err instanceof Error ? err.message : String(err)}`);
   }
-  const reply = BudgetStatusReply.parse(raw);
-  if (reply.outcome === 'error') throw new Error(`budget service: ${reply.error.path ? `${reply.error.path}: ` : ''}${reply.error.message}`);
+  const parsed = BudgetStatusReply.safeParse(raw);
+  if (!parsed.success) throw new UnavailableError(`the budget service's answer is not what this CLI expects: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const reply = parsed.data;
+  if (reply.outcome === 'error') throw new RefusedError('bad_request', `budget service: ${reply.error.path ? `${reply.error.path}: ` : ''}${reply.error.message}`);
   return reply;
 }
 

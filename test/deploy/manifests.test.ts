@@ -32,6 +32,7 @@ const PENDING_IN_CODE: Readonly<Record<string, string>> = {
   PW_CONSOLE_PUBLIC_URL: 'where people reach the console',
   PW_CONSOLE_INBOX_URL: "the approver inbox's public URL, for the console's links",
   PW_CONSOLE_WEBHOOKS_FILE: 'the console run-end webhooks list (components/console-webhooks)',
+  PW_CONSOLE_INDEX_MAX_RUNS: 'most runs the console index holds (bounds its memory)',
 };
 
 /**

@@ -29,11 +29,12 @@ const read = (f: string) => readFileSync(join(DIR, f), 'utf8');
  * and its entry here is removed.
  */
 const PENDING_METRICS: readonly DocumentedMetric[] = [
+  // Asked of the console (not on its branch yet): request rate, errors and latency of the API.
   { name: 'pw_console_http_requests_total', type: 'counter', labels: ['method', 'route', 'status'] },
   { name: 'pw_console_http_request_duration_seconds', type: 'histogram', labels: ['method', 'route'] },
-  { name: 'pw_console_index_lag_seconds', type: 'gauge', labels: [] },
+  // As the console's branch registers them.
   { name: 'pw_console_index_runs', type: 'gauge', labels: [] },
-  { name: 'pw_console_sse_clients', type: 'gauge', labels: [] },
+  { name: 'pw_console_index_last_seq', type: 'gauge', labels: [] },
   { name: 'pw_console_webhook_deliveries_total', type: 'counter', labels: ['outcome'] },
 ];
 
@@ -41,8 +42,9 @@ const documented = documentedMetrics(readFileSync(join(ROOT, 'docs/operations.md
 const registered = registeredMetrics(ROOT);
 const pending = PENDING_METRICS.filter((m) => !registered.has(m.name));
 if (pending.length > 0) console.warn(`observability.test: rules and panels read metrics the console does not export yet: ${pending.map((m) => m.name).join(', ')}`);
-const known = new Set([...documented, ...pending].map((m) => m.name));
-const histograms = new Set([...documented, ...pending].filter((m) => m.type === 'histogram').map((m) => m.name));
+// Registered pending ones count too: the table test below is the one that asks for them in the docs.
+const known = new Set([...documented, ...PENDING_METRICS].map((m) => m.name));
+const histograms = new Set([...documented, ...PENDING_METRICS].filter((m) => m.type === 'histogram').map((m) => m.name));
 const tmp = mkdtempSync(join(tmpdir(), 'pw-observability-'));
 let promtool: string | undefined;
 
@@ -100,7 +102,7 @@ describe('deploy/observability/prometheus-rules.yaml', () => {
 
   it('alerts on failing runs, growing lag, open breakers, budget denials, ageing approvals and a growing DLQ', () => {
     const exprs = ruleGroups(text).flatMap((g) => g.rules.map((r) => r.expr));
-    for (const metric of ['pw_runs_total', 'pw_consumer_pending_messages', 'pw_breaker_state', 'pw_budget_denials_total', 'pw_approval_oldest_pending_age_seconds', 'pw_dlq_messages_total', 'pw_console_http_requests_total', 'pw_console_index_lag_seconds'])
+    for (const metric of ['pw_runs_total', 'pw_consumer_pending_messages', 'pw_breaker_state', 'pw_budget_denials_total', 'pw_approval_oldest_pending_age_seconds', 'pw_dlq_messages_total', 'pw_console_http_requests_total', 'pw_console_index_last_seq', 'pw_console_webhook_deliveries_total'])
       expect(exprs.some((e) => e.includes(metric)), metric).toBe(true);
   });
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Offline validation of deploy/, as CI runs it (scripts/test.sh):
-//   1. renders every kustomize overlay (local, production, and each with the gpu pool component) with
+//   1. renders every kustomize overlay (local, production, and each with every optional component) with
 //      kustomize v5 and validates every rendered object, strictly, against the Kubernetes JSON Schemas
 //      (kubernetes-models) and KEDA's (@kubernetes-models/keda): wrong types and unknown fields fail;
 //   2. validates the manifests applied outside kustomize (overlays/production/nats-network-policy.yaml);
 //   3. loads deploy/compose/docker-compose.yml with the Compose specification's loader (compose-go).
-// Generated files (nats-auth/, approver-tokens) are stood in for by placeholders in a temporary copy.
+// Generated files (nats-auth/, token files, the console's session secret) are stood in for by
+// placeholders in a temporary copy.
 //
 //   node scripts/validate-deploy.mjs                      everything above
 //   node scripts/validate-deploy.mjs --objects FILE...    only the objects in these YAML files

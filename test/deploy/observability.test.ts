@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectorProblems, dashboardProblems } from './support/dashboard-check.js';
-import { documentedMetrics, promtoolCheck, registeredMetrics, ruleProblems } from './support/observability-check.js';
+import { documentedMetrics, promtoolCheck, registeredMetrics, ruleProblems, type DocumentedMetric } from './support/observability-check.js';
 
 /**
  * What operators install from deploy/observability, checked as CI can: the alert rules with a real
@@ -21,9 +21,30 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIR = join(ROOT, 'deploy/observability');
 const read = (f: string) => readFileSync(join(DIR, f), 'utf8');
 
+/**
+ * Metrics the console (issue 13; its code is being written on another branch) is to export, which the
+ * console's alert rules and dashboard row already read. Each counts as exported while the code does not
+ * register it yet (and is logged); once registered, it must have exactly this type and these labels (or
+ * the rules and panels are changed to what it has), it must be in docs/operations.md like every other,
+ * and its entry here is removed.
+ */
+const PENDING_METRICS: readonly DocumentedMetric[] = [
+  // Asked of the console (not on its branch yet): request rate, errors and latency of the API.
+  { name: 'pw_console_http_requests_total', type: 'counter', labels: ['method', 'route', 'status'] },
+  { name: 'pw_console_http_request_duration_seconds', type: 'histogram', labels: ['method', 'route'] },
+  // As the console's branch registers them.
+  { name: 'pw_console_index_runs', type: 'gauge', labels: [] },
+  { name: 'pw_console_index_last_seq', type: 'gauge', labels: [] },
+  { name: 'pw_console_webhook_deliveries_total', type: 'counter', labels: ['outcome'] },
+];
+
 const documented = documentedMetrics(readFileSync(join(ROOT, 'docs/operations.md'), 'utf8'));
-const known = new Set(documented.map((m) => m.name));
-const histograms = new Set(documented.filter((m) => m.type === 'histogram').map((m) => m.name));
+const registered = registeredMetrics(ROOT);
+const pending = PENDING_METRICS.filter((m) => !registered.has(m.name));
+if (pending.length > 0) console.warn(`observability.test: rules and panels read metrics the console does not export yet: ${pending.map((m) => m.name).join(', ')}`);
+// Registered pending ones count too: the table test below is the one that asks for them in the docs.
+const known = new Set([...documented, ...PENDING_METRICS].map((m) => m.name));
+const histograms = new Set([...documented, ...PENDING_METRICS].filter((m) => m.type === 'histogram').map((m) => m.name));
 const tmp = mkdtempSync(join(tmpdir(), 'pw-observability-'));
 let promtool: string | undefined;
 
@@ -52,13 +73,23 @@ function checkRules(text: string): string[] {
 
 describe('docs/operations.md lists every metric', () => {
   it('the table names exactly the pw_ metrics the code registers, with their types and labels', () => {
-    const registered = registeredMetrics(ROOT);
     expect(registered.size).toBeGreaterThan(30);
-    expect([...known].sort()).toEqual([...registered.keys()].sort());
+    expect(documented.map((m) => m.name).sort()).toEqual([...registered.keys()].sort());
     for (const m of documented) {
       const r = registered.get(m.name)!;
       expect(`${m.name}: ${m.type} {${m.labels.join(',')}}`).toBe(`${m.name}: ${r.type} {${r.labels.join(',')}}`);
     }
+  });
+});
+
+describe('metrics the deploy files assume ahead of the code', () => {
+  it('are registered, when they are, with the type and labels the rules and panels assume', () => {
+    for (const m of PENDING_METRICS.filter((p) => registered.has(p.name))) {
+      const r = registered.get(m.name)!;
+      expect(`${m.name}: ${r.type} {${[...r.labels].sort().join(',')}}`, 'registered now: remove it from PENDING_METRICS once the rules agree').toBe(`${m.name}: ${m.type} {${[...m.labels].sort().join(',')}}`);
+    }
+    expect(new Set(PENDING_METRICS.map((m) => m.name)).size).toBe(PENDING_METRICS.length);
+    for (const m of PENDING_METRICS) expect(m.name).toMatch(/^pw_console_[a-z_]+$/);
   });
 });
 
@@ -71,7 +102,7 @@ describe('deploy/observability/prometheus-rules.yaml', () => {
 
   it('alerts on failing runs, growing lag, open breakers, budget denials, ageing approvals and a growing DLQ', () => {
     const exprs = ruleGroups(text).flatMap((g) => g.rules.map((r) => r.expr));
-    for (const metric of ['pw_runs_total', 'pw_consumer_pending_messages', 'pw_breaker_state', 'pw_budget_denials_total', 'pw_approval_oldest_pending_age_seconds', 'pw_dlq_messages_total'])
+    for (const metric of ['pw_runs_total', 'pw_consumer_pending_messages', 'pw_breaker_state', 'pw_budget_denials_total', 'pw_approval_oldest_pending_age_seconds', 'pw_dlq_messages_total', 'pw_console_http_requests_total', 'pw_console_index_last_seq', 'pw_console_webhook_deliveries_total'])
       expect(exprs.some((e) => e.includes(metric)), metric).toBe(true);
   });
 

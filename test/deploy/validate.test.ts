@@ -47,8 +47,8 @@ ${spec}`;
 describe('scripts/validate-deploy.mjs', () => {
   it('accepts every overlay and the Compose file as they are in the repository', { timeout: GO_BUILD_MS }, () => {
     const r = validate();
-    expect(r.out).toMatch(/overlays\/production\+gpu: \d+ objects checked/);
-    expect(r.out).toMatch(/ok \(7 services/);
+    expect(r.out).toMatch(/overlays\/production\+components: \d+ objects checked/);
+    expect(r.out).toMatch(/ok \(8 services/);
     expect(r.status, r.out).toBe(0);
   });
 

@@ -6,14 +6,16 @@ import { deployWorkspace as untypedWorkspace } from '../../../scripts/validate-d
 
 /**
  * Renders the kustomize overlays as a user would, from a temporary copy of deploy/ in which the
- * generated, gitignored files (nats-auth/, approver-tokens) are placeholders when missing.
+ * generated, gitignored files (nats-auth/, token files, the console's session secret) are placeholders
+ * when missing. `<overlay>+components` is the overlay with every optional component enabled.
  */
 
-export type OverlayName = 'local' | 'production' | 'local+gpu' | 'production+gpu';
+export type OverlayName = 'local' | 'production' | 'local+components' | 'production+components';
 
 interface Workspace {
   deploy: string;
-  overlays: { name: OverlayName; dir: string }[];
+  /** `components`: the optional components the variant enables (none for the real overlays). */
+  overlays: { name: OverlayName; dir: string; components: string[] }[];
   compose: string;
   remove: () => void;
 }

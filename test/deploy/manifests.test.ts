@@ -23,26 +23,14 @@ const OPS_PORT = 9464;
  * Variables the deploy files set ahead of the code that will read them. Each is logged while the code
  * does not read it yet; remove it here once it does.
  */
-const PENDING_IN_CODE: Readonly<Record<string, string>> = {
-  PW_APPROVER_PORT: 'port of the approver HTTP API / web inbox (approver Service, port 8080)',
-  PW_CONSOLE_PORT: 'port of the console runs API and dashboard (console Service, port 8070)',
-  PW_CONSOLE_HOST: 'address the console HTTP server listens on',
-  PW_CONSOLE_TOKENS_FILE: 'the console `name:role:token` file (Secret pipewright-console, key tokens)',
-  PW_CONSOLE_SESSION_SECRET: 'key of the console dashboard sessions (Secret pipewright-console, key session-secret)',
-  PW_CONSOLE_PUBLIC_URL: 'where people reach the console',
-  PW_CONSOLE_INBOX_URL: "the approver inbox's public URL, for the console's links",
-  PW_CONSOLE_WEBHOOKS_FILE: 'the console run-end webhooks list (components/console-webhooks)',
-  PW_CONSOLE_INDEX_MAX_RUNS: 'most runs the console index holds (bounds its memory)',
-};
+const PENDING_IN_CODE: Readonly<Record<string, string>> = {};
 
 /**
  * Services the deploy files start before their config.ts exists (it is being written on another branch).
  * Each is logged while it has none; once services/<name>/src/config.ts exists, its loader must accept
  * the deploy files' values like every other service's. Remove the entry then.
  */
-const PENDING_SERVICES: Readonly<Record<string, string>> = {
-  console: 'the runs API and dashboard (issue 13)',
-};
+const PENDING_SERVICES: Readonly<Record<string, string>> = {};
 
 type Loader = (env: Record<string, string | undefined>) => unknown;
 /** Each service's own config parser (services/<name>/src/config.ts `loadConfig`): the manifests' values must pass it. */

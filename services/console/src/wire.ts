@@ -67,6 +67,7 @@ export async function wireConsole(rt: ServiceRuntime, cfg: ConsoleConfig, tokens
   const mount = dashboard?.(ports, cfg, tokens);
   const app = buildApp(ports, {
     log: rt.log,
+    registry: rt.registry,
     maxBodyBytes: cfg.PW_CONSOLE_MAX_BODY_BYTES,
     maxStreams: cfg.PW_CONSOLE_MAX_STREAMS,
     openapi: openApiDocument,

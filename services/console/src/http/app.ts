@@ -1,9 +1,10 @@
-import { errorMessage, type Logger } from '@pipewright/kit';
+import { errorMessage, type Logger, type Registry } from '@pipewright/kit';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { ConsolePorts } from '../ports.js';
 import { apiError } from './errors.js';
+import { httpMetrics } from './metrics.js';
 import { runsRoutes } from './runs-routes.js';
 import { sseRoutes, type SseDeps } from './sse-routes.js';
 import { traceRequests } from './tracing.js';
@@ -43,6 +44,8 @@ export interface AppOptions extends SseDeps {
   openapi: () => unknown;
   /** Origins allowed to call the API from a browser; none (CORS off) by default. */
   corsOrigins?: readonly string[];
+  /** Where the HTTP metrics are registered (the service's /metrics); none in unit tests. */
+  registry?: Registry;
   /** Mounts more routes on the app (the dashboard, built by its own module, at `/`). */
   mount?: (app: Hono) => void;
 }
@@ -51,6 +54,7 @@ export interface AppOptions extends SseDeps {
 export function buildApp(p: ConsolePorts, o: AppOptions): Hono {
   const app = new Hono();
   app.use('*', traceRequests());
+  if (o.registry) app.use('*', httpMetrics(o.registry));
   app.use(`${API_BASE}/*`, async (c, next) => {
     await next();
     c.header('x-content-type-options', 'nosniff');

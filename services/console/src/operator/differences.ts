@@ -34,8 +34,3 @@ function walk(a: unknown, b: unknown, path: (string | number)[], out: string[]):
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-/** JSON with object keys sorted, so equal values have equal text (and digest). */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (isObject(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
-}

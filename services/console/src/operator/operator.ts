@@ -4,6 +4,7 @@ import {
   CancelRequest,
   msgIds,
   RerunRequest,
+  RESUMABLE_STATUSES,
   ResumeRequest,
   SCHEMA_VERSION,
   subjects,
@@ -17,7 +18,6 @@ import {
   type RunRequest,
   type RunRequestInput,
   type RunState,
-  type RunStatus,
   type SubmitAccepted,
 } from '@pipewright/contracts';
 import { errorMessage, publishJson, type Logger, type Stores } from '@pipewright/kit';
@@ -27,7 +27,6 @@ import { IdempotencyKeys, type IdempotencyRecord } from './idempotency.js';
 import { checkSubmit, differencesFromStored, newRunId } from './submit.js';
 
 /** Statuses a run may be resumed from. */
-const RESUMABLE: ReadonlySet<RunStatus> = new Set(['failed', 'timed_out', 'budget_exhausted', 'cancelled']);
 /** Cancel requests of a cancel-by-label published at once (each waits for its PubAck). */
 const CANCEL_PUBLISHES_IN_FLIGHT = 64;
 /** Longest Idempotency-Key accepted (Stripe's limit). */
@@ -88,7 +87,7 @@ export class Operator implements RunOperator {
         return { ok: true, status: 200, value: { runId, created: false } };
       }
     }
-    const published = await this.publish(subjects.runSubmit, request, msgIds.submit(runId));
+    const published = await this.publish(subjects.runSubmit, request, msgIds.submit(runId, checked.digest));
     if (!published.ok) return published;
     this.d.log.info({ runId, by: opts.actor.name, pipeline: request.pipeline.name }, 'run submitted');
     return { ok: true, status: 202, value: { runId, created: true } };
@@ -105,7 +104,7 @@ export class Operator implements RunOperator {
     const explicit = request.runId !== undefined;
     const diff = differences(explicit ? first.request : before, explicit ? request : asked);
     if (diff.length > 0) return fail(409, code, message, { differences: diff });
-    const published = await this.publish(subjects.runSubmit, first.request, msgIds.submit(first.runId));
+    const published = await this.publish(subjects.runSubmit, first.request, msgIds.submit(first.runId, first.digest));
     if (!published.ok) return published;
     return { ok: true, status: 200, value: { runId: first.runId, created: false } };
   }
@@ -136,7 +135,7 @@ export class Operator implements RunOperator {
   async resume(runId: string, body: ResumeBody, actor: Actor): Promise<OpResult<ResumeAccepted>> {
     const state = await this.state(runId);
     if (!state) return fail(404, 'not_found', `no run ${runId}`);
-    if (!RESUMABLE.has(state.status)) return fail(409, 'not_resumable', `run ${runId} is ${state.status}: only a failed, timed-out, budget-exhausted or cancelled run can be resumed`);
+    if (!RESUMABLE_STATUSES.has(state.status)) return fail(409, 'not_resumable', `run ${runId} is ${state.status}: only a failed, timed-out, budget-exhausted or cancelled run can be resumed`);
     const resumeId = randomBytes(12).toString('base64url');
     const req = ResumeRequest.parse({ schemaVersion: SCHEMA_VERSION, runId, resumeId, ...body, reason: body.reason ?? `resumed by ${actor.name}` });
     const published = await this.publish(subjects.runResume, req, msgIds.resume(runId, resumeId));

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { checkPipeline, checkRunInput, fromZodError, RunRequest, SCHEMA_VERSION, type RunState, type ValidationIssue } from '@pipewright/contracts';
-import { canonicalJson, differences } from './differences.js';
+import { randomBytes } from 'node:crypto';
+import { canonicalJson, checkPipeline, checkRunInput, fromZodError, requestDigest, RunRequest, SCHEMA_VERSION, type RunState, type ValidationIssue } from '@pipewright/contracts';
+import { differences } from './differences.js';
 
 /** A run id that sorts by time: `r-<base36 ms>-<random>` (the CLI's form). */
 export function newRunId(): string {
@@ -25,11 +25,6 @@ export function checkSubmit(body: unknown): CheckedSubmit {
   if (inputIssues.length > 0) return { ok: false, issues: inputIssues };
   const request = parsed.data;
   return { ok: true, request, digest: requestDigest(request), explicitRunId: request.runId !== undefined };
-}
-
-/** sha256 of the request's canonical JSON. */
-export function requestDigest(request: RunRequest): string {
-  return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
 /**

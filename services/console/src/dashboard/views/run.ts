@@ -1,5 +1,5 @@
 import { html, safeHref, type Html } from '@pipewright/kit';
-import { TERMINAL_STATUSES, type RunDetail } from '@pipewright/contracts';
+import { RESUMABLE_STATUSES, TERMINAL_STATUSES, type RunDetail } from '@pipewright/contracts';
 import type { Viewer } from '../context.js';
 import { dagSvg } from './dag.js';
 import { ago, count, labelChips, span, statusBadge, usd, utc } from './format.js';
@@ -7,7 +7,6 @@ import { layout } from './layout.js';
 import { inboxHref, jsonBlock, stepCard } from './steps.js';
 
 /** Statuses a run can be resumed from (the planner refuses the others). */
-export const RESUMABLE: ReadonlySet<string> = new Set(['failed', 'timed_out', 'budget_exhausted', 'cancelled']);
 
 export interface RunPageModel {
   viewer: Viewer;
@@ -37,7 +36,7 @@ export function runBody(m: Omit<RunPageModel, 'notice'>): Html {
 <h1><code>${r.runId}</code> ${statusBadge(r.status)}</h1>
 ${canOperate ? html`<div class="actions">
 ${finished ? '' : html`<a class="button danger" href="${base}/confirm/cancel">Cancel…</a>`}
-${RESUMABLE.has(r.status) ? html`<a class="button primary" href="${base}/confirm/resume">Resume…</a>` : ''}
+${RESUMABLE_STATUSES.has(r.status) ? html`<a class="button primary" href="${base}/confirm/resume">Resume…</a>` : ''}
 ${finished ? html`<a class="button" href="${base}/confirm/rerun">Re-run…</a>` : ''}
 </div>` : ''}
 </header>

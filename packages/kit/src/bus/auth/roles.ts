@@ -200,7 +200,9 @@ function consoleRole(INBOX: string): RolePermissions {
       ...reader(S.events.name),
       ...durable(S.events.name, consumers.consoleWebhooks),
       ...reader(`KV_${buckets.runs}`),
-      ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`),
+      // Opening the store binds the blob bucket, creating it when the console starts first; a blob is
+      // content-addressed and checked against its digest on every read, so writing one forges nothing.
+      ...objectStore(EXTRA_BUCKETS.blobs),
       ...kvOwner(buckets.idempotency),
       subjects.budget.status,
       subjects.dlq('console'),

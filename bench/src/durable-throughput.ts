@@ -5,6 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LocalStack, submitRun, type ServiceName } from '@pipewright/cli';
 import { startFerretDb, type FerretHandle } from '@pipewright/devstack';
 import { stackLoopDelays } from './lib/loop-delay.js';
+import { vmRssKb } from './lib/rss.js';
 import { perStep as countsPerStep, serverStats } from './lib/server-stats.js';
 import { round } from './lib/stats.js';
 
@@ -203,14 +204,6 @@ async function serverMsgs(stack: LocalStack): Promise<{ in: number; out: number 
   return { in: varz.in_msgs, out: varz.out_msgs };
 }
 
-function vmRssKb(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined; // the process is gone
-  }
-}
 
 /**
  * Saturated raw JetStream round trips per second: a client publishes commands to a work-queue stream

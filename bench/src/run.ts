@@ -8,6 +8,7 @@ import { clusterRecoveryBench } from './cluster-recovery.js';
 import { durableThroughput } from './durable-throughput.js';
 import { mongoCasProbe } from './mongo-cas-probe.js';
 import { recoveryBench } from './recovery.js';
+import { runsListBench } from './runs-list.js';
 import { resilienceOverhead } from './resilience-overhead.js';
 import { budgetBench } from './budget.js';
 import { watchLoopDelay } from './lib/loop-delay.js';
@@ -16,7 +17,7 @@ import { stepOverhead } from './step-overhead.js';
 import { tokenizerBench } from './tokenizer.js';
 
 type Bench = (args: { steps: number; profile: string; store: string }) => Promise<Record<string, unknown>>;
-const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench, recovery: recoveryBench, 'durable-throughput': durableThroughput, 'state-growth': stateGrowth, tokenizer: tokenizerBench, 'mongo-cas': mongoCasProbe, 'cluster-recovery': clusterRecoveryBench };
+const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench, recovery: recoveryBench, 'durable-throughput': durableThroughput, 'state-growth': stateGrowth, tokenizer: tokenizerBench, 'mongo-cas': mongoCasProbe, 'cluster-recovery': clusterRecoveryBench, 'runs-list': runsListBench };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' }, profile: { type: 'string', default: 'default' }, store: { type: 'string', default: 'kv' } } });
 const name = positionals[0] ?? '';

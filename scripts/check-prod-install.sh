@@ -2,7 +2,7 @@
 # What the image holds, built and started without Docker: the Dockerfile's prod-deps stage (every
 # workspace manifest plus the lockfile, `pnpm install --frozen-lockfile --prod`) and its build stage's
 # output (every dist folder), put together in a temporary folder. From that folder, the CLI runs
-# `--help`, and each of the four services and the model simulator is started against a real
+# `--help`, and each of the five services and the model simulator is started against a real
 # nats-server on free ports; each must answer 200 on its readiness endpoint. A runtime import that is only a devDependency, or not declared
 # at all, is missing from that install and the process dies at start-up: this check fails and prints
 # the process's last log lines.
@@ -111,7 +111,7 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null; do
   sleep 0.1
 done
 
-# --- 5. The simulator and the four services, each from the installed folder.
+# --- 5. The simulator and the five services, each from the installed folder.
 COMMON=(NATS_URL="nats://127.0.0.1:$NATS_PORT" PW_HTTP_HOST=127.0.0.1 PW_SHUTDOWN_GRACE_MS=2000 PW_LOG_LEVEL=info)
 start llm-sim node packages/llm-sim/dist/bin/llm-sim.js --port "$SIM_PORT" --host 127.0.0.1
 start planner "${COMMON[@]}" PW_HTTP_PORT="$PLANNER_PORT" node services/planner/dist/main.js

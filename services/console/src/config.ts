@@ -47,7 +47,7 @@ const consoleEnv = commonEnv.extend({
   PW_CONSOLE_WEBHOOK_BASE_DELAY_MS: envInt(10, 600_000).default(1_000),
   PW_CONSOLE_WEBHOOK_MAX_DELAY_MS: envInt(10, 3_600_000).default(300_000),
   /** Most runs the index holds; past it the oldest finished runs are dropped from the index (not the store). */
-  PW_CONSOLE_INDEX_MAX_RUNS: envInt(1_000, 10_000_000).default(500_000),
+  PW_CONSOLE_INDEX_MAX_RUNS: envInt(1_000, 10_000_000).default(200_000),
   /** How long an Idempotency-Key is remembered (the KV bucket's max age). @default 24 hours */
   PW_CONSOLE_IDEMPOTENCY_TTL_MS: envInt(60_000, 30 * 24 * HOUR_MS).default(24 * HOUR_MS),
   /** Largest request body accepted. @default 1 MiB */

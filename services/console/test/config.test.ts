@@ -11,7 +11,7 @@ const RD = 'read-token-0123456789abcdefgh';
 
 describe('console configuration', () => {
   it('defaults, and a bad value names its variable', () => {
-    expect(loadConfig({})).toMatchObject({ PW_CONSOLE_PORT: 8070, PW_CONSOLE_HOST: '0.0.0.0', PW_CONSOLE_WEBHOOK_MAX_ATTEMPTS: 8, PW_CONSOLE_INDEX_MAX_RUNS: 500_000 });
+    expect(loadConfig({})).toMatchObject({ PW_CONSOLE_PORT: 8070, PW_CONSOLE_HOST: '0.0.0.0', PW_CONSOLE_WEBHOOK_MAX_ATTEMPTS: 8, PW_CONSOLE_INDEX_MAX_RUNS: 200_000 });
     expect(() => loadConfig({ PW_CONSOLE_PORT: 'eighty' })).toThrow(/PW_CONSOLE_PORT/);
     expect(() => loadConfig({ PW_CONSOLE_SESSION_SECRET: 'short' })).toThrow(/PW_CONSOLE_SESSION_SECRET/);
     expect(() => loadConfig({ PW_JAEGER_UI_URL: 'not a url' })).toThrow(/PW_JAEGER_UI_URL/);

@@ -32,7 +32,7 @@ function startStack(o: { simConfig?: string; verbose?: boolean; executors?: stri
 export function registerStackCommands(program: Command): void {
   program
     .command('demo')
-    .description('start nats-server, the model simulator, all four services and the example tools, run an example pipeline, stop')
+    .description('start nats-server, the model simulator, all five services and the example tools, run an example pipeline, stop')
     .option('--pipeline <file>', 'pipeline to run', DEMO_PIPELINE)
     .option('-i, --input <json|@file>', 'run input', DEMO_INPUT)
     .option('--sim-config <file>', SIM_CONFIG_HELP)

@@ -16,7 +16,7 @@ export { REPO_ROOT, ALL_SERVICES, type ServiceName };
 export { SIM_PRICES } from './stack-env.js';
 
 export interface LocalStackOptions {
-  /** Processes to start, one each (executor: `executors` processes). @default the four services (ALL_SERVICES) */
+  /** Processes to start, one each (executor: `executors` processes). @default the five services (ALL_SERVICES) */
   services?: readonly ServiceName[];
   /** Executor replicas sharing the default pool. @default 1 */
   executors?: number;

@@ -7,6 +7,7 @@ import { serveTool, type ToolHandle } from '@pipewright/tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sendForged } from './forged.js';
+import { sendConsoleJunk } from './console-http.js';
 import { sendHttpJunk } from './http.js';
 import { badPayloads } from './payloads.js';
 import { scrapeFigures, startProbes } from './probes.js';
@@ -111,7 +112,9 @@ describe('fuzzing every input of a running stack', () => {
         }),
       );
     }
-    const http = await sendHttpJunk(`http://127.0.0.1:${stack.approverPort}`, stack.approverToken!, SEED, maxPayload);
+    const approverHttp = await sendHttpJunk(`http://127.0.0.1:${stack.approverPort}`, stack.approverToken!, SEED, maxPayload);
+    const consoleHttp = await sendConsoleJunk(`http://127.0.0.1:${stack.consolePort}`, stack.consoleToken!, SEED, maxPayload);
+    const http = { sent: approverHttp.sent + consoleHttp.sent, closedEarly: approverHttp.closedEarly + consoleHttp.closedEarly, unexpected: [...approverHttp.unexpected, ...consoleHttp.unexpected] };
     const forged = await sendForged(nc, js, { runId: 'fuzz-baseline', submit: baseline.request, completed, owner: started?.owner });
     mustRefuse.push(...forged.mustRefuse);
 

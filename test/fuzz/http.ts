@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DEEP_LEVELS } from './payloads.js';
 
-/** How long one call to the approver may take before it counts as unanswered. */
+/** How long one call may take before it counts as unanswered. */
 const CALL_TIMEOUT_MS = 10_000;
 const PER_KIND = 25;
 
@@ -21,24 +21,8 @@ export interface HttpReport {
 export async function sendHttpJunk(base: string, token: string, seed: number, maxPayload: number): Promise<HttpReport> {
   const r: HttpReport = { sent: 0, closedEarly: 0, unexpected: [] };
   const verbs = ['approve', 'reject', 'edit'] as const;
-  const call = async (what: string, id: string, verb: string, body: string | Uint8Array) => {
-    r.sent++;
-    try {
-      const res = await fetch(`${base}/api/approvals/${encodeURIComponent(id)}/${verb}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body,
-        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-      });
-      await res.arrayBuffer();
-      if (res.status < 400 || res.status >= 500) r.unexpected.push(`${what} ${verb}: ${res.status}`);
-    } catch (err) {
-      // @hono/node-server answers 413 at once, then drains the rest of the body for at most 500 ms and
-      // closes the socket: on a loaded machine the client may still be uploading and see the reset.
-      if (what === 'oversized' && socketClosed(err)) return void r.closedEarly++;
-      r.unexpected.push(`${what} ${verb}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
+  const call = (what: string, id: string, verb: string, body: string | Uint8Array) =>
+    expect4xx(r, `${what} ${verb}`, `${base}/api/approvals/${encodeURIComponent(id)}/${verb}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body }, what === 'oversized');
   const junk = fc.sample(fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }), { seed, numRuns: PER_KIND });
   const notJson = fc.sample(fc.string({ maxLength: 80 }).map((s) => `{${s}`), { seed: seed + 1, numRuns: PER_KIND });
   const ids = fc.sample(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), { seed: seed + 2, numRuns: PER_KIND });
@@ -53,6 +37,24 @@ export async function sendHttpJunk(base: string, token: string, seed: number, ma
   // over the body limit (1 MiB, the same as the bus's max_payload)
   for (let i = 0; i < 3; i++) await call('oversized', 'fuzz-run-1:a:1', verbs[i]!, new Uint8Array(maxPayload + 1 + i * 1_000).fill(0x20));
   return r;
+}
+
+/**
+ * One call that must be refused with a 4xx: anything else (a 5xx, a 2xx to junk, no answer) is recorded
+ * in `r.unexpected`. `oversized`: a reset while still uploading counts as `closedEarly` (see below).
+ */
+export async function expect4xx(r: HttpReport, what: string, url: string, init: RequestInit, oversized = false): Promise<void> {
+  r.sent++;
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+    await res.arrayBuffer();
+    if (res.status < 400 || res.status >= 500) r.unexpected.push(`${what}: ${res.status}`);
+  } catch (err) {
+    // @hono/node-server answers 413 at once, then drains the rest of the body for at most 500 ms and
+    // closes the socket: on a loaded machine the client may still be uploading and see the reset.
+    if (oversized && socketClosed(err)) return void r.closedEarly++;
+    r.unexpected.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 function socketClosed(err: unknown): boolean {

@@ -38,7 +38,7 @@ export function startProbes(stack: LocalStack): { stop: () => Promise<ProbeRepor
   const loop = (async () => {
     while (!stopping) {
       const checks: Promise<void>[] = [];
-      for (const name of ['planner', 'executor', 'budget', 'approver'] as const) {
+      for (const name of ['planner', 'executor', 'budget', 'approver', 'console'] as const) {
         for (const p of stack.processes(name)) {
           if (!isAlive(p.pid)) report.failures.push(`${p.name}: not running`);
           const port = stack.opsPorts.get(p.name);

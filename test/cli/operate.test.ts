@@ -5,19 +5,8 @@ import { LocalStack, submitRun } from '@pipewright/cli';
 import { RerunAccepted, ResumeAccepted, RunDetail, RunEvent } from '@pipewright/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../support/run.js';
+import { chain } from '../e2e/run-control-support.js';
 import { listedAs, pipewright, userEnv } from './support.js';
-
-/** s1 → s2 → s3; s2 has an output schema and no retry, so a broken answer fails the run at once. */
-const chain = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  defaults: { model: 'sim-small', maxOutputTokens: 64 },
-  steps: [
-    { id: 's1', prompt: 'Outline {{input.topic}}' },
-    { id: 's2', needs: ['s1'], prompt: 'Facts for {{steps.s1.output}}', output: { type: 'object', properties: { fact: { type: 'string' } }, required: ['fact'] }, retry: { maxAttempts: 1 } },
-    { id: 's3', needs: ['s2'], prompt: 'Summary of {{steps.s2.output.fact}}' },
-  ],
-  ...extra,
-});
 
 /**
  * Operating runs with the CLI, as processes against a local stack with its console: a failed run

@@ -4,7 +4,7 @@ import { consumers, streams, subjects } from '@pipewright/contracts';
 import { openKvStores } from '@pipewright/kit';
 import { describe, expect, it } from 'vitest';
 import { coreStack, runBudget } from '../core/support.js';
-import { callsOfStep, drained, eventOf, nthFinished, publishRerun, publishResume } from './run-control-support.js';
+import { callsOfStep, chain, drained, eventOf, nthFinished, publishRerun, publishResume } from './run-control-support.js';
 
 /**
  * Resume and re-run on the local stack (nats-server, the simulator, planner, executor and budget as
@@ -14,18 +14,6 @@ import { callsOfStep, drained, eventOf, nthFinished, publishRerun, publishResume
  */
 describe('resume a stopped run, re-run from a step', () => {
   const stack = coreStack('resume-rerun', { services: ['planner', 'executor', 'budget'] });
-
-  /** s1 → s2 → s3; s2 has an output schema and no retry, so a broken answer fails it at once. */
-  const chain = (name: string, extra: Record<string, unknown> = {}) => ({
-    name,
-    defaults: { model: 'sim-small', maxOutputTokens: 64 },
-    steps: [
-      { id: 's1', prompt: 'Outline {{input.topic}}' },
-      { id: 's2', needs: ['s1'], prompt: 'Facts for {{steps.s1.output}}', output: { type: 'object', properties: { fact: { type: 'string' } }, required: ['fact'] }, retry: { maxAttempts: 1 } },
-      { id: 's3', needs: ['s2'], prompt: 'Summary of {{steps.s2.output.fact}}' },
-    ],
-    ...extra,
-  });
 
   it('(a) a run that failed at step 2 of 3 resumes and succeeds: step 1 called once overall, step 2 twice', async () => {
     const core = stack();

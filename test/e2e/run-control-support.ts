@@ -8,6 +8,18 @@ import type { EventLog } from '../resilience/support.js';
 
 /** Resume, re-run and resubmission on the local stack: publishing the requests and reading what followed. */
 
+/** s1 → s2 → s3; s2 has an output schema and no retry, so a broken answer fails the run at once. */
+export const chain = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  defaults: { model: 'sim-small', maxOutputTokens: 64 },
+  steps: [
+    { id: 's1', prompt: 'Outline {{input.topic}}' },
+    { id: 's2', needs: ['s1'], prompt: 'Facts for {{steps.s1.output}}', output: { type: 'object', properties: { fact: { type: 'string' } }, required: ['fact'] }, retry: { maxAttempts: 1 } },
+    { id: 's3', needs: ['s2'], prompt: 'Summary of {{steps.s2.output.fact}}' },
+  ],
+  ...extra,
+});
+
 export type Finished = Extract<RunEvent, { type: 'run.finished' }>;
 
 /** Publishes a resume as a client would (`pw.runs.resume`, msg id by run and resume id). */

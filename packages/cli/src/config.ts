@@ -40,6 +40,11 @@ const OutputEnv = z.object({
 export type OutputSettings = z.infer<typeof OutputEnv>;
 
 /** What decides colours. Never fails: a terminal setting is no reason to refuse a command. */
+/** The process's environment: read here, and handed to every command from the entry point. */
+export function processEnv(): Env {
+  return process.env;
+}
+
 export function loadOutputSettings(env: Env = process.env): OutputSettings {
   return parseEnv(OutputEnv, env);
 }

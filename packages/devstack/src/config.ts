@@ -15,6 +15,11 @@ export const BINARY_OVERRIDE_VARS: Readonly<Record<BinaryName, string>> = {
   jaeger: 'PW_JAEGER',
 };
 
+/** What a child process started with `inheritEnv` gets from this process: its whole environment. */
+export function parentEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
 function readVar(name: string): string | undefined {
   const value = process.env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { trackChild } from './children.js';
-import { echoAllOutput } from './config.js';
+import { echoAllOutput, parentEnv } from './config.js';
 import { ProcessExitedError, WaitTimeoutError, lastOutput } from './errors.js';
 import { DEFAULT_KEPT_LINES, LineBuffer, matches, readLines } from './line-buffer.js';
 import { awaitReadiness } from './readiness.js';
@@ -83,7 +83,7 @@ export async function startProcess(opts: StartProcessOptions): Promise<ProcessHa
   const echo = opts.echo === true || echoAllOutput();
   const child = spawn(opts.command, opts.args, {
     cwd: opts.cwd,
-    env: opts.inheritEnv === false ? { ...opts.env } : { ...process.env, ...opts.env },
+    env: opts.inheritEnv === false ? { ...opts.env } : { ...parentEnv(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Listen to output and exit before anything else can happen.

@@ -23,7 +23,7 @@ function parsePort(raw: string, source: string): number {
 }
 
 /** Reads flags and environment; throws with a clear message on a bad value. */
-export function readProcessConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ProcessConfig & { help: boolean } {
+export function readProcessConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ProcessConfig & { help: boolean } {
   const { values } = parseArgs({
     args: [...argv],
     options: {

@@ -9,6 +9,8 @@ import { LocalStack, REPO_ROOT } from '../stack/local-stack.js';
 import { DEV_SERVICES } from '../stack/services.js';
 import { readStackSettings } from '../stack/settings.js';
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 const DEMO_PIPELINE = `${REPO_ROOT}examples/pipelines/research-brief.yaml`;
 const DEMO_INPUT = '{"topic":"how tides work","audience":"curious teenagers"}';
 /** The simulated model's scripts for the example pipelines, used when PW_SIM_CONFIG and --sim-config are unset. */
@@ -16,8 +18,8 @@ const EXAMPLES_SIM_CONFIG = `${REPO_ROOT}examples/pipelines/sim.yaml`;
 const SIM_CONFIG_HELP = `the simulator's configuration (YAML/JSON; wins over PW_SIM_CONFIG; default ${EXAMPLES_SIM_CONFIG.slice(REPO_ROOT.length)})`;
 
 /** The stack as the user's environment and flags configure it (docs/configuration.md). */
-function startStack(o: { simConfig?: string; verbose?: boolean; executors?: string }, logDir: string): Promise<LocalStack> {
-  const settings = readStackSettings(process.env, { simConfigFlag: o.simConfig, defaultSimConfig: EXAMPLES_SIM_CONFIG });
+function startStack(env: Env, o: { simConfig?: string; verbose?: boolean; executors?: string }, logDir: string): Promise<LocalStack> {
+  const settings = readStackSettings(env, { simConfigFlag: o.simConfig, defaultSimConfig: EXAMPLES_SIM_CONFIG });
   console.log(`simulator configuration: ${settings.simConfig ?? '(none)'}`);
   return LocalStack.start({
     services: DEV_SERVICES,
@@ -29,7 +31,7 @@ function startStack(o: { simConfig?: string; verbose?: boolean; executors?: stri
 }
 
 /** `demo` (start everything, run one pipeline, stop) and `dev` (start everything and stay up). */
-export function registerStackCommands(program: Command): void {
+export function registerStackCommands(program: Command, env: Env): void {
   program
     .command('demo')
     .description('start nats-server, the model simulator, all five services and the example tools, run an example pipeline, stop')
@@ -40,7 +42,7 @@ export function registerStackCommands(program: Command): void {
     .action(async (o: { pipeline: string; input: string; simConfig?: string; verbose?: boolean }) => {
       const logDir = `${REPO_ROOT}.pw/demo-logs`;
       console.log('starting nats-server, llm-sim, planner, executor, budget, approver, example tools …');
-      const stack = await startStack(o, logDir);
+      const stack = await startStack(env, o, logDir);
       try {
         console.log(`stack up: NATS ${stack.natsUrl}, simulator ${stack.sim.openaiBaseUrl} (service logs in ${logDir})`);
         // As a client: it may submit, cancel and read events, nothing more (docs/security.md).
@@ -66,7 +68,7 @@ export function registerStackCommands(program: Command): void {
     .option('--sim-config <file>', SIM_CONFIG_HELP)
     .option('--verbose', 'print every service log line')
     .action(async (o: { executors: string; simConfig?: string; verbose?: boolean }) => {
-      const stack = await startStack(o, `${REPO_ROOT}.pw/dev-logs`);
+      const stack = await startStack(env, o, `${REPO_ROOT}.pw/dev-logs`);
       console.log(devBanner(stack));
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

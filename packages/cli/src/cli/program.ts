@@ -35,7 +35,7 @@ Colours only on a terminal; NO_COLOR turns them off, FORCE_COLOR on. Reference: 
   });
   registerBudgetCommands(program, ctx);
   registerNatsAuthCommand(program, ctx);
-  registerStackCommands(program);
+  registerStackCommands(program, ctx.env);
 }
 
 /** Runs one `pipewright` command line; resolves with its exit code (docs/cli.md#exit-codes). */

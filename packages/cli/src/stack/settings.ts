@@ -77,7 +77,7 @@ export interface StackSettings {
  * Reads the user's environment. `defaultSimConfig` is used when PW_SIM_CONFIG is unset; a `--sim-config`
  * flag is passed as `simConfigFlag` and wins over both. Throws ConfigError on a bad PW_PROVIDERS.
  */
-export function readStackSettings(env: Env = process.env, opts: { simConfigFlag?: string | undefined; defaultSimConfig?: string | undefined } = {}): StackSettings {
+export function readStackSettings(env: Env, opts: { simConfigFlag?: string | undefined; defaultSimConfig?: string | undefined } = {}): StackSettings {
   const own = parseEnv(stackEnv, env);
   const passed: Record<string, string> = {};
   const keyVariables = new Set(Object.values(own.PW_PROVIDERS ?? {}).flatMap((p) => (p.apiKeyEnv ? [p.apiKeyEnv] : [])));

@@ -8,7 +8,7 @@ import { startSimulator } from '../server.js';
 async function main(): Promise<void> {
   let cfg: ReturnType<typeof readProcessConfig>;
   try {
-    cfg = readProcessConfig(process.argv.slice(2), process.env);
+    cfg = readProcessConfig(process.argv.slice(2));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     process.exit(2);

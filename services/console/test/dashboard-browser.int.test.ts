@@ -141,6 +141,8 @@ describe.skipIf(browserMissing)('the runs dashboard in a real browser', () => {
     await page.getByLabel(/^Reason/).fill('the provider is mended');
     await page.getByRole('button', { name: 'Yes, resume the run' }).click();
     await poll(() => page.locator('.notice').textContent()).toContain('Resume requested');
+    // the notice shows before the redirected page's own `load` fires (its script and style still loading)
+    await page.waitForLoadState('load');
 
     // the page follows the run as it goes on: no reload
     const loads: string[] = [];

@@ -18,9 +18,37 @@ export {
 } from './common.js';
 export { RetryPolicy, DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUT_MS } from './retry-policy.js';
 export type { RetryPolicyInput } from './retry-policy.js';
-export { LlmStep, AgentStep, ToolDecl, Step, PipelineDefaults, RunLimits, PipelineSpec, RunBudget, BudgetPolicy, ApprovalPolicy, effectiveApproval } from './pipeline.js';
-export type { PipelineSpecInput, EffectiveApproval } from './pipeline.js';
-export { checkPipeline, checkRunInput, findCycle, ancestorSets } from './pipeline-check.js';
+export {
+  LlmStep,
+  AgentStep,
+  MapStep,
+  MapItemStep,
+  SignalStep,
+  EndStep,
+  SubPipelineStep,
+  ToolDecl,
+  Step,
+  PipelineDefaults,
+  RunLimits,
+  PipelineSpec,
+  RunBudget,
+  BudgetPolicy,
+  ApprovalPolicy,
+  effectiveApproval,
+  isModelStep,
+  itemStepId,
+  parseItemStepId,
+  looksLikeItemId,
+  stepSpecOf,
+  resolvedTool,
+  MAX_MAP_ID_LENGTH,
+} from './pipeline.js';
+export type { PipelineSpecInput, EffectiveApproval, ModelStep, ResolvedTool } from './pipeline.js';
+export { ValuePath, Comparison, Condition, comparisonsOf, compare, evaluateCondition } from './condition.js';
+export { checkPipeline, checkRunInput, findCycle, ancestorSets, templatesOf, MAX_PIPELINE_DEPTH } from './pipeline-check.js';
+export { outputSchemaOf } from './pipeline-refs.js';
+export { SignalName, SignalRequest, ParentRef, MAX_SIGNAL_PAYLOAD_BYTES } from './signal.js';
+export type { SignalRequestInput } from './signal.js';
 export type { PipelineCheck } from './pipeline-check.js';
 export { parseTemplate, renderTemplate, lookup, TemplateError } from './template.js';
 export type { TemplateRef, TemplateParse } from './template.js';
@@ -98,7 +126,7 @@ export {
   approvalMsgIds,
 } from './approval.js';
 export type { ApprovalRequestInput } from './approval.js';
-export { ToolName, ToolCallId, ToolRequest, ToolReply, ToolSuccess, ToolFailure, ToolError, ToolDescription, TOOL_ERROR_CODES, toolIdempotencyKey, toolSubjects } from './tool.js';
+export { ToolName, ToolCallId, ToolRequest, ToolReply, ToolSuccess, ToolFailure, ToolError, ToolDescription, ToolRegistration, TOOL_ERROR_CODES, toolIdempotencyKey, toolSubjects } from './tool.js';
 export type { ToolRequestInput } from './tool.js';
 export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_SUBJECTS, BUDGET_SPEND_SUBJECTS, SUBJECT_PREFIX } from './subjects.js';
 export type { StreamDef, TaskLogType } from './subjects.js';

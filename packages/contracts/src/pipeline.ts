@@ -1,168 +1,41 @@
 import { z } from 'zod';
-import { ApprovalEscalation, ApprovalOnTimeout } from './approval.js';
-import { JsonSchemaDoc, ModelRef, PoolName, StepId } from './common.js';
-import { RetryPolicy } from './retry-policy.js';
-
-/** A tool's name as the pipeline declares it (a key of `tools`). */
-const ToolRef = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+import { type ApprovalEscalation, type ApprovalOnTimeout } from './approval.js';
+import { JsonSchemaDoc, StepId } from './common.js';
+import { BudgetPolicy, PipelineDefaults, RunLimits, ToolRef, type ApprovalPolicy } from './pipeline-policy.js';
+import { AgentStep, EndStep, LlmStep, MapStep, SignalStep, SubPipelineStep } from './pipeline-steps.js';
 
 /**
- * When a person must approve (the approver service) before the planner goes on. Any trigger that
- * matches asks; the rest says how long the approval waits and what its timeout does. Set in `defaults`
- * for every step and per step: a step's fields override the defaults' field by field, and
- * `approval: false` on a step turns the defaults off for it.
+ * A tool the pipeline may call: a NATS service answering `pw.tools.<name>`. A tool that registers itself
+ * (see `ToolRegistration`) needs no entry here, or an entry without `input`: the planner resolves its
+ * description and schema at submit, and refuses a tool nobody registered. A schema given here must match
+ * the registered one.
  */
-export const ApprovalPolicy = z
-  .strictObject({
-    /** The step's output waits for approval before it is accepted and the DAG goes on. */
-    always: z.boolean().optional(),
-    /** Agent steps: a call of one of these tools is held, before it is dispatched, until approved. */
-    tools: z.array(ToolRef).max(64).optional(),
-    /**
-     * Asks when the model's reported confidence (a numeric `confidence` in [0, 1] in the step's output
-     * object, or on an agent's action) is below this.
-     */
-    confidenceBelow: z.number().min(0).max(1).optional(),
-    /** Asks when the run's cost so far (USD, including the step or turn being judged) is above this. */
-    costAboveUsd: z.number().nonnegative().optional(),
-    /** How long the approval waits, from the request. @default no limit (waits for ever) */
-    timeoutMs: z.number().int().min(1).max(30 * 86_400_000).optional(),
-    /** What the timeout does: reject, approve, or hand it to `escalation.to`. @default "reject" */
-    onTimeout: ApprovalOnTimeout.optional(),
-    /** Required with `onTimeout: escalate`. */
-    escalation: ApprovalEscalation.optional(),
-  })
-  .strict();
-export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
-
-/** Policies a step inherits from the pipeline's `defaults` unless it sets its own. */
-const StepPolicyFields = {
-  /** Model used when the step names none. */
-  model: ModelRef.optional(),
-  /** Models tried, in order, when the primary is down (breaker open) or its output cannot be repaired. */
-  fallbacks: z.array(ModelRef).max(8).optional(),
-  /** Per-call timeout in milliseconds. @default 10000 */
-  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-  retry: RetryPolicy.partial().optional(),
-  /** Executor pool that runs the step. @default "default" */
-  pool: PoolName.optional(),
-  /** Cap of output tokens per call, passed to the model as `max_completion_tokens`. */
-  maxOutputTokens: z.number().int().min(1).max(1_000_000).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  /** Human approval gates; `false` (on a step) turns off the ones in `defaults`. */
-  approval: z.union([ApprovalPolicy, z.literal(false)]).optional(),
-};
-
-/**
- * An `llm` step: a prompt template rendered over the run input and earlier outputs, sent to a model;
- * with `output` set, the answer must be JSON valid against that schema.
- */
-export const LlmStep = z
-  .strictObject({
-    id: StepId,
-    kind: z.literal('llm').default('llm'),
-    description: z.string().max(2000).optional(),
-    /** Steps that must succeed before this one runs. */
-    needs: z.array(StepId).max(64).default([]),
-    /** System message template. */
-    system: z.string().max(100_000).optional(),
-    /** User message template: `{{input.topic}}`, `{{steps.outline.output.title}}`. */
-    prompt: z.string().min(1).max(100_000),
-    /** JSON Schema the output must satisfy. Without it the output is the model's text. */
-    output: JsonSchemaDoc.optional(),
-    ...StepPolicyFields,
-  })
-  .strict();
-export type LlmStep = z.infer<typeof LlmStep>;
-
-/** A tool the pipeline may call: a NATS service answering `pw.tools.<name>`. */
 export const ToolDecl = z
   .strictObject({
-    description: z.string().min(1).max(2000),
-    /** JSON Schema of the arguments; calls are validated against it before they run. */
-    input: JsonSchemaDoc,
+    description: z.string().min(1).max(2000).optional(),
+    /** JSON Schema of the arguments; calls are validated against it before they run. @default the registered schema */
+    input: JsonSchemaDoc.optional(),
     /** Per-call timeout. @default 10000 */
     timeoutMs: z.number().int().min(1).max(600_000).optional(),
   })
   .strict();
 export type ToolDecl = z.infer<typeof ToolDecl>;
 
-/**
- * An `agent` step: each iteration the model returns an action — a call of one of `tools`, or a final
- * answer. The planner validates the action, dispatches the tool call, and feeds the result back.
- */
-export const AgentStep = z
-  .strictObject({
-    id: StepId,
-    kind: z.literal('agent'),
-    description: z.string().max(2000).optional(),
-    needs: z.array(StepId).max(64).default([]),
-    system: z.string().max(100_000).optional(),
-    /** The task, a template like an llm step's prompt. */
-    prompt: z.string().min(1).max(100_000),
-    /** Names of tools (declared in the pipeline's `tools`) this agent may call. */
-    tools: z.array(ToolRef).min(1).max(64),
-    /** JSON Schema of the final answer. Without it the answer is text. */
-    output: JsonSchemaDoc.optional(),
-    /** Model turns before the guard ends the run. @default 10 */
-    maxIterations: z.number().int().min(1).max(1000).default(10),
-    /** The same tool with the same arguments this many times ends the run. @default 3 */
-    repeatLimit: z.number().int().min(2).max(100).default(3),
-    /** Budget of the agent's history (tool calls and results) in tokens; the oldest turns are dropped first. @default 8000 */
-    historyTokens: z.number().int().min(256).max(1_000_000).default(8000),
-    ...StepPolicyFields,
-  })
-  .strict();
-export type AgentStep = z.infer<typeof AgentStep>;
+/** A tool as a run holds it once resolved at submit: description and schema always present. */
+export type ResolvedTool = ToolDecl & { description: string; input: JsonSchemaDoc };
 
 /** A step: `kind` defaults to `llm`. */
 export const Step = z.preprocess(
   (v) => (v !== null && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'llm' } : v),
-  z.discriminatedUnion('kind', [LlmStep, AgentStep]),
+  z.discriminatedUnion('kind', [LlmStep, AgentStep, MapStep, SignalStep, EndStep, SubPipelineStep]),
 );
-export type Step = z.infer<typeof LlmStep> | z.infer<typeof AgentStep>;
+export type Step = LlmStep | AgentStep | MapStep | SignalStep | EndStep | SubPipelineStep;
+/** A step that calls a model itself (a map's items are such steps too). */
+export type ModelStep = LlmStep | AgentStep;
+export const isModelStep = (s: Step): s is ModelStep => s.kind === 'llm' || s.kind === 'agent';
 
-export const PipelineDefaults = z.strictObject(StepPolicyFields).strict();
-export type PipelineDefaults = z.infer<typeof PipelineDefaults>;
-
-/** Guards that end a run with a clear reason instead of letting it run away. */
-export const RunLimits = z
-  .strictObject({
-    /** Most step executions in one run (dispatches, counting re-dispatches). @default 100 */
-    maxSteps: z.number().int().min(1).max(100_000).default(100),
-    /** Wall-clock budget of a run from its start, in milliseconds. @default 3600000 */
-    deadlineMs: z.number().int().min(1).max(30 * 86_400_000).default(3_600_000),
-  })
-  .strict();
-export type RunLimits = z.infer<typeof RunLimits>;
-
-/** Spending limits of one run; the budget service enforces them before every model call. */
-export const RunBudget = z
-  .strictObject({
-    maxUsd: z.number().positive().optional(),
-    maxTokens: z.number().int().positive().optional(),
-  })
-  .strict();
-export type RunBudget = z.infer<typeof RunBudget>;
-
-export const BudgetPolicy = RunBudget.extend({
-  /**
-   * When a model call is denied by a limit. `fail`: the run ends as `budget_exhausted`. `ask`: a run
-   * limit (`maxUsd`, `maxTokens`) asks a person for more through the approver (proposed: twice the
-   * limit reached) and, once approved, runs the step again. `wait`: a pipeline or tenant limit over a
-   * rolling window keeps the step waiting (the run shows `paused`) until the window has room, within
-   * the run's deadline; a run limit, which never frees up, still fails the run. @default "fail"
-   */
-  onExceeded: z.enum(['fail', 'ask', 'wait']).default('fail'),
-  /**
-   * With `onExceeded: ask`: how long the request for more budget waits before it is rejected (the run
-   * then ends `budget_exhausted`). @default the timeout of `defaults.approval`, else no limit
-   */
-  askTimeoutMs: z.number().int().min(1).max(30 * 86_400_000).optional(),
-  /** With the budget service unreachable: make no model call (true) or proceed unmetered (false). @default true */
-  failClosed: z.boolean().default(true),
-}).strict();
-export type BudgetPolicy = z.infer<typeof BudgetPolicy>;
+export { PipelineDefaults, RunLimits, RunBudget, BudgetPolicy, ApprovalPolicy } from './pipeline-policy.js';
+export { LlmStep, AgentStep, MapStep, MapItemStep, SignalStep, EndStep, SubPipelineStep } from './pipeline-steps.js';
 
 export const PipelineSpec = z
   .strictObject({
@@ -175,7 +48,7 @@ export const PipelineSpec = z
     defaults: PipelineDefaults.default({}),
     limits: RunLimits.default({ maxSteps: 100, deadlineMs: 3_600_000 }),
     budget: BudgetPolicy.default({ onExceeded: 'fail', failClosed: true }),
-    /** Tools the pipeline's agent steps may call, by name. */
+    /** Tools the pipeline's agent steps may call, by name (a registered tool may be left out). */
     tools: z.record(ToolRef, ToolDecl).default({}),
     /** The step whose output is the run's result. @default the last step in `steps` */
     output: StepId.optional(),
@@ -184,6 +57,44 @@ export const PipelineSpec = z
   .strict();
 export type PipelineSpec = z.infer<typeof PipelineSpec>;
 export type PipelineSpecInput = z.input<typeof PipelineSpec>;
+
+
+/** A tool of a run: resolved at submit, so description and schema are there (throws if the spec was never resolved). */
+export function resolvedTool(spec: Pick<PipelineSpec, 'tools'>, name: string): ResolvedTool {
+  const decl = spec.tools[name];
+  if (!decl?.input || decl.description === undefined) throw new Error(`tool "${name}" was not resolved at submit`);
+  return decl as ResolvedTool;
+}
+
+/** The longest id of a map step: its items' ids (`<id>__<index>`) must still be step ids. */
+export const MAX_MAP_ID_LENGTH = 56;
+
+/** The id of a map's item: `<map id>__<index>` (`__<digits>` at the end of a step id is reserved for items). */
+export const itemStepId = (mapId: string, index: number): string => `${mapId}__${index}`;
+
+const ITEM_ID = /^(.+)__(0|[1-9][0-9]{0,5})$/;
+
+/** The map and index of an item's step id, or undefined for any other id. */
+export function parseItemStepId(id: string): { mapId: string; index: number } | undefined {
+  const m = ITEM_ID.exec(id);
+  return m ? { mapId: m[1]!, index: Number(m[2]) } : undefined;
+}
+
+/** Whether a step id has the form reserved for map items. */
+export const looksLikeItemId = (id: string): boolean => ITEM_ID.test(id);
+
+/**
+ * The step spec behind a step id of a run: a step of the pipeline, or, for a map's item, the map's
+ * `step` with the item's id (and the map's needs, so templates check alike). Undefined when unknown.
+ */
+export function stepSpecOf(spec: Pick<PipelineSpec, 'steps'>, stepId: string): Step | undefined {
+  const own = spec.steps.find((s) => s.id === stepId);
+  if (own) return own;
+  const item = parseItemStepId(stepId);
+  const map = item && spec.steps.find((s) => s.id === item.mapId);
+  if (!map || map.kind !== 'map') return undefined;
+  return { ...map.step, id: stepId, needs: map.needs };
+}
 
 /** The approval policy in force for one step: the defaults with the step's own fields over them. */
 export interface EffectiveApproval {
@@ -199,7 +110,7 @@ export interface EffectiveApproval {
 
 /** Resolves a step's approval policy; undefined when nothing can ask for approval. Pure. */
 export function effectiveApproval(spec: Pick<PipelineSpec, 'defaults'>, step: Step): EffectiveApproval | undefined {
-  if (step.approval === false) return undefined;
+  if (!isModelStep(step) || step.approval === false) return undefined;
   const base = spec.defaults.approval === false ? {} : (spec.defaults.approval ?? {});
   const own = step.approval ?? {};
   const pick = <K extends keyof ApprovalPolicy>(k: K): ApprovalPolicy[K] => (own[k] !== undefined ? own[k] : base[k]);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RunId, SchemaVersion, TenantId, Timestamp } from './common.js';
 import { PipelineSpec, RunBudget } from './pipeline.js';
+import { ParentRef } from './signal.js';
 
 /**
  * A request to run a pipeline, published to `pw.runs.submit` by anyone (the CLI, any NATS client, the
@@ -21,6 +22,8 @@ export const RunRequest = z
     budget: RunBudget.optional(),
     /** Free-form labels, copied onto run events. */
     labels: z.record(z.string().max(64), z.string().max(256)).optional(),
+    /** Set by the planner on a sub-pipeline's child run: the parent run and step it reports to. */
+    parent: ParentRef.optional(),
   })
   .strict();
 export type RunRequest = z.infer<typeof RunRequest>;
@@ -42,6 +45,8 @@ export const RunDeadlineTimer = z
     schemaVersion: SchemaVersion,
     runId: RunId,
     deadlineAt: Timestamp,
+    /** A step's timer (a `signal` step's timeout) rather than the run's: the step and its attempt. */
+    step: z.strictObject({ stepId: z.string().min(1).max(64), attempt: z.number().int().min(1) }).optional(),
   })
   .strict();
 export type RunDeadlineTimer = z.infer<typeof RunDeadlineTimer>;

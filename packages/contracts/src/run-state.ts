@@ -3,6 +3,7 @@ import { ApprovalDecision, BudgetLimits } from './approval.js';
 import { ErrorInfo, ModelTarget, RunId, StepId, TenantId, Timestamp, Usage } from './common.js';
 import { ClaimRef } from './claim-check.js';
 import { PipelineSpec } from './pipeline.js';
+import { ParentRef } from './signal.js';
 import { ChatMessage, RepairRung, ToolCall } from './step.js';
 
 export const RunStatus = z.enum([
@@ -96,6 +97,14 @@ export const StepState = z.strictObject({
   finishedAt: Timestamp.optional(),
   /** A re-run: the output was copied from the source run's step (it did not run here, and cost nothing). */
   reused: z.boolean().optional(),
+  /** A `map` step: how many items its list had when it started (its items are steps `<id>__<index>`). */
+  map: z.strictObject({ total: z.number().int().nonnegative() }).optional(),
+  /** A `signal` step waiting: for which signal, since when, and until when (its timeout). */
+  signal: z.strictObject({ name: z.string(), since: Timestamp, until: Timestamp.optional() }).optional(),
+  /** A `pipeline` step: its child run. */
+  child: z.strictObject({ runId: RunId }).optional(),
+  /** Why the step did not run (`skipped`): its condition, or a need that was skipped. */
+  skipReason: z.string().max(2000).optional(),
 });
 export type StepState = z.infer<typeof StepState>;
 
@@ -158,6 +167,10 @@ export const RunState = z.strictObject({
     .optional(),
   /** A re-run (`pw.runs.rerun`): the run whose outputs it reused and the step it ran again from. */
   rerunOf: z.strictObject({ runId: RunId, stepId: StepId }).optional(),
+  /** A child run (a `pipeline` step's): the run and step it reports its result to. */
+  parent: ParentRef.optional(),
+  /** Signals sent before any step waited for them, by name (the latest of each): taken by the step that waits. */
+  signals: z.record(z.string(), z.strictObject({ payload: z.unknown(), at: Timestamp, by: z.string() })).optional(),
 });
 export type RunState = z.infer<typeof RunState>;
 

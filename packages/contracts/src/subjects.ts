@@ -13,6 +13,8 @@ export const subjects = {
   runResume: 'pw.runs.resume',
   /** A new run that reuses a finished run's outputs up to a chosen step (see RerunRequest). */
   runRerun: 'pw.runs.rerun',
+  /** Signals to runs (SignalRequest): what `signal` steps wait for. */
+  runSignal: 'pw.runs.signal',
   /**
    * A run's deadline timer, published by the planner when the run starts (stream PW_RUNS). The
    * planner's consumer holds it back (delayed nak) until the deadline, so an idle run — one waiting
@@ -102,6 +104,8 @@ export const consumers = {
   /** The planner's consumers of `pw.runs.resume` and `pw.runs.rerun`. */
   plannerResume: 'planner-runs-resume',
   plannerRerun: 'planner-runs-rerun',
+  /** The planner's consumer of `pw.runs.signal`. */
+  plannerSignals: 'planner-runs-signal',
   /** The budget service's booking of spending from task results. */
   budgetSpend: 'budget-spend',
   executor: (pool: string) => `executor-${pool}`,
@@ -161,6 +165,7 @@ export const msgIds = {
    */
   submit: (runId: string, digest?: string) => (digest === undefined ? `submit:${runId}` : `submit:${runId}:${digest.slice(0, SUBMIT_DIGEST_CHARS)}`),
   resume: (runId: string, resumeId: string) => `resume:${runId}:${resumeId}`,
+  signal: (runId: string, signalId: string) => `signal:${runId}:${signalId}`,
   /** A re-run request: pass `requestDigest(request)`, as for `submit`. */
   rerun: (newRunId: string, digest?: string) => (digest === undefined ? `rerun:${newRunId}` : `rerun:${newRunId}:${digest.slice(0, SUBMIT_DIGEST_CHARS)}`),
   /** The command of a task (its id from `taskId`): one per task, however often the outbox is flushed. */
@@ -181,4 +186,6 @@ export const buckets = {
   executors: 'pw_executors',
   /** The runs API's idempotency keys: key → the run it created and the digest of its request. */
   idempotency: 'pw_idempotency',
+  /** The tool registry: tool name → its ToolRegistration (written by the tool when it starts). */
+  tools: 'pw_tools',
 } as const;

@@ -121,6 +121,18 @@ export const ToolDescription = z.strictObject({
 export type ToolDescription = z.infer<typeof ToolDescription>;
 
 /**
+ * A tool's entry in the tool registry (KV bucket `pw_tools`, key = the tool's name): what it says about
+ * itself, written by the tool when it starts. The planner resolves a pipeline's tools from it at submit.
+ */
+export const ToolRegistration = ToolDescription.extend({
+  /** When the entry was last written. */
+  registeredAt: z.string().datetime(),
+  /** SHA-256 of the canonical JSON of `input`: the same schema always has the same digest. */
+  inputDigest: z.string().regex(/^[0-9a-f]{64}$/),
+}).strict();
+export type ToolRegistration = z.infer<typeof ToolRegistration>;
+
+/**
  * Names of one tool on the bus, derived from `subjects.tool(name)`.
  * TODO(lead): move `describe` and `queue` next to `subjects.tool` in subjects.ts.
  */

@@ -103,7 +103,7 @@ describe('agent steps', () => {
     const { admit } = await import('../src/index.js');
     const r = agentRequest();
     (r.pipeline.steps[0] as { tools: string[] }).tools = ['lookup', 'wire-money'];
-    expect(admit(r)).toEqual({ ok: false, issues: [{ path: 'pipeline.steps[0].tools[1]', message: 'tool "wire-money" is not declared in the pipeline\'s tools' }] });
+    expect(admit(r)).toEqual({ ok: false, issues: [{ path: 'pipeline.steps[0].tools[1]', message: 'tool "wire-money" is not declared with a description and input schema in the pipeline\'s tools' }] });
   });
 });
 

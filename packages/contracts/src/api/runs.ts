@@ -50,7 +50,7 @@ export type RunListPage = z.infer<typeof RunListPage>;
 /** A step of a run, as `GET /api/v1/runs/{runId}` shows it. */
 export const StepView = z.strictObject({
   id: StepId,
-  kind: z.enum(['llm', 'agent', 'tool']),
+  kind: z.enum(['llm', 'agent', 'tool', 'map', 'signal', 'end', 'pipeline']),
   needs: z.array(StepId),
   status: StepStatus,
   attempt: z.number().int().nonnegative(),

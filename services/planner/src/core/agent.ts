@@ -15,6 +15,7 @@ import {
   type StepFailed,
   type ToolCall,
   type ToolCommand,
+  resolvedTool,
 } from '@pipewright/contracts';
 import { approvalIds, gateOutput, gateTool, reasoningOf } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
@@ -36,7 +37,7 @@ export function buildAgentTurn(state: RunState, step: AgentStep, attempt: number
   messages.push({ role: 'user', content: renderTemplate(step.prompt, ctx) });
   messages.push(...historyMessages(history, omitted));
   const tools = step.tools.map((name) => {
-    const decl = state.pipeline.tools[name]!;
+    const decl = resolvedTool(state.pipeline, name);
     return { name, description: decl.description, input: decl.input };
   });
   return { ...base, kind: 'agent-turn', turn, tools, call: { ...base.call, messages } };
@@ -110,7 +111,7 @@ export function onAgentTurn(b: Builder, event: StepCompleted): Transition {
   }
   const gate = gateTool(b.state, step, call, action.confidence);
   if (gate) {
-    const held = { kind: 'tool' as const, call, turn: agent.turn, argumentsSchema: b.state.pipeline.tools[call.name]!.input };
+    const held = { kind: 'tool' as const, call, turn: agent.turn, argumentsSchema: resolvedTool(b.state.pipeline, call.name).input };
     requestApproval(b, step, approvalIds.tool(b.state.runId, step.id, st.attempt, agent.turn), gate, held, action.reasoning);
     return b.done();
   }
@@ -157,8 +158,8 @@ export function dispatchTool(b: Builder, step: AgentStep, call: ToolCall): Trans
 /** Why a tool call may not run, or undefined when it may. */
 function refuse(state: RunState, step: AgentStep, call: ToolCall): string | undefined {
   if (!step.tools.includes(call.name)) return `tool "${call.name}" is not available to this step; available: ${step.tools.join(', ')}`;
-  const decl = state.pipeline.tools[call.name];
-  if (!decl) return `tool "${call.name}" is not declared`;
+  if (!state.pipeline.tools[call.name]) return `tool "${call.name}" is not declared`;
+  const decl = resolvedTool(state.pipeline, call.name);
   const issues = schemaValidator.validate(decl.input, call.arguments, 'arguments');
   if (issues.length > 0) return `invalid arguments for ${call.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
   return undefined;

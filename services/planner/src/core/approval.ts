@@ -1,4 +1,4 @@
-import { schemaValidator, type ApprovalDecision, type ChatMessage, type ToolCall } from '@pipewright/contracts';
+import { resolvedTool, schemaValidator, type ApprovalDecision, type ChatMessage, type ToolCall } from '@pipewright/contracts';
 import { agentStep, dispatchTool, nextTurn } from './agent.js';
 import type { Builder, Transition } from './builder.js';
 import { onBudgetDecided } from './budget-ask.js';
@@ -49,7 +49,7 @@ export function onApprovalDecided(b: Builder, e: ApprovalDecision): Transition {
   if (b.timedOut()) return b.done();
   if (e.decision === 'approved') return dispatchTool(b, step, call);
 
-  const decl = b.state.pipeline.tools[call.name]!;
+  const decl = resolvedTool(b.state.pipeline, call.name);
   const issues = schemaValidator.validate(decl.input, e.arguments, 'arguments');
   if (issues.length > 0) {
     b.decide('refuse-tool', [e.stepId], `edited arguments of approval ${e.approvalId} are invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);

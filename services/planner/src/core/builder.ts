@@ -1,5 +1,6 @@
 import {
   addUsage,
+  isModelStep,
   msgIds,
   roundUsd,
   SCHEMA_VERSION,
@@ -174,6 +175,11 @@ export class Builder {
    * turns made tool calls whose effects happened and paid for model calls, which starting over would repeat.
    */
   private dispatch(step: Step): boolean {
+    if (!isModelStep(step)) {
+      // TODO(flow): map, signal, end and pipeline steps are refused at admission until the planner runs them.
+      this.finish('failed', `step ${step.id}: steps of kind ${step.kind} are not run by this planner`, [step.id]);
+      return false;
+    }
     const { error: _previous, ...prev } = this.state.steps[step.id] ?? { status: 'pending' as const, attempt: 0 };
     const attempt = prev.attempt + 1;
     const was = prev.agent;

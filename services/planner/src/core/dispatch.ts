@@ -8,6 +8,7 @@ import {
   type ModelTarget,
   type PipelineSpec,
   type RunState,
+  type ModelStep,
   type Step,
   type StepCommand,
 } from '@pipewright/contracts';
@@ -22,7 +23,7 @@ export function templateContext(state: RunState): Record<string, unknown> {
 const toTarget = (ref: ModelRef): ModelTarget => ModelRef.parse(ref);
 
 /** The step's model: its own, else the pipeline default (checked at submit, so one exists). */
-export function primaryModel(step: Step, spec: PipelineSpec): ModelTarget {
+export function primaryModel(step: ModelStep, spec: PipelineSpec): ModelTarget {
   const ref = step.model ?? spec.defaults.model;
   if (ref === undefined) throw new Error(`step ${step.id} has no model (the pipeline check should have refused it)`);
   return toTarget(ref);
@@ -32,7 +33,7 @@ export function primaryModel(step: Step, spec: PipelineSpec): ModelTarget {
  * Builds the command for one dispatch of a step: templates rendered, policies resolved from the step,
  * then the pipeline defaults, then the built-in defaults. Throws TemplateError if a value is missing.
  */
-export function buildCommand(state: RunState, step: Step, attempt: number): StepCommand {
+export function buildCommand(state: RunState, step: ModelStep, attempt: number): StepCommand {
   const spec = state.pipeline;
   const d = spec.defaults;
   const ctx = templateContext(state);

@@ -20,6 +20,7 @@ import { buildAgentTurn } from './agent.js';
 import { buildCommand, outputStepId, oversize, readySteps } from './dispatch.js';
 import type { DecisionDraft, Outgoing } from './events.js';
 import { attachDecisions } from './decisions.js';
+import { startFlowStep } from './flow.js';
 import { deadlineMsOf, maxStepsOf } from './run-limits.js';
 import { beginSettling, emitFinished } from './settle.js';
 
@@ -175,11 +176,7 @@ export class Builder {
    * turns made tool calls whose effects happened and paid for model calls, which starting over would repeat.
    */
   private dispatch(step: Step): boolean {
-    if (!isModelStep(step)) {
-      // TODO(flow): map, signal, end and pipeline steps are refused at admission until the planner runs them.
-      this.finish('failed', `step ${step.id}: steps of kind ${step.kind} are not run by this planner`, [step.id]);
-      return false;
-    }
+    if (!isModelStep(step)) return startFlowStep(this, step);
     const { error: _previous, ...prev } = this.state.steps[step.id] ?? { status: 'pending' as const, attempt: 0 };
     const attempt = prev.attempt + 1;
     const was = prev.agent;

@@ -171,6 +171,8 @@ export const RunState = z.strictObject({
   parent: ParentRef.optional(),
   /** Signals sent before any step waited for them, by name (the latest of each): taken by the step that waits. */
   signals: z.record(z.string(), z.strictObject({ payload: z.unknown(), at: Timestamp, by: z.string() })).optional(),
+  /** The ids of the latest signals applied (taken, kept or refused), so that one sent twice has one effect. */
+  signalIds: z.array(z.string()).max(64).optional(),
 });
 export type RunState = z.infer<typeof RunState>;
 

@@ -5,13 +5,18 @@ import {
   consumers,
   headers,
   msgIds,
+  PLANNER_CHILD_SUBJECTS,
   PLANNER_EVENT_SUBJECTS,
+  ParentRef,
   RunDeadlineTimer,
+  RunFinished,
   RerunRequest,
   ResumeRequest,
   RunId,
+  RunRejected,
   RunRequest,
   SCHEMA_VERSION,
+  SignalRequest,
   StepCompleted,
   StepFailed,
   StepParked,
@@ -20,19 +25,22 @@ import {
   subjects,
   TaskSpent,
   TERMINAL_STATUSES,
-  type RunRejected,
+  ZERO_USAGE,
   type ValidationIssue,
 } from '@pipewright/contracts';
 import { z } from 'zod';
 
 /** What the planner consumes from PW_EVENTS: task results, parks, revocations, lost spending, approval decisions. */
 const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, ApprovalDecision]);
+/** Runs' ends (PW_EVENTS): those of child runs are reported to their parents. */
+const RunEnd = z.discriminatedUnion('type', [RunFinished, RunRejected]);
 import { ACK, currentTraceparent, ensurePullConsumer, extractTrace, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
 import type { Span } from '@opentelemetry/api';
 import type { ApplyResult, RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
-import { deadlineTimerMsgId, timerLifeOf } from './core/timers.js';
+import type { ChildFinished } from './core/events.js';
+import { deadlineTimerMsgId, stepTimerMsgId, timerLifeOf } from './core/timers.js';
 import { decisionCheck } from './decision-signature.js';
 import { onRerun, onResume, type Reject } from './run-control.js';
 
@@ -52,15 +60,20 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable, filterSubjects: [subject], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   // A timer is held back with delayed naks until its deadline: no delivery is ever the last.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerDeadlines, filterSubjects: [subjects.runDeadline], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
+  // A signal that overtook its run's submission waits for it, like a cancel: no delivery limit.
+  await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerSignals, filterSubjects: [subjects.runSignal], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   await ensurePullConsumer(rt.jsm, {
     stream: streams.events.name,
     durable: consumers.plannerEvents,
     filterSubjects: [...PLANNER_EVENT_SUBJECTS],
     ...common,
   });
+  // Child runs exist only from this consumer's creation on: the ends before it concern no parent.
+  await ensurePullConsumer(rt.jsm, { stream: streams.events.name, durable: consumers.plannerChildren, filterSubjects: [...PLANNER_CHILD_SUBJECTS], deliverPolicy: 'new', ...common });
 
-  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerResume, consumers.plannerRerun, consumers.plannerDeadlines]) rt.watchConsumer(streams.runs.name, durable);
+  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerResume, consumers.plannerRerun, consumers.plannerDeadlines, consumers.plannerSignals]) rt.watchConsumer(streams.runs.name, durable);
   rt.watchConsumer(streams.events.name, consumers.plannerEvents);
+  rt.watchConsumer(streams.events.name, consumers.plannerChildren);
 
   // One shutdown step, registered before the first consumer runs: it stops every consumer started so
   // far at once, so a start-up attempt that fails half-way is undone, and a drain stops them together.
@@ -69,8 +82,9 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     await Promise.all(started.map((h) => h.stop(graceMs)));
   });
   /** `key` names the refused request in the msg id: a later, different refusal for the run id is not a duplicate. */
-  const reject = async (runId: string, issues: ValidationIssue[], reason: string, key = '0') => {
-    const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues };
+  const reject = async (runId: string, issues: ValidationIssue[], reason: string, key = '0', parent?: ParentRef) => {
+    // A refused child run reports to its parent (see the children's consumer).
+    const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues, ...(parent ? { parent } : {}) };
     await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', key) });
     rt.log.warn({ runId, reason, issues }, 'run request rejected');
   };
@@ -85,14 +99,15 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     spanName: 'pw.runs.submit',
     onInvalid: async ({ raw, seq, issues, reason }) => {
       const claimed = (raw as { runId?: unknown } | undefined)?.runId;
-      await reject(RunId.safeParse(claimed).success ? (claimed as string) : `rejected-${seq}`, issues, reason);
+      const parent = ParentRef.safeParse((raw as { parent?: unknown } | undefined)?.parent);
+      await reject(RunId.safeParse(claimed).success ? (claimed as string) : `rejected-${seq}`, issues, reason, '0', parent.success ? parent.data : undefined);
     },
     handler: async (request, ctx) => {
       const runId = request.runId ?? derivedRunId(ctx.seq, request);
       ctx.span.setAttribute('pw.run.id', runId);
       const admitted = admit(request);
       if (!admitted.ok) {
-        await reject(runId, admitted.issues, 'invalid pipeline or input');
+        await reject(runId, admitted.issues, 'invalid pipeline or input', '0', request.parent);
         return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
       }
       // The run span's parent: the submitter's span (the message's traceparent), else this handling.
@@ -180,6 +195,49 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     ...base,
     maxDeliver: -1,
     stream: streams.runs.name,
+    durable: consumers.plannerSignals,
+    schema: SignalRequest,
+    spanName: 'pw.runs.signal',
+    handler: async (req, ctx) => {
+      ctx.span.setAttributes({ 'pw.run.id': req.runId, 'pw.signal.name': req.name });
+      const r = await applier.apply(req.runId, { type: 'run.signal', runId: req.runId, request: req }, keyOf(streams.runs.name, ctx));
+      recordRun(ctx.span, r);
+      const facts = { runId: req.runId, name: req.name, signalId: req.signalId, by: req.by };
+      if (r.kind === 'unchanged' && r.noRun) {
+        // A signal sent right after its run's submission may be handled first: it waits for the run, a while.
+        const waitedMs = Date.now() - ctx.storedAtMs;
+        if (waitedMs < cfg.PW_PLANNER_CANCEL_WAIT_MS) return { kind: 'wait', delayMs: cancelRetryMs(ctx.deliveryCount), reason: 'the run is not submitted yet; the signal waits for it' };
+        ctx.log.warn({ ...facts, waitedMs }, 'signal for a run that does not exist: dropped');
+        return ACK;
+      }
+      ctx.log.info({ ...facts, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'signal handled');
+      return ACK;
+    },
+  }));
+  started.push(await startConsumer({
+    ...base,
+    stream: streams.events.name,
+    durable: consumers.plannerChildren,
+    schema: RunEnd,
+    spanName: 'pw.events.run-end',
+    handler: async (ev, ctx) => {
+      if (!ev.parent) return ACK;
+      ctx.span.setAttributes({ 'pw.run.id': ev.parent.runId, 'pw.step.id': ev.parent.stepId, 'pw.child.run.id': ev.runId });
+      const common = { type: 'child.finished' as const, runId: ev.parent.runId, parent: ev.parent, child: ev.runId };
+      const event: ChildFinished =
+        ev.type === 'run.finished'
+          ? { ...common, status: ev.status, ...(ev.output !== undefined ? { output: ev.output } : {}), reason: ev.reason ?? ev.status, usage: ev.usage, costUsd: ev.costUsd }
+          : { ...common, status: 'rejected', reason: ev.reason, usage: { ...ZERO_USAGE }, costUsd: 0, issues: ev.issues };
+      const r = await applier.apply(ev.parent.runId, event, keyOf(streams.events.name, ctx));
+      recordRun(ctx.span, r);
+      ctx.log.info({ runId: ev.parent.runId, stepId: ev.parent.stepId, child: ev.runId, childStatus: event.status, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'child run ended');
+      return ACK;
+    },
+  }));
+  started.push(await startConsumer({
+    ...base,
+    maxDeliver: -1,
+    stream: streams.runs.name,
     durable: consumers.plannerDeadlines,
     schema: RunDeadlineTimer,
     spanName: 'pw.runs.deadline',
@@ -231,12 +289,15 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
     if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'wait', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
     const generation = Number(ctx.header(TIMER_GENERATION) ?? '0') + 1;
     const life = timerLifeOf(ctx.header(headers.msgId) ?? '');
-    await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation, life), headers: { [TIMER_GENERATION]: String(generation) } });
+    const msgId = timer.step ? stepTimerMsgId(timer.runId, timer.step.stepId, timer.step.attempt, generation) : deadlineTimerMsgId(timer.runId, generation, life);
+    await publishJson(rt.js, subjects.runDeadline, timer, { msgId, headers: { [TIMER_GENERATION]: String(generation) } });
     return ACK;
   }
-  const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId }, keyOf(streams.runs.name, ctx));
+  // A step's timer (a signal step's timeout) or the run's deadline.
+  const event = timer.step ? { type: 'step.timeout' as const, runId: timer.runId, ...timer.step } : { type: 'run.deadline' as const, runId: timer.runId };
+  const r = await applier.apply(timer.runId, event, keyOf(streams.runs.name, ctx));
   recordRun(ctx.span, r);
-  ctx.log.info({ runId: timer.runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'run deadline timer fired');
+  ctx.log.info({ runId: timer.runId, ...(timer.step ? { stepId: timer.step.stepId, attempt: timer.step.attempt } : {}), result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, timer.step ? 'step timer fired' : 'run deadline timer fired');
   return ACK;
 }
 

@@ -77,6 +77,8 @@ export {
   ResumeAccepted,
   RerunBody,
   RerunAccepted,
+  SignalBody,
+  SignalAccepted,
   BatchStats,
   ApiError,
 } from './api/runs.js';

@@ -125,6 +125,19 @@ export type ResumeBody = z.infer<typeof ResumeBody>;
 export const ResumeAccepted = z.strictObject({ runId: RunId, resumeId: z.string() });
 export type ResumeAccepted = z.infer<typeof ResumeAccepted>;
 
+/**
+ * `POST /api/v1/runs/{runId}/signals/{name}`: sends the run a named signal (what its `signal` steps wait
+ * for). `signalId` makes it idempotent (else the Idempotency-Key header, else a fresh id).
+ */
+export const SignalBody = z.strictObject({
+  payload: z.unknown().optional().describe('Any JSON value (at most 64 KiB as JSON): the output of the signal step that takes it'),
+  signalId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a signal id is 1-64 letters, digits, "_" or "-"').optional(),
+});
+export type SignalBody = z.infer<typeof SignalBody>;
+
+export const SignalAccepted = z.strictObject({ runId: RunId, name: z.string(), signalId: z.string() });
+export type SignalAccepted = z.infer<typeof SignalAccepted>;
+
 export const RerunBody = z.strictObject({
   fromStep: StepId,
   runId: RunId.optional().describe('The new run\'s id. @default a fresh id'),

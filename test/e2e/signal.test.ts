@@ -2,7 +2,11 @@ import { consumers, msgIds, SCHEMA_VERSION, SignalRequest, subjects, type Decisi
 import { submitRun } from '@pipewright/cli';
 import { waitFor } from '@pipewright/devstack';
 import { publishJson } from '@pipewright/kit';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pipewright, userEnv } from '../cli/support.js';
 import { Api } from '../console/support.js';
 import { coreStack, type EventLog } from '../core/support.js';
 import { client } from '../support/run.js';
@@ -96,6 +100,23 @@ describe('signal steps', () => {
     } finally {
       await c.close();
     }
+  });
+
+  it('`pipewright runs signal` (a process, through the console) sends a payload from a file; an unknown run is exit 3', async () => {
+    const core = stack();
+    const runId = 'sig-cli';
+    const env = userEnv(core.stack);
+    await submitRun(core.js, pipeline('sig-cli'), { topic: 'kelp' }, { runId });
+    await decided(core.events, runId, 'wait-signal');
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-signal-')), 'approval.json');
+    writeFileSync(file, JSON.stringify({ ok: true, note: 'from a file' }));
+    const sent = await pipewright(['runs', 'signal', runId, 'approval', '--payload', `@${file}`, '--id', 'cli-1'], env);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toBe(`signal approval sent to run ${runId} (signal cli-1)\n`);
+    expect(await nthFinished(core.events, runId, 1)).toMatchObject({ status: 'succeeded', output: { ok: true, note: 'from a file' } });
+    const unknown = await pipewright(['runs', 'signal', 'no-such-run', 'approval', '--json'], env);
+    expect(unknown.code).toBe(3);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ error: { code: 'not_found' } });
   });
 
   it('a signal sent before the run reaches its step is kept on the run and taken when the step starts; a copy of its signalId changes nothing', async () => {

@@ -47,7 +47,7 @@ export type { PipelineSpecInput, EffectiveApproval, ModelStep, ResolvedTool } fr
 export { ValuePath, Comparison, Condition, comparisonsOf, compare, evaluateCondition } from './condition.js';
 export { checkPipeline, checkRunInput, findCycle, ancestorSets, templatesOf, MAX_PIPELINE_DEPTH } from './pipeline-check.js';
 export { outputSchemaOf } from './pipeline-refs.js';
-export { SignalName, SignalRequest, ParentRef, MAX_SIGNAL_PAYLOAD_BYTES, childRunId } from './signal.js';
+export { SignalName, SignalRequest, ParentRef, MAX_SIGNAL_PAYLOAD_BYTES, MAX_SIGNAL_PAYLOAD_DEPTH, signalPayloadProblem, childRunId } from './signal.js';
 export type { SignalRequestInput } from './signal.js';
 export type { PipelineCheck } from './pipeline-check.js';
 export { parseTemplate, renderTemplate, lookup, TemplateError } from './template.js';

@@ -28,6 +28,24 @@ export type SignalRequestInput = z.input<typeof SignalRequest>;
 
 /** The largest signal payload (bytes of JSON). */
 export const MAX_SIGNAL_PAYLOAD_BYTES = 64 * 1024;
+/** The deepest nesting of a signal payload (objects and arrays). */
+export const MAX_SIGNAL_PAYLOAD_DEPTH = 64;
+
+/**
+ * Why a signal payload may not be taken (too deep, too large), or undefined when it may. The depth is
+ * checked first, without recursion, so a hostile nesting cannot overflow the stack of what reads it next.
+ */
+export function signalPayloadProblem(payload: unknown): string | undefined {
+  const todo: [unknown, number][] = [[payload, 1]];
+  while (todo.length > 0) {
+    const [v, depth] = todo.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_SIGNAL_PAYLOAD_DEPTH) return `its payload nests deeper than ${MAX_SIGNAL_PAYLOAD_DEPTH} levels`;
+    for (const child of Object.values(v)) todo.push([child, depth + 1]);
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(payload ?? null)).length;
+  return bytes > MAX_SIGNAL_PAYLOAD_BYTES ? `its payload is ${bytes} bytes of JSON, more than the ${MAX_SIGNAL_PAYLOAD_BYTES} a signal may carry` : undefined;
+}
 
 /** Where a child run (a `pipeline` step's) reports to: its parent run, step and the step's attempt. */
 export const ParentRef = z.strictObject({ runId: RunId, stepId: z.string().min(1).max(64), attempt: z.number().int().min(1) });

@@ -9,14 +9,11 @@ import {
   PLANNER_EVENT_SUBJECTS,
   ParentRef,
   RunDeadlineTimer,
-  RunFinished,
   RerunRequest,
   ResumeRequest,
   RunId,
-  RunRejected,
   RunRequest,
   SCHEMA_VERSION,
-  SignalRequest,
   StepCompleted,
   StepFailed,
   StepParked,
@@ -25,23 +22,21 @@ import {
   subjects,
   TaskSpent,
   TERMINAL_STATUSES,
-  ZERO_USAGE,
+  type RunRejected,
   type ValidationIssue,
 } from '@pipewright/contracts';
 import { z } from 'zod';
 
 /** What the planner consumes from PW_EVENTS: task results, parks, revocations, lost spending, approval decisions. */
 const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, ApprovalDecision]);
-/** Runs' ends (PW_EVENTS): those of child runs are reported to their parents. */
-const RunEnd = z.discriminatedUnion('type', [RunFinished, RunRejected]);
 import { ACK, currentTraceparent, ensurePullConsumer, extractTrace, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
-import type { Span } from '@opentelemetry/api';
 import type { ApplyResult, RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
-import type { ChildFinished } from './core/events.js';
 import { deadlineTimerMsgId, stepTimerMsgId, timerLifeOf } from './core/timers.js';
 import { decisionCheck } from './decision-signature.js';
+import { cancelRetryMs, keyOf, recordRun } from './consumer-common.js';
+import { startFlowConsumers } from './flow-consumers.js';
 import { onRerun, onResume, type Reject } from './run-control.js';
 
 /**
@@ -191,49 +186,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
       return ACK;
     },
   }));
-  started.push(await startConsumer({
-    ...base,
-    maxDeliver: -1,
-    stream: streams.runs.name,
-    durable: consumers.plannerSignals,
-    schema: SignalRequest,
-    spanName: 'pw.runs.signal',
-    handler: async (req, ctx) => {
-      ctx.span.setAttributes({ 'pw.run.id': req.runId, 'pw.signal.name': req.name });
-      const r = await applier.apply(req.runId, { type: 'run.signal', runId: req.runId, request: req }, keyOf(streams.runs.name, ctx));
-      recordRun(ctx.span, r);
-      const facts = { runId: req.runId, name: req.name, signalId: req.signalId, by: req.by };
-      if (r.kind === 'unchanged' && r.noRun) {
-        // A signal sent right after its run's submission may be handled first: it waits for the run, a while.
-        const waitedMs = Date.now() - ctx.storedAtMs;
-        if (waitedMs < cfg.PW_PLANNER_CANCEL_WAIT_MS) return { kind: 'wait', delayMs: cancelRetryMs(ctx.deliveryCount), reason: 'the run is not submitted yet; the signal waits for it' };
-        ctx.log.warn({ ...facts, waitedMs }, 'signal for a run that does not exist: dropped');
-        return ACK;
-      }
-      ctx.log.info({ ...facts, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'signal handled');
-      return ACK;
-    },
-  }));
-  started.push(await startConsumer({
-    ...base,
-    stream: streams.events.name,
-    durable: consumers.plannerChildren,
-    schema: RunEnd,
-    spanName: 'pw.events.run-end',
-    handler: async (ev, ctx) => {
-      if (!ev.parent) return ACK;
-      ctx.span.setAttributes({ 'pw.run.id': ev.parent.runId, 'pw.step.id': ev.parent.stepId, 'pw.child.run.id': ev.runId });
-      const common = { type: 'child.finished' as const, runId: ev.parent.runId, parent: ev.parent, child: ev.runId };
-      const event: ChildFinished =
-        ev.type === 'run.finished'
-          ? { ...common, status: ev.status, ...(ev.output !== undefined ? { output: ev.output } : {}), reason: ev.reason ?? ev.status, usage: ev.usage, costUsd: ev.costUsd }
-          : { ...common, status: 'rejected', reason: ev.reason, usage: { ...ZERO_USAGE }, costUsd: 0, issues: ev.issues };
-      const r = await applier.apply(ev.parent.runId, event, keyOf(streams.events.name, ctx));
-      recordRun(ctx.span, r);
-      ctx.log.info({ runId: ev.parent.runId, stepId: ev.parent.stepId, child: ev.runId, childStatus: event.status, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'child run ended');
-      return ACK;
-    },
-  }));
+  await startFlowConsumers(applier, base, cfg.PW_PLANNER_CANCEL_WAIT_MS, started);
   started.push(await startConsumer({
     ...base,
     maxDeliver: -1,
@@ -246,24 +199,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
 }
 
 
-/**
- * The run as this message left it, on the message's span: its status and what it has cost so far, so
- * the span that ends a run carries the run's totals (there is no span as long as the run).
- */
-function recordRun(span: Span, r: ApplyResult): void {
-  if (r.kind !== 'applied') return;
-  span.setAttributes({
-    'pw.run.status': r.state.status,
-    'pw.run.cost_usd': r.state.costUsd,
-    'pw.run.usage.input_tokens': r.state.usage.inputTokens,
-    'pw.run.usage.output_tokens': r.state.usage.outputTokens,
-  });
-}
 
-/** Names an event by where it is stored: what an outbox entry records as the event it answers. */
-function keyOf(stream: string, ctx: MessageContext): string {
-  return `${stream}:${ctx.seq}`;
-}
 
 /** A run id for a request that brought none: derived from the stream sequence, so a redelivery gets the same id. */
 function derivedRunId(seq: number, request: RunRequest): string {
@@ -299,9 +235,4 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
   recordRun(ctx.span, r);
   ctx.log.info({ runId: timer.runId, ...(timer.step ? { stepId: timer.step.stepId, attempt: timer.step.attempt } : {}), result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, timer.step ? 'step timer fired' : 'run deadline timer fired');
   return ACK;
-}
-
-/** 100 ms doubling to 5 s: a cancel that overtook its submission usually finds the run at once. */
-function cancelRetryMs(deliveryCount: number): number {
-  return Math.min(5_000, 100 * 2 ** Math.min(10, deliveryCount - 1));
 }

@@ -93,12 +93,17 @@ describe('signal steps', () => {
     expect(t.decisions.map((d) => d.action)).toContain('refuse-signal');
   });
 
-  it('refuses an oversized payload, a name no step waits for, and the 33rd kept name', () => {
+  it('refuses an oversized or too deeply nested payload, a name no step waits for, and the 33rd kept name', () => {
     const w = waiting();
     const big = changed(decide(w.state, sig({ payload: { ok: true, pad: 'x'.repeat(70_000) }, signalId: 'big' }), later(20)));
     expect(big.state.steps.approve!.status).toBe('dispatched');
     expect(big.decisions[0]!.action).toBe('refuse-signal');
     expect(big.decisions[0]!.reason).toMatch(/payload is \d+ bytes of JSON, more than the 65536/);
+    let deep: unknown = { ok: true };
+    for (let i = 0; i < 100; i++) deep = [deep];
+    const nested = changed(decide(w.state, sig({ payload: deep, signalId: 'deep' }), later(20)));
+    expect(nested.decisions[0]!.reason).toContain('its payload nests deeper than 64 levels');
+    expect(nested.state.steps.approve!.status).toBe('dispatched');
     const other = changed(decide(w.state, sig({ name: 'nobody', signalId: 'n1' }), later(20)));
     expect(other.decisions[0]!.reason).toContain('no signal step of pipeline signals waits for "nobody"');
     expect(other.state.signals).toBeUndefined();

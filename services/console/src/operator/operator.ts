@@ -2,13 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import {
   CancelRequest,
-  MAX_SIGNAL_PAYLOAD_BYTES,
   msgIds,
   RerunRequest,
   RESUMABLE_STATUSES,
   ResumeRequest,
   SCHEMA_VERSION,
   SignalName,
+  signalPayloadProblem,
   SignalRequest,
   subjects,
   TERMINAL_STATUSES,
@@ -181,8 +181,8 @@ export class Operator implements RunOperator {
     if (key !== undefined && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key)))
       return fail(400, 'bad_request', `Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`, { issues: [{ path: 'Idempotency-Key', message: 'invalid' }] });
     const payload = body.payload ?? null;
-    const bytes = Buffer.byteLength(JSON.stringify(payload), 'utf8');
-    if (bytes > MAX_SIGNAL_PAYLOAD_BYTES) return fail(400, 'bad_request', `the payload is ${bytes} bytes of JSON, more than the ${MAX_SIGNAL_PAYLOAD_BYTES} a signal may carry`, { issues: [{ path: 'payload', message: `at most ${MAX_SIGNAL_PAYLOAD_BYTES} bytes as JSON` }] });
+    const problem = signalPayloadProblem(payload);
+    if (problem) return fail(400, 'bad_request', `the signal cannot be sent: ${problem}`, { issues: [{ path: 'payload', message: problem }] });
     const state = await this.state(runId);
     if (!state) return fail(404, 'not_found', `no run ${runId}`);
     if (TERMINAL_STATUSES.has(state.status)) return fail(409, 'conflict', `run ${runId} already ended: ${state.status}`);

@@ -1,4 +1,4 @@
-import { MAX_SIGNAL_PAYLOAD_BYTES, SCHEMA_VERSION, schemaValidator, subjects, TERMINAL_STATUSES, type RunDeadlineTimer, type SignalRequest, type SignalStep, type StepState } from '@pipewright/contracts';
+import { SCHEMA_VERSION, schemaValidator, signalPayloadProblem, subjects, TERMINAL_STATUSES, type RunDeadlineTimer, type SignalRequest, type SignalStep, type StepState } from '@pipewright/contracts';
 import type { Builder, Transition } from './builder.js';
 import type { PlannerEvent } from './events.js';
 import { stepTimerMsgId } from './timers.js';
@@ -62,8 +62,8 @@ export function onSignal(b: Builder, req: SignalRequest): Transition {
     b.decide('refuse-signal', stepIds, `${what} refused: ${why}`);
     return b.done();
   };
-  const bytes = Buffer.byteLength(JSON.stringify(req.payload ?? null), 'utf8');
-  if (bytes > MAX_SIGNAL_PAYLOAD_BYTES) return refuse([], `its payload is ${bytes} bytes of JSON, more than the ${MAX_SIGNAL_PAYLOAD_BYTES} a signal may carry`);
+  const problem = signalPayloadProblem(req.payload);
+  if (problem) return refuse([], problem);
   const steps = s.pipeline.steps.filter((st): st is SignalStep => st.kind === 'signal' && signalNameOf(st) === req.name);
   if (steps.length === 0) return refuse([], `no signal step of pipeline ${s.pipeline.name} waits for "${req.name}"`);
   const waiting = steps.filter((st) => s.steps[st.id]?.status === 'dispatched' && s.steps[st.id]?.signal !== undefined);

@@ -1,6 +1,8 @@
-import { childRunId, type RunEvent } from '@pipewright/contracts';
+import { childRunId, msgIds, requestDigest, RunRequest, SCHEMA_VERSION, subjects, type RunEvent } from '@pipewright/contracts';
 import { submitRun } from '@pipewright/cli';
-import { openKvStores } from '@pipewright/kit';
+import { openKvStores, publishJson } from '@pipewright/kit';
+import { waitFor } from '@pipewright/devstack';
+import { client } from '../support/run.js';
 import { describe, expect, it } from 'vitest';
 import { Api } from '../console/support.js';
 import { coreStack } from '../core/support.js';
@@ -71,6 +73,18 @@ describe('sub-pipelines (pipeline steps)', () => {
     expect(traceOf(c.traceparent)).toBe(traceOf(p.traceparent));
     // the console lists the child as a run of its own
     await Api.of(core.stack).until(childId, ['succeeded']);
+
+    // a client cannot start a run that reports to a parent: `parent` is the planner's to set
+    const outsider = await client(core.stack.natsOptions('client'));
+    try {
+      const forged = RunRequest.parse({ schemaVersion: SCHEMA_VERSION, runId: 'forged-child', pipeline: child(), input: { facts: 'forged', n: 1 }, parent: { runId, stepId: 'sub', attempt: 1 } });
+      await publishJson(outsider.js, subjects.runSubmit, forged, { msgId: msgIds.submit('forged-child', requestDigest(forged)) });
+    } finally {
+      await outsider.close();
+    }
+    const rejected = await waitFor('run.rejected of forged-child', () => core.events.events('forged-child').find((e) => e.type === 'run.rejected'), { timeoutMs: 30_000, intervalMs: 50 });
+    expect(rejected).toMatchObject({ reason: 'not a child run of its parent', issues: [{ path: 'parent' }] });
+    expect(rejected).not.toHaveProperty('parent');
   });
 
   it('a failing child fails the parent, naming the step, the child and how it ended', async () => {

@@ -101,8 +101,11 @@ export const StepState = z.strictObject({
   map: z.strictObject({ total: z.number().int().nonnegative() }).optional(),
   /** A `signal` step waiting: for which signal, since when, and until when (its timeout). */
   signal: z.strictObject({ name: z.string(), since: Timestamp, until: Timestamp.optional() }).optional(),
-  /** A `pipeline` step: its child run. */
-  child: z.strictObject({ runId: RunId }).optional(),
+  /**
+   * A `pipeline` step: its child run, and the digest of the request that submits it (`requestDigest`):
+   * only that very request may start a run that reports to this step.
+   */
+  child: z.strictObject({ runId: RunId, digest: z.string().regex(/^[0-9a-f]{64}$/).optional() }).optional(),
   /** Why the step did not run (`skipped`): its condition, or a need that was skipped. */
   skipReason: z.string().max(2000).optional(),
 });

@@ -7,7 +7,8 @@ import {
   msgIds,
   PLANNER_CHILD_SUBJECTS,
   PLANNER_EVENT_SUBJECTS,
-  ParentRef,
+  type ParentRef,
+  requestDigest,
   RunDeadlineTimer,
   RerunRequest,
   ResumeRequest,
@@ -92,14 +93,20 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     durable: consumers.plannerRuns,
     schema: RunRequest,
     spanName: 'pw.runs.submit',
+    // A request that cannot be decoded is not routed to a parent: the planner's own child requests always decode.
     onInvalid: async ({ raw, seq, issues, reason }) => {
       const claimed = (raw as { runId?: unknown } | undefined)?.runId;
-      const parent = ParentRef.safeParse((raw as { parent?: unknown } | undefined)?.parent);
-      await reject(RunId.safeParse(claimed).success ? (claimed as string) : `rejected-${seq}`, issues, reason, '0', parent.success ? parent.data : undefined);
+      await reject(RunId.safeParse(claimed).success ? (claimed as string) : `rejected-${seq}`, issues, reason);
     },
     handler: async (request, ctx) => {
       const runId = request.runId ?? derivedRunId(ctx.seq, request);
       ctx.span.setAttribute('pw.run.id', runId);
+      // Only the planner starts child runs: a request naming a parent that does not wait for it is refused.
+      if (request.parent && !(await applier.childAdmissible(request.parent, runId, requestDigest(request)))) {
+        const issues = [{ path: 'parent', message: `run ${request.parent.runId} does not wait for child run ${runId} with this request (step ${request.parent.stepId}, attempt ${request.parent.attempt}): parent is set by the planner only` }];
+        await reject(runId, issues, 'not a child run of its parent');
+        return { kind: 'reject', reason: `run ${runId} rejected: ${issues[0]!.message}` };
+      }
       const admitted = admit(request);
       if (!admitted.ok) {
         await reject(runId, admitted.issues, 'invalid pipeline or input', '0', request.parent);

@@ -1,6 +1,7 @@
-import { childRunId, RunRequest, SCHEMA_VERSION, type CancelRequest, type RunState, type StepCommand } from '@pipewright/contracts';
+import { childRunId, requestDigest, RunRequest, SCHEMA_VERSION, type CancelRequest, type RunState, type StepCommand } from '@pipewright/contracts';
 import { describe, expect, it } from 'vitest';
 import { decide, type Transition } from '../src/index.js';
+import { awaitsChild } from '../src/core/child.js';
 import type { ChildFinished } from '../src/core/events.js';
 import { completed, later, T0 } from './fixtures.js';
 
@@ -177,6 +178,21 @@ describe('pipeline steps (child runs)', () => {
     expect(c0.state.deadlineAt).toBe(new Date(later(61_000).getTime() + 540_000).toISOString());
     const c1 = changed(decide(c0.state, completed(c0.state, 'summarise', 'sum'), later(62_000)));
     expect(c1.messages.find((m) => m.subject.endsWith('run.finished'))?.payload).toMatchObject({ status: 'succeeded', output: 'sum', parent: { runId: 'run-p', stepId: 'sub', attempt: 1 } });
+  });
+
+  it('only the request the parent sent may start a run that reports to it (a forged parent ref is refused)', () => {
+    const t = childStarted();
+    const req = submits(t)[0]!.payload as RunRequest;
+    const digest = requestDigest(req);
+    const ref = { runId: 'run-p', stepId: 'sub', attempt: 1 };
+    expect(t.state.steps.sub!.child).toEqual({ runId: 'run-p-sub-a1', digest });
+    expect(awaitsChild(t.state, ref, 'run-p-sub-a1', digest)).toBe(true);
+    // the predictable id with another request, another id, another attempt or step, or no such parent
+    expect(awaitsChild(t.state, ref, 'run-p-sub-a1', requestDigest({ ...req, input: { forged: true } }))).toBe(false);
+    expect(awaitsChild(t.state, ref, 'run-p-sub-a9', digest)).toBe(false);
+    expect(awaitsChild(t.state, { ...ref, attempt: 2 }, 'run-p-sub-a1', digest)).toBe(false);
+    expect(awaitsChild(t.state, { ...ref, stepId: 'research' }, 'run-p-sub-a1', digest)).toBe(false);
+    expect(awaitsChild(undefined, ref, 'run-p-sub-a1', digest)).toBe(false);
   });
 
   it('child run ids fit a RunId for long parents and step ids', () => {

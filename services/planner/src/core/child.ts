@@ -10,6 +10,7 @@ import {
   subjects,
   TemplateError,
   type CancelRequest,
+  type ParentRef,
   type RunBudget,
   type RunRequest,
   type RunState,
@@ -68,9 +69,10 @@ export function startChild(b: Builder, step: SubPipelineStep): boolean {
   };
   const bytes = Buffer.byteLength(JSON.stringify(request), 'utf8');
   if (bytes > MAX_COMMAND_BYTES) return fail('failed', `step ${step.id}: its child run request is ${bytes} bytes, more than the ${MAX_COMMAND_BYTES} a message may carry; pass the child less input`);
-  s.steps[step.id] = { ...prev, status: 'dispatched', attempt, dispatchedAt: b.at, child: { runId } };
+  const digest = requestDigest(request);
+  s.steps[step.id] = { ...prev, status: 'dispatched', attempt, dispatchedAt: b.at, child: { runId, digest } };
   s.dispatches += 1;
-  b.send(subjects.runSubmit, msgIds.submit(runId, requestDigest(request)), request);
+  b.send(subjects.runSubmit, msgIds.submit(runId, digest), request);
   const limits = [request.budget?.maxUsd !== undefined ? `maxUsd ${request.budget.maxUsd}` : '', request.budget?.maxTokens !== undefined ? `maxTokens ${request.budget.maxTokens}` : '', `deadlineMs ${spec.limits.deadlineMs}`].filter(Boolean).join(', ');
   b.decide('start-child', [step.id], `step ${step.id} runs pipeline ${spec.name} as child run ${runId} (${limits})`);
   return true;
@@ -156,4 +158,14 @@ export function stopChildren(b: Builder): string[] {
     keys.push(childKey(child));
   }
   return keys;
+}
+
+/**
+ * Whether a run request that names a parent may start a child run: the parent's step waits, on that
+ * attempt, for this run id submitted with this very request (its digest). Anything else naming a parent
+ * is a forgery (a client predicting a child's id to answer for it) and is refused.
+ */
+export function awaitsChild(parent: RunState | undefined, ref: ParentRef, runId: string, digest: string): boolean {
+  const st = parent?.steps[ref.stepId];
+  return st !== undefined && st.attempt === ref.attempt && st.child?.runId === runId && st.child.digest === digest;
 }

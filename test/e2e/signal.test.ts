@@ -50,6 +50,9 @@ describe('signal steps', () => {
     await submitRun(core.js, pipeline('sig-api'), { topic: 'tides' }, { runId });
     const wait = await decided(core.events, runId, 'wait-signal');
     expect(wait.stepIds).toEqual(['approve']);
+    // the run's page shows what the step waits for
+    const detail = await api.get<{ stepList: { id: string; status: string; signal?: { name: string } }[] }>(`/runs/${runId}`);
+    expect(detail.body.stepList.find((st) => st.id === 'approve')).toMatchObject({ status: 'dispatched', signal: { name: 'approval' } });
 
     // bad calls: unknown run, bad name, a read token, a payload over 64 KiB
     expect((await api.post('/runs/nobody/signals/approval', { payload: { ok: true } })).status).toBe(404);

@@ -73,6 +73,8 @@ describe('sub-pipelines (pipeline steps)', () => {
     expect(traceOf(c.traceparent)).toBe(traceOf(p.traceparent));
     // the console lists the child as a run of its own
     await Api.of(core.stack).until(childId, ['succeeded']);
+    const detail = await Api.of(core.stack).get<{ stepList: { id: string; child?: { runId: string } }[] }>(`/runs/${runId}`);
+    expect(detail.body.stepList.find((st) => st.id === 'sub')?.child).toEqual({ runId: childId });
 
     // a client cannot start a run that reports to a parent: `parent` is the planner's to set
     const outsider = await client(core.stack.natsOptions('client'));

@@ -64,6 +64,8 @@ export const StepView = z.strictObject({
   error: ErrorInfo.optional(),
   approval: z.strictObject({ approvalId: z.string(), kind: z.enum(['step', 'tool', 'budget']), reason: z.string(), requestedAt: Timestamp }).optional().describe('Set while the step waits for a person.'),
   reused: z.boolean().optional().describe('Reused from the source run of a re-run (not run again).'),
+  signal: z.strictObject({ name: z.string(), since: Timestamp, until: Timestamp.optional() }).optional().describe('A `signal` step: set while it waits for the named signal (until its timeout, if any).'),
+  child: z.strictObject({ runId: RunId }).optional().describe('A `pipeline` step: its child run (of its latest attempt).'),
   dispatchedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
 }).describe('A step of a run: its state, attempts, model, usage, cost and output.');

@@ -27,16 +27,20 @@ export function readPipelineFile(path: string): unknown {
   }
 }
 
+/** A flag that takes inline JSON or `@file.json` (`flag` names it in errors). */
+export function readJsonArg(arg: string, flag: string): unknown {
+  const text = arg.startsWith('@') ? readText(arg.slice(1), `${flag} file`) : arg;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(`${flag} is not JSON: ${errorMessage(err)}`);
+  }
+}
+
 /** `--input` takes inline JSON or `@file.json`. */
 export function readInput(arg: string | undefined): Record<string, unknown> {
   if (arg === undefined) return {};
-  const text = arg.startsWith('@') ? readText(arg.slice(1), 'input file') : arg;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`--input is not JSON: ${errorMessage(err)}`);
-  }
+  const value = readJsonArg(arg, '--input');
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('--input must be a JSON object');
   return value as Record<string, unknown>;
 }

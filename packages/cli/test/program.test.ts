@@ -26,6 +26,9 @@ describe('pipewright: usage, errors and exit codes', () => {
     expect((await cli(['watch', 'a.>'])).err).toBe('pipewright: error: argument \'runId\': a run id is 1-64 letters, digits, "_" or "-"');
     expect((await cli(['watch', 'r-1', '--timeout', 'soon'])).code).toBe(2);
     expect((await cli(['runs', 'resume', 'r-1', '--max-usd', '-1'])).code).toBe(2);
+    expect((await cli(['runs', 'signal', 'r-1', 'not.a.name'])).err).toBe('pipewright: error: argument \'name\': a signal name is 1-64 letters, digits, "_" or "-"');
+    expect((await cli(['runs', 'signal', 'r-1', 'approval', '--payload', '{ok: true}'])).err).toMatch(/^pipewright: error: --payload is not JSON/);
+    expect((await cli(['runs', 'signal', 'r-1', 'approval', '--id', 'a b'])).code).toBe(2);
   });
 
   it('commander’s own errors are usage errors in the same style', async () => {
@@ -85,7 +88,7 @@ describe('pipewright: usage, errors and exit codes', () => {
   });
 
   it('every command takes --json', async () => {
-    const leaves = ['submit', 'watch', 'runs list', 'runs show', 'runs cancel', 'runs resume', 'runs rerun', 'runs batch', 'approvals list', 'approvals show', 'approvals approve', 'approvals reject', 'approvals edit', 'budget status', 'nats-auth'];
+    const leaves = ['submit', 'watch', 'runs list', 'runs show', 'runs cancel', 'runs resume', 'runs rerun', 'runs signal', 'runs batch', 'approvals list', 'approvals show', 'approvals approve', 'approvals reject', 'approvals edit', 'budget status', 'nats-auth'];
     for (const leaf of leaves) expect((await cli([...leaf.split(' '), '--help'])).out, leaf).toContain('--json');
   });
 });

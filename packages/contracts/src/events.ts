@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ApprovalDecision, ApprovalEscalated, ApprovalId, ApprovalOnTimeout, ProposedAction } from './approval.js';
 import { ModelTarget, PoolName, RunId, SchemaVersion, StepId, TenantId, Timestamp, Usage, ValidationIssue } from './common.js';
 import { Decision, RunStatus } from './run-state.js';
+import { ParentRef } from './signal.js';
 import { StepCompleted, StepFailed } from './step.js';
 import { Spend, StepRevoked, StepStarted, TaskSpent } from './task.js';
 
@@ -50,6 +51,8 @@ export const RunRejected = z.strictObject({
   type: z.literal('run.rejected'),
   reason: z.string(),
   issues: z.array(ValidationIssue),
+  /** A child run (a `pipeline` step's) that was refused: the parent run and step it reports to. */
+  parent: ParentRef.optional(),
 });
 
 export const StepDispatched = z.strictObject({
@@ -102,6 +105,8 @@ export const RunFinished = z.strictObject({
    */
   unsettled: z.number().int().positive().optional(),
   durationMs: z.number().nonnegative(),
+  /** A child run (a `pipeline` step's): the parent run and step it reports its result to. */
+  parent: ParentRef.optional(),
 });
 
 /** Decisions of a transition that published no other event (e.g. an agent's next turn). */

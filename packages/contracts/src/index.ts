@@ -47,7 +47,7 @@ export type { PipelineSpecInput, EffectiveApproval, ModelStep, ResolvedTool } fr
 export { ValuePath, Comparison, Condition, comparisonsOf, compare, evaluateCondition } from './condition.js';
 export { checkPipeline, checkRunInput, findCycle, ancestorSets, templatesOf, MAX_PIPELINE_DEPTH } from './pipeline-check.js';
 export { outputSchemaOf } from './pipeline-refs.js';
-export { SignalName, SignalRequest, ParentRef, MAX_SIGNAL_PAYLOAD_BYTES } from './signal.js';
+export { SignalName, SignalRequest, ParentRef, MAX_SIGNAL_PAYLOAD_BYTES, MAX_SIGNAL_PAYLOAD_DEPTH, signalPayloadProblem, childRunId } from './signal.js';
 export type { SignalRequestInput } from './signal.js';
 export type { PipelineCheck } from './pipeline-check.js';
 export { parseTemplate, renderTemplate, lookup, TemplateError } from './template.js';
@@ -77,6 +77,8 @@ export {
   ResumeAccepted,
   RerunBody,
   RerunAccepted,
+  SignalBody,
+  SignalAccepted,
   BatchStats,
   ApiError,
 } from './api/runs.js';
@@ -128,7 +130,7 @@ export {
 export type { ApprovalRequestInput } from './approval.js';
 export { ToolName, ToolCallId, ToolRequest, ToolReply, ToolSuccess, ToolFailure, ToolError, ToolDescription, ToolRegistration, TOOL_ERROR_CODES, toolIdempotencyKey, toolSubjects } from './tool.js';
 export type { ToolRequestInput } from './tool.js';
-export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_SUBJECTS, BUDGET_SPEND_SUBJECTS, SUBJECT_PREFIX } from './subjects.js';
+export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_SUBJECTS, PLANNER_CHILD_SUBJECTS, BUDGET_SPEND_SUBJECTS, SUBJECT_PREFIX } from './subjects.js';
 export type { StreamDef, TaskLogType } from './subjects.js';
 export { publishedSchemas, renderJsonSchema } from './json-schemas.js';
 export { ClaimRef, CLAIM_REF_SCHEME, isClaimRef, parseClaimUrl, claimUrl } from './claim-check.js';

@@ -101,8 +101,11 @@ export const StepState = z.strictObject({
   map: z.strictObject({ total: z.number().int().nonnegative() }).optional(),
   /** A `signal` step waiting: for which signal, since when, and until when (its timeout). */
   signal: z.strictObject({ name: z.string(), since: Timestamp, until: Timestamp.optional() }).optional(),
-  /** A `pipeline` step: its child run. */
-  child: z.strictObject({ runId: RunId }).optional(),
+  /**
+   * A `pipeline` step: its child run, and the digest of the request that submits it (`requestDigest`):
+   * only that very request may start a run that reports to this step.
+   */
+  child: z.strictObject({ runId: RunId, digest: z.string().regex(/^[0-9a-f]{64}$/).optional() }).optional(),
   /** Why the step did not run (`skipped`): its condition, or a need that was skipped. */
   skipReason: z.string().max(2000).optional(),
 });
@@ -171,6 +174,8 @@ export const RunState = z.strictObject({
   parent: ParentRef.optional(),
   /** Signals sent before any step waited for them, by name (the latest of each): taken by the step that waits. */
   signals: z.record(z.string(), z.strictObject({ payload: z.unknown(), at: Timestamp, by: z.string() })).optional(),
+  /** The ids of the latest signals applied (taken, kept or refused), so that one sent twice has one effect. */
+  signalIds: z.array(z.string()).max(64).optional(),
 });
 export type RunState = z.infer<typeof RunState>;
 

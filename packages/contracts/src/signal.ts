@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RunId, SchemaVersion } from './common.js';
 
@@ -27,7 +28,38 @@ export type SignalRequestInput = z.input<typeof SignalRequest>;
 
 /** The largest signal payload (bytes of JSON). */
 export const MAX_SIGNAL_PAYLOAD_BYTES = 64 * 1024;
+/** The deepest nesting of a signal payload (objects and arrays). */
+export const MAX_SIGNAL_PAYLOAD_DEPTH = 64;
+
+/**
+ * Why a signal payload may not be taken (too deep, too large), or undefined when it may. The depth is
+ * checked first, without recursion, so a hostile nesting cannot overflow the stack of what reads it next.
+ */
+export function signalPayloadProblem(payload: unknown): string | undefined {
+  const todo: [unknown, number][] = [[payload, 1]];
+  while (todo.length > 0) {
+    const [v, depth] = todo.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_SIGNAL_PAYLOAD_DEPTH) return `its payload nests deeper than ${MAX_SIGNAL_PAYLOAD_DEPTH} levels`;
+    for (const child of Object.values(v)) todo.push([child, depth + 1]);
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(payload ?? null)).length;
+  return bytes > MAX_SIGNAL_PAYLOAD_BYTES ? `its payload is ${bytes} bytes of JSON, more than the ${MAX_SIGNAL_PAYLOAD_BYTES} a signal may carry` : undefined;
+}
 
 /** Where a child run (a `pipeline` step's) reports to: its parent run, step and the step's attempt. */
 export const ParentRef = z.strictObject({ runId: RunId, stepId: z.string().min(1).max(64), attempt: z.number().int().min(1) });
 export type ParentRef = z.infer<typeof ParentRef>;
+
+/**
+ * The run id of a `pipeline` step's child run: the same for the same parent run, step and attempt (so a
+ * replayed start is the same run) and a new one for each attempt (a resumed parent starts a new child).
+ * `<parent>-<step>-a<attempt>` when that fits a RunId (64 characters), else cut and suffixed with a hash
+ * of the three.
+ */
+export function childRunId(parentRunId: string, stepId: string, attempt: number): string {
+  const plain = `${parentRunId}-${stepId}-a${attempt}`;
+  if (plain.length <= 64 && /^[A-Za-z0-9_-]+$/.test(plain)) return plain;
+  const hash = createHash('sha256').update(`${parentRunId}\n${stepId}\n${attempt}`).digest('hex').slice(0, 16);
+  return `${plain.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64 - hash.length - 1)}-${hash}`;
+}

@@ -106,6 +106,8 @@ export const consumers = {
   plannerRerun: 'planner-runs-rerun',
   /** The planner's consumer of `pw.runs.signal`. */
   plannerSignals: 'planner-runs-signal',
+  /** The planner's consumer of runs' ends (`run.finished`, `run.rejected`): child runs report to their parents. */
+  plannerChildren: 'planner-children',
   /** The budget service's booking of spending from task results. */
   budgetSpend: 'budget-spend',
   executor: (pool: string) => `executor-${pool}`,
@@ -126,6 +128,9 @@ export const PLANNER_EVENT_SUBJECTS = [
   subjects.taskEvents('step.revoked'),
   subjects.runEvent('*', 'approval.decided'),
 ] as const;
+
+/** How a child run's end reaches its parent: the planner reads every run's end and keeps those with a `parent`. */
+export const PLANNER_CHILD_SUBJECTS = [subjects.runEvent('*', 'run.finished'), subjects.runEvent('*', 'run.rejected')] as const;
 
 /** Header names. */
 export const headers = {

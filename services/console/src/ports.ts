@@ -9,6 +9,8 @@ import type {
   Labels,
   RerunAccepted,
   RerunBody,
+  SignalAccepted,
+  SignalBody,
   ResumeAccepted,
   ResumeBody,
   RunDetail,
@@ -60,6 +62,8 @@ export interface RunOperator {
   cancelByLabels(labels: Labels, reason: string | undefined, actor: Actor): Promise<OpResult<CancelAccepted>>;
   resume(runId: string, body: ResumeBody, actor: Actor): Promise<OpResult<ResumeAccepted>>;
   rerun(runId: string, body: RerunBody, actor: Actor): Promise<OpResult<RerunAccepted>>;
+  /** `idempotencyKey` stands for the signal id when the body has none: the same key sends the signal once. */
+  signal(runId: string, name: string, body: SignalBody, opts: { idempotencyKey?: string; actor: Actor }): Promise<OpResult<SignalAccepted>>;
 }
 
 /** What a bearer token (or a dashboard session) may do: `read` sees runs, `operate` also changes them. */

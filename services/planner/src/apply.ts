@@ -1,8 +1,9 @@
 import { trace } from '@opentelemetry/api';
-import { TERMINAL_STATUSES, type RunState } from '@pipewright/contracts';
+import { TERMINAL_STATUSES, type ParentRef, type RunState } from '@pipewright/contracts';
 import { RetryableError, type Logger, type Stores } from '@pipewright/kit';
 import { ClaimTable } from './claims.js';
 import type { ResultReader } from './result-refs.js';
+import { awaitsChild } from './core/child.js';
 import { decide, type Transition } from './core/decide.js';
 import type { PlannerEvent } from './core/events.js';
 import { overflow } from './core/overflow.js';
@@ -119,6 +120,15 @@ export class RunApplier {
   async rerunSource(runId: string): Promise<RunState | undefined> {
     const stored = await this.stores.runs.get(runId);
     return stored && this.claims.resolveOutputs(stored.value);
+  }
+
+  /**
+   * Whether a run request naming `parent` may be admitted: the run exists already (a redelivery, decided
+   * as any resubmission), or the parent's step waits for exactly this child request (see awaitsChild).
+   */
+  async childAdmissible(parent: ParentRef, runId: string, digest: string): Promise<boolean> {
+    if (await this.stores.runs.get(runId)) return true;
+    return awaitsChild((await this.stores.runs.get(parent.runId))?.value, parent, runId, digest);
   }
 
   /** Whether the run exists and still needs its timers: not finished, or finished and settling. */

@@ -5,7 +5,10 @@ import {
   consumers,
   headers,
   msgIds,
+  PLANNER_CHILD_SUBJECTS,
   PLANNER_EVENT_SUBJECTS,
+  type ParentRef,
+  requestDigest,
   RunDeadlineTimer,
   RerunRequest,
   ResumeRequest,
@@ -28,12 +31,13 @@ import { z } from 'zod';
 /** What the planner consumes from PW_EVENTS: task results, parks, revocations, lost spending, approval decisions. */
 const StepEvent = z.discriminatedUnion('type', [StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, ApprovalDecision]);
 import { ACK, currentTraceparent, ensurePullConsumer, extractTrace, publishJson, startConsumer, type ConsumerHandle, type MessageContext, type Outcome, type ServiceRuntime } from '@pipewright/kit';
-import type { Span } from '@opentelemetry/api';
 import type { ApplyResult, RunApplier } from './apply.js';
 import type { PlannerConfig } from './config.js';
 import { admit } from './core/admit.js';
-import { deadlineTimerMsgId, timerLifeOf } from './core/timers.js';
+import { deadlineTimerMsgId, stepTimerMsgId, timerLifeOf } from './core/timers.js';
 import { decisionCheck } from './decision-signature.js';
+import { cancelRetryMs, keyOf, recordRun } from './consumer-common.js';
+import { startFlowConsumers } from './flow-consumers.js';
 import { onRerun, onResume, type Reject } from './run-control.js';
 
 /**
@@ -52,15 +56,20 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable, filterSubjects: [subject], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   // A timer is held back with delayed naks until its deadline: no delivery is ever the last.
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerDeadlines, filterSubjects: [subjects.runDeadline], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
+  // A signal that overtook its run's submission waits for it, like a cancel: no delivery limit.
+  await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerSignals, filterSubjects: [subjects.runSignal], ackWaitMs: common.ackWaitMs, maxDeliver: -1 });
   await ensurePullConsumer(rt.jsm, {
     stream: streams.events.name,
     durable: consumers.plannerEvents,
     filterSubjects: [...PLANNER_EVENT_SUBJECTS],
     ...common,
   });
+  // Child runs exist only from this consumer's creation on: the ends before it concern no parent.
+  await ensurePullConsumer(rt.jsm, { stream: streams.events.name, durable: consumers.plannerChildren, filterSubjects: [...PLANNER_CHILD_SUBJECTS], deliverPolicy: 'new', ...common });
 
-  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerResume, consumers.plannerRerun, consumers.plannerDeadlines]) rt.watchConsumer(streams.runs.name, durable);
+  for (const durable of [consumers.plannerRuns, `${consumers.plannerRuns}-cancel`, consumers.plannerResume, consumers.plannerRerun, consumers.plannerDeadlines, consumers.plannerSignals]) rt.watchConsumer(streams.runs.name, durable);
   rt.watchConsumer(streams.events.name, consumers.plannerEvents);
+  rt.watchConsumer(streams.events.name, consumers.plannerChildren);
 
   // One shutdown step, registered before the first consumer runs: it stops every consumer started so
   // far at once, so a start-up attempt that fails half-way is undone, and a drain stops them together.
@@ -69,8 +78,9 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     await Promise.all(started.map((h) => h.stop(graceMs)));
   });
   /** `key` names the refused request in the msg id: a later, different refusal for the run id is not a duplicate. */
-  const reject = async (runId: string, issues: ValidationIssue[], reason: string, key = '0') => {
-    const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues };
+  const reject = async (runId: string, issues: ValidationIssue[], reason: string, key = '0', parent?: ParentRef) => {
+    // A refused child run reports to its parent (see the children's consumer).
+    const event: RunRejected = { schemaVersion: SCHEMA_VERSION, type: 'run.rejected', runId, at: new Date().toISOString(), reason, issues, ...(parent ? { parent } : {}) };
     await publishJson(rt.js, subjects.runEvent(runId, 'run.rejected'), event, { msgId: msgIds.event(runId, 'run.rejected', key) });
     rt.log.warn({ runId, reason, issues }, 'run request rejected');
   };
@@ -83,6 +93,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     durable: consumers.plannerRuns,
     schema: RunRequest,
     spanName: 'pw.runs.submit',
+    // A request that cannot be decoded is not routed to a parent: the planner's own child requests always decode.
     onInvalid: async ({ raw, seq, issues, reason }) => {
       const claimed = (raw as { runId?: unknown } | undefined)?.runId;
       await reject(RunId.safeParse(claimed).success ? (claimed as string) : `rejected-${seq}`, issues, reason);
@@ -90,9 +101,15 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     handler: async (request, ctx) => {
       const runId = request.runId ?? derivedRunId(ctx.seq, request);
       ctx.span.setAttribute('pw.run.id', runId);
+      // Only the planner starts child runs: a request naming a parent that does not wait for it is refused.
+      if (request.parent && !(await applier.childAdmissible(request.parent, runId, requestDigest(request)))) {
+        const issues = [{ path: 'parent', message: `run ${request.parent.runId} does not wait for child run ${runId} with this request (step ${request.parent.stepId}, attempt ${request.parent.attempt}): parent is set by the planner only` }];
+        await reject(runId, issues, 'not a child run of its parent');
+        return { kind: 'reject', reason: `run ${runId} rejected: ${issues[0]!.message}` };
+      }
       const admitted = admit(request);
       if (!admitted.ok) {
-        await reject(runId, admitted.issues, 'invalid pipeline or input');
+        await reject(runId, admitted.issues, 'invalid pipeline or input', '0', request.parent);
         return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
       }
       // The run span's parent: the submitter's span (the message's traceparent), else this handling.
@@ -176,6 +193,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
       return ACK;
     },
   }));
+  await startFlowConsumers(applier, base, cfg.PW_PLANNER_CANCEL_WAIT_MS, started);
   started.push(await startConsumer({
     ...base,
     maxDeliver: -1,
@@ -188,24 +206,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
 }
 
 
-/**
- * The run as this message left it, on the message's span: its status and what it has cost so far, so
- * the span that ends a run carries the run's totals (there is no span as long as the run).
- */
-function recordRun(span: Span, r: ApplyResult): void {
-  if (r.kind !== 'applied') return;
-  span.setAttributes({
-    'pw.run.status': r.state.status,
-    'pw.run.cost_usd': r.state.costUsd,
-    'pw.run.usage.input_tokens': r.state.usage.inputTokens,
-    'pw.run.usage.output_tokens': r.state.usage.outputTokens,
-  });
-}
 
-/** Names an event by where it is stored: what an outbox entry records as the event it answers. */
-function keyOf(stream: string, ctx: MessageContext): string {
-  return `${stream}:${ctx.seq}`;
-}
 
 /** A run id for a request that brought none: derived from the stream sequence, so a redelivery gets the same id. */
 function derivedRunId(seq: number, request: RunRequest): string {
@@ -231,16 +232,14 @@ async function onDeadlineTimer(rt: ServiceRuntime, applier: RunApplier, timer: R
     if (ctx.deliveryCount < TIMER_DELIVERIES_PER_COPY) return { kind: 'wait', delayMs: Math.min(left + 50, TIMER_HOLD_MS), reason: 'deadline not reached' };
     const generation = Number(ctx.header(TIMER_GENERATION) ?? '0') + 1;
     const life = timerLifeOf(ctx.header(headers.msgId) ?? '');
-    await publishJson(rt.js, subjects.runDeadline, timer, { msgId: deadlineTimerMsgId(timer.runId, generation, life), headers: { [TIMER_GENERATION]: String(generation) } });
+    const msgId = timer.step ? stepTimerMsgId(timer.runId, timer.step.stepId, timer.step.attempt, generation) : deadlineTimerMsgId(timer.runId, generation, life);
+    await publishJson(rt.js, subjects.runDeadline, timer, { msgId, headers: { [TIMER_GENERATION]: String(generation) } });
     return ACK;
   }
-  const r = await applier.apply(timer.runId, { type: 'run.deadline', runId: timer.runId }, keyOf(streams.runs.name, ctx));
+  // A step's timer (a signal step's timeout) or the run's deadline.
+  const event = timer.step ? { type: 'step.timeout' as const, runId: timer.runId, ...timer.step } : { type: 'run.deadline' as const, runId: timer.runId };
+  const r = await applier.apply(timer.runId, event, keyOf(streams.runs.name, ctx));
   recordRun(ctx.span, r);
-  ctx.log.info({ runId: timer.runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, 'run deadline timer fired');
+  ctx.log.info({ runId: timer.runId, ...(timer.step ? { stepId: timer.step.stepId, attempt: timer.step.attempt } : {}), result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : r.kind === 'applied' ? { status: r.state.status } : {}) }, timer.step ? 'step timer fired' : 'run deadline timer fired');
   return ACK;
-}
-
-/** 100 ms doubling to 5 s: a cancel that overtook its submission usually finds the run at once. */
-function cancelRetryMs(deliveryCount: number): number {
-  return Math.min(5_000, 100 * 2 ** Math.min(10, deliveryCount - 1));
 }

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { context, trace, type Link } from '@opentelemetry/api';
-import { headers, type OutboxEntry, type OutboxMessage, type RunState, type StepRevoked } from '@pipewright/contracts';
+import { headers, subjects, type OutboxEntry, type OutboxMessage, type RunState, type StepRevoked } from '@pipewright/contracts';
 import { buildHeaders, contextFromTraceparent, externalize, publishJson, resolveClaim, tracedPublish, type BlobStore, type Logger, type TaskLog } from '@pipewright/kit';
 import { LruSet } from './lru.js';
 import { runContext, stepContext } from './run-spans.js';
@@ -111,11 +111,16 @@ export class Outbox {
   }
 }
 
-/** A step dispatch's parent: the span of the step's attempt. */
+/**
+ * A step dispatch's parent: the span of the step's attempt. A child run's submission (a `pipeline`
+ * step's) goes under its step's span too, so the child run's trace joins the parent's beneath that step.
+ */
 function parentOf(state: RunState, m: Outgoing): ReturnType<typeof stepContext> {
-  const p = m.payload as { stepId?: unknown; attempt?: unknown } | undefined;
-  if (m.append || !m.subject.endsWith('.dispatch') || typeof p?.stepId !== 'string' || typeof p.attempt !== 'number') return undefined;
-  return stepContext(state, p.stepId, p.attempt);
+  if (m.append) return undefined;
+  const p = m.payload as { stepId?: unknown; attempt?: unknown; parent?: { stepId?: unknown; attempt?: unknown } } | undefined;
+  const at = m.subject === subjects.runSubmit ? p?.parent : m.subject.endsWith('.dispatch') ? p : undefined;
+  if (typeof at?.stepId !== 'string' || typeof at.attempt !== 'number') return undefined;
+  return stepContext(state, at.stepId, at.attempt);
 }
 
 const entryId = (runId: string, e: OutboxEntry) => `${runId}|${e.answers}|${e.at}`;

@@ -22,7 +22,7 @@ export function registerAll(program: Command, ctx: Ctx): void {
       `
 Connection (flags override the variables; \`pipewright dev\` prints them for a local stack):
   NATS_URL, NATS_NKEY_SEED_FILE or NATS_CREDS   submit, watch, budget, --watch (--nats-url, --nkey-seed-file, --creds)
-  PW_CONSOLE_URL, PW_CONSOLE_TOKEN              runs list|show|cancel|resume|rerun|batch (--console-url, --token)
+  PW_CONSOLE_URL, PW_CONSOLE_TOKEN              runs list|show|cancel|resume|rerun|signal|batch (--console-url, --token)
   PW_APPROVER_URL, PW_APPROVER_TOKEN            approvals (--approver-url, --approver-token)
 Colours only on a terminal; NO_COLOR turns them off, FORCE_COLOR on. Reference: docs/cli.md`,
     );

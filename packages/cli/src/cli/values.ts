@@ -1,4 +1,4 @@
-import { RunId, RunStatus, StepId } from '@pipewright/contracts';
+import { RunId, RunStatus, SignalName, StepId } from '@pipewright/contracts';
 import { InvalidArgumentError } from 'commander';
 
 /**
@@ -91,6 +91,18 @@ export function runId(v: string): string {
   const parsed = RunId.safeParse(v);
   if (!parsed.success) throw new InvalidArgumentError('a run id is 1-64 letters, digits, "_" or "-"');
   return parsed.data;
+}
+
+export function signalName(v: string): string {
+  const parsed = SignalName.safeParse(v);
+  if (!parsed.success) throw new InvalidArgumentError('a signal name is 1-64 letters, digits, "_" or "-"');
+  return parsed.data;
+}
+
+/** A signal id (`--id`): what makes sending a signal again harmless. */
+export function signalId(v: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new InvalidArgumentError('a signal id is 1-64 letters, digits, "_" or "-"');
+  return v;
 }
 
 export function stepId(v: string): string {

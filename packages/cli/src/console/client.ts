@@ -4,11 +4,13 @@ import {
   RerunAccepted,
   ResumeAccepted,
   RunDetail,
+  SignalAccepted,
   RunListPage,
   type Labels,
   type RerunBody,
   type ResumeBody,
   type RunStatus,
+  type SignalBody,
 } from '@pipewright/contracts';
 import type { z } from 'zod';
 import { UnavailableError } from '../cli/errors.js';
@@ -74,6 +76,10 @@ export class ConsoleClient {
 
   rerun(runId: string, body: RerunBody): Promise<RerunAccepted> {
     return this.call('POST', `/runs/${encodeURIComponent(runId)}/rerun`, RerunAccepted, { body, notFound: `no run ${runId}` });
+  }
+
+  signal(runId: string, name: string, body: SignalBody): Promise<SignalAccepted> {
+    return this.call('POST', `/runs/${encodeURIComponent(runId)}/signals/${encodeURIComponent(name)}`, SignalAccepted, { body, notFound: `no run ${runId}` });
   }
 
   batch(labels: Labels): Promise<BatchStats> {

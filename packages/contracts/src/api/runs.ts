@@ -64,6 +64,8 @@ export const StepView = z.strictObject({
   error: ErrorInfo.optional(),
   approval: z.strictObject({ approvalId: z.string(), kind: z.enum(['step', 'tool', 'budget']), reason: z.string(), requestedAt: Timestamp }).optional().describe('Set while the step waits for a person.'),
   reused: z.boolean().optional().describe('Reused from the source run of a re-run (not run again).'),
+  signal: z.strictObject({ name: z.string(), since: Timestamp, until: Timestamp.optional() }).optional().describe('A `signal` step: set while it waits for the named signal (until its timeout, if any).'),
+  child: z.strictObject({ runId: RunId }).optional().describe('A `pipeline` step: its child run (of its latest attempt).'),
   dispatchedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
 }).describe('A step of a run: its state, attempts, model, usage, cost and output.');
@@ -124,6 +126,19 @@ export type ResumeBody = z.infer<typeof ResumeBody>;
 
 export const ResumeAccepted = z.strictObject({ runId: RunId, resumeId: z.string() });
 export type ResumeAccepted = z.infer<typeof ResumeAccepted>;
+
+/**
+ * `POST /api/v1/runs/{runId}/signals/{name}`: sends the run a named signal (what its `signal` steps wait
+ * for). `signalId` makes it idempotent (else the Idempotency-Key header, else a fresh id).
+ */
+export const SignalBody = z.strictObject({
+  payload: z.unknown().optional().describe('Any JSON value (at most 64 KiB as JSON): the output of the signal step that takes it'),
+  signalId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a signal id is 1-64 letters, digits, "_" or "-"').optional(),
+});
+export type SignalBody = z.infer<typeof SignalBody>;
+
+export const SignalAccepted = z.strictObject({ runId: RunId, name: z.string(), signalId: z.string() });
+export type SignalAccepted = z.infer<typeof SignalAccepted>;
 
 export const RerunBody = z.strictObject({
   fromStep: StepId,

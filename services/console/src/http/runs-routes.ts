@@ -1,4 +1,4 @@
-import { CancelBody, CancelByLabelBody, Labels, RerunBody, ResumeBody, RunListQuery } from '@pipewright/contracts';
+import { CancelBody, CancelByLabelBody, Labels, RerunBody, ResumeBody, RunListQuery, SignalBody } from '@pipewright/contracts';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { parseLabel } from '../model/query.js';
@@ -72,6 +72,15 @@ export function runsRoutes(p: ConsolePorts): Hono<ApiEnv> {
     const body = await readBody(c, RerunBody);
     if (!body.ok) return badRequest(c, body.message, body.issues);
     return answer(c, await p.operator.rerun(id.value, body.value, c.get('actor')));
+  });
+
+  app.post('/runs/:runId/signals/:name', operate, async (c) => {
+    const id = runIdParam(c);
+    if (!id.ok) return badRequest(c, id.message, id.issues);
+    const body = await readBody(c, SignalBody, { emptyAs: {} });
+    if (!body.ok) return badRequest(c, body.message, body.issues);
+    const key = c.req.header(IDEMPOTENCY_HEADER);
+    return answer(c, await p.operator.signal(id.value, c.req.param('name'), body.value, { ...(key !== undefined ? { idempotencyKey: key } : {}), actor: c.get('actor') }));
   });
 
   app.get('/batches', read, (c) => {

@@ -1,4 +1,4 @@
-import { ApiError, BatchStats, CancelAccepted, CancelBody, CancelByLabelBody, RerunAccepted, RerunBody, ResumeAccepted, ResumeBody, RunDetail, RunEvent, RunListPage, RunListQuery, RunRequest, RunSummary, SubmitAccepted } from '@pipewright/contracts';
+import { ApiError, BatchStats, CancelAccepted, CancelBody, CancelByLabelBody, RerunAccepted, RerunBody, ResumeAccepted, ResumeBody, RunDetail, RunEvent, RunListPage, RunListQuery, RunRequest, RunSummary, SignalAccepted, SignalBody, SubmitAccepted } from '@pipewright/contracts';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 
@@ -32,7 +32,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     servers: [{ url: '/api/v1' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token of PW_CONSOLE_TOKENS (`name:role:token`); role `read` or `operate`.' } },
-      schemas: { RunSummary, RunDetail, RunListPage, SubmitAccepted, CancelAccepted, ResumeAccepted, RerunAccepted, BatchStats, ApiError, RunEvent },
+      schemas: { RunSummary, RunDetail, RunListPage, SubmitAccepted, CancelAccepted, ResumeAccepted, RerunAccepted, SignalAccepted, BatchStats, ApiError, RunEvent },
     },
     paths: {
       '/runs': {
@@ -68,6 +68,27 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       },
       '/runs/{runId}/rerun': {
         post: op('Re-run from a chosen step, reusing the outputs before it', 'operate', { '202': json(RerunAccepted, 'Requested: the new run id'), '400': err('No such step (`issues` path `fromStep`)'), '404': err('No such run'), '409': err('The new run id exists') }, { requestParams: runIdPath, requestBody: { content: { 'application/json': { schema: RerunBody } } } }),
+      },
+      '/runs/{runId}/signals/{name}': {
+        post: op(
+          'Send a run a named signal (what its `signal` steps wait for); also the entry point for webhooks of other systems',
+          'operate',
+          {
+            '202': json(SignalAccepted, 'Sent: a step waiting for the name takes it (its payload checked against the step\'s output schema), else the run keeps it for the step that will'),
+            '400': err('A bad name, body, Idempotency-Key, or a payload over 64 KiB (`issues` name the field)'),
+            '404': err('No such run'),
+            '409': err('The run has already ended (`conflict`)'),
+            '503': err('The bus did not take the signal (`unavailable`); retry with the same signalId or Idempotency-Key'),
+          },
+          {
+            description: 'The planner applies a signal id once: send the same `signalId` (or Idempotency-Key) to retry safely.',
+            requestParams: {
+              path: z.object({ runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).meta({ description: 'The run id' }), name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).meta({ description: 'The signal name' }) }),
+              header: z.object({ 'idempotency-key': z.string().max(255).optional().meta({ description: 'Stands for the signal id when the body has none' }) }),
+            },
+            requestBody: { content: { 'application/json': { schema: SignalBody } } },
+          },
+        ),
       },
       '/runs/{runId}/events': {
         get: op('The run\'s events as Server-Sent Events, from the start (or after Last-Event-ID), live until run.finished', 'read', { '200': sse('`id`: the PW_EVENTS sequence; `event`: the event type; `data`: the RunEvent JSON'), '400': err('A bad Last-Event-ID'), '404': err('No such run'), '503': err('Too many event streams open (`unavailable`); retry after Retry-After') }, {

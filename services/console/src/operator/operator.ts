@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import {
   CancelRequest,
@@ -7,6 +7,9 @@ import {
   RESUMABLE_STATUSES,
   ResumeRequest,
   SCHEMA_VERSION,
+  SignalName,
+  signalPayloadProblem,
+  SignalRequest,
   subjects,
   TERMINAL_STATUSES,
   type CancelAccepted,
@@ -18,6 +21,8 @@ import {
   type RunRequest,
   type RunRequestInput,
   type RunState,
+  type SignalAccepted,
+  type SignalBody,
   type SubmitAccepted,
 } from '@pipewright/contracts';
 import { errorMessage, publishJson, type Logger, type Stores } from '@pipewright/kit';
@@ -163,6 +168,31 @@ export class Operator implements RunOperator {
     if (!published.ok) return published;
     this.d.log.info({ runId: newId, from: runId, fromStep: body.fromStep, by: actor.name }, 'run re-run requested');
     return { ok: true, status: 202, value: { runId: newId, rerunOf: { runId, stepId: body.fromStep } } };
+  }
+
+  /**
+   * Sends a named signal to a run that has not ended (a webhook's entry point too). The planner decides
+   * what it does (a waiting step takes it, or the run keeps it); the answer says only that it was sent.
+   */
+  async signal(runId: string, name: string, body: SignalBody, opts: { idempotencyKey?: string; actor: Actor }): Promise<OpResult<SignalAccepted>> {
+    const named = SignalName.safeParse(name);
+    if (!named.success) return fail(400, 'bad_request', 'invalid signal name', { issues: [{ path: 'name', message: named.error.issues[0]?.message ?? 'invalid' }] });
+    const key = opts.idempotencyKey;
+    if (key !== undefined && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key)))
+      return fail(400, 'bad_request', `Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`, { issues: [{ path: 'Idempotency-Key', message: 'invalid' }] });
+    const payload = body.payload ?? null;
+    const problem = signalPayloadProblem(payload);
+    if (problem) return fail(400, 'bad_request', `the signal cannot be sent: ${problem}`, { issues: [{ path: 'payload', message: problem }] });
+    const state = await this.state(runId);
+    if (!state) return fail(404, 'not_found', `no run ${runId}`);
+    if (TERMINAL_STATUSES.has(state.status)) return fail(409, 'conflict', `run ${runId} already ended: ${state.status}`);
+    // The same key (or body signalId) is the same signal: the planner applies a signal id once.
+    const signalId = body.signalId ?? (key !== undefined ? `k${createHash('sha256').update(key, 'utf8').digest('base64url').slice(0, 40)}` : randomBytes(12).toString('base64url'));
+    const req = SignalRequest.parse({ schemaVersion: SCHEMA_VERSION, runId, name, payload, by: opts.actor.name, signalId });
+    const published = await this.publish(subjects.runSignal, req, msgIds.signal(runId, signalId));
+    if (!published.ok) return published;
+    this.d.log.info({ runId, name, signalId, by: opts.actor.name }, 'signal sent');
+    return { ok: true, status: 202, value: { runId, name, signalId } };
   }
 
   private async state(runId: string): Promise<RunState | undefined> {

@@ -53,6 +53,8 @@ export async function buildDetail(s: RunState, events: readonly SeqEvent[], outp
       ...(st?.error ? { error: st.error } : {}),
       ...(st?.approval ? { approval: { approvalId: st.approval.approvalId, kind: st.approval.kind, reason: st.approval.reason, requestedAt: st.approval.requestedAt } } : {}),
       ...(reused.has(spec.id) ? { reused: true } : {}),
+      ...(st?.signal ? { signal: st.signal } : {}),
+      ...(st?.child ? { child: { runId: st.child.runId } } : {}),
       ...(st?.dispatchedAt ? { dispatchedAt: st.dispatchedAt } : {}),
       ...(st?.finishedAt ? { finishedAt: st.finishedAt } : {}),
     });

@@ -142,6 +142,7 @@ export class MemoryConsole implements ConsolePorts {
       return this.record('resume', runId, actor, body, () => ({ runId, resumeId: 'r1' }));
     },
     rerun: (runId, body, actor) => this.record('rerun', runId, actor, body, () => ({ runId: `${runId}-rerun`, rerunOf: { runId, stepId: body.fromStep } })),
+    signal: (runId, name, body, opts) => this.record('signal', runId, opts.actor, body, () => ({ runId, name, signalId: body.signalId ?? 's1' })),
   };
 
   private record<T>(op: string, runId: string, actor: Actor, body: unknown, value: () => T): Promise<OpResult<T>> {

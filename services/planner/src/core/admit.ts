@@ -5,10 +5,6 @@ const NOT_RUN_YET = new Set<string>([
   // TODO(flow-map): map and end steps
   'map',
   'end',
-
-  // TODO(flow-signal): signal and pipeline steps
-  'signal',
-  'pipeline',
 ]);
 
 /**

@@ -160,6 +160,8 @@ export class Builder {
     }
     for (const step of ready) if (!this.dispatch(step)) return;
     this.decide('dispatch', ready.map((r) => r.id), `ready: every need of ${ready.map((r) => r.id).join(', ')} succeeded`);
+    // A step that completed as it started (a signal kept on the run) lets the steps after it start now.
+    if (ready.some((r) => s.steps[r.id]?.status === 'succeeded')) this.advance();
   }
 
   /**

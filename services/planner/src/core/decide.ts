@@ -5,11 +5,13 @@ import { approvalIds, gateOutput, reasoningOf } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
 import { Builder, type Transition } from './builder.js';
 import { askForBudget } from './budget-ask.js';
+import { onChildFinished } from './child.js';
 import { existingRun } from './conflict.js';
 import type { PlannerEvent } from './events.js';
 import { rerun } from './rerun.js';
 import { resume } from './resume.js';
 import { afterEnd } from './settle.js';
+import { onSignal, onStepTimeout } from './signal.js';
 import { spendKey, sumCost, sumUsage } from './spend.js';
 import { startRun } from './start.js';
 
@@ -27,7 +29,7 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     const digest = requestDigest(request);
     if (current) return existingRun(current, digest, { kind: 'submit', request });
     const { pipeline, input, tenant, labels, budget } = request;
-    return startRun({ runId: event.runId, pipeline, input, tenant, labels, budget, traceparent: event.traceparent, requestDigest: digest }, 'run.submitted', now);
+    return startRun({ runId: event.runId, pipeline, input, tenant, labels, budget, traceparent: event.traceparent, requestDigest: digest, parent: request.parent }, 'run.submitted', now);
   }
   if (event.type === 'run.rerun') return rerun(current, event, now);
   if (event.type === 'run.resume') return resume(current, event, now);
@@ -35,7 +37,7 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
   if (TERMINAL_STATUSES.has(current.status)) {
     // Only spending (and, while it settles, its running tasks' reports) still reaches an ended run, and
     // approval decisions, kept for a resume.
-    const mayMatter = current.settling !== undefined || event.type === 'task.spent' || event.type === 'step.parked' || event.type === 'approval.decided';
+    const mayMatter = current.settling !== undefined || event.type === 'task.spent' || event.type === 'step.parked' || event.type === 'approval.decided' || event.type === 'child.finished';
     return mayMatter ? afterEnd(new Builder(current, now, event.type), event) : { kind: 'unchanged', reason: `run already ${current.status}` };
   }
   const reported = event.type === 'step.completed' || event.type === 'step.failed' ? taskIdOf(event) : undefined;
@@ -111,6 +113,12 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       return onApprovalDecided(b, event);
     case 'step.revoked':
       return { kind: 'unchanged', reason: `revocation of ${event.stepId} for a run that is still ${current.status}` };
+    case 'run.signal':
+      return onSignal(b, event.request);
+    case 'step.timeout':
+      return onStepTimeout(b, event);
+    case 'child.finished':
+      return onChildFinished(b, event);
     case 'task.spent':
       // A delivery that lost its task (taken over while it ran) still spent: the run pays for it.
       return b.chargeOnce(spendKey(event), sumUsage(event.spend), sumCost(event.spend)) ? b.done() : { kind: 'unchanged', reason: 'spending already counted' };

@@ -1,4 +1,4 @@
-import type { ApprovalDecision, RerunRequest, ResumeRequest, RunRequest, RunState, StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent } from '@pipewright/contracts';
+import type { ApprovalDecision, ParentRef, RerunRequest, ResumeRequest, RunRequest, RunState, RunStatus, SignalRequest, StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, Usage, ValidationIssue } from '@pipewright/contracts';
 
 /** What the planner reacts to. Each is applied to one run's state by `decide`. */
 export type PlannerEvent =
@@ -14,6 +14,15 @@ export type PlannerEvent =
   | { type: 'run.rerun'; runId: string; request: RerunRequest; source: RunState | undefined; traceparent?: string }
   /** The run's deadline timer fired (see `subjects.runDeadline`). */
   | { type: 'run.deadline'; runId: string }
+  /** `pw.runs.signal`: a named signal for the run (what its `signal` steps wait for). */
+  | { type: 'run.signal'; runId: string; request: SignalRequest }
+  /** A step's timer fired (a `signal` step's `timeoutMs`): the step and the attempt it was set for. */
+  | { type: 'step.timeout'; runId: string; stepId: string; attempt: number }
+  /**
+   * A child run (a `pipeline` step's) ended (`run.finished` with `parent`) or was refused (`run.rejected`,
+   * status `rejected`): `runId` is the parent's.
+   */
+  | ChildFinished
   | StepCompleted
   | StepFailed
   | StepParked
@@ -34,4 +43,18 @@ export interface DecisionDraft {
   action: string;
   stepIds: string[];
   reason: string;
+}
+
+/** The end of a child run, as its parent learns it. */
+export interface ChildFinished {
+  type: 'child.finished';
+  runId: string;
+  parent: ParentRef;
+  child: string;
+  status: RunStatus | 'rejected';
+  output?: unknown;
+  reason: string;
+  usage: Usage;
+  costUsd: number;
+  issues?: ValidationIssue[];
 }

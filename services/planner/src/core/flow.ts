@@ -1,5 +1,7 @@
-import type { EndStep, MapStep, SignalStep, Step, SubPipelineStep } from '@pipewright/contracts';
+import type { EndStep, MapStep, Step } from '@pipewright/contracts';
 import type { Builder } from './builder.js';
+import { startChild } from './child.js';
+import { startSignal } from './signal.js';
 
 /**
  * Starting a step that does not call a model itself: a map, a signal wait, an end, a sub-pipeline.
@@ -27,16 +29,5 @@ function startMap(b: Builder, step: MapStep): boolean {
 
 function runEnd(b: Builder, step: EndStep): boolean {
   b.finish('failed', `step ${step.id}: end steps are not run by this planner yet`, [step.id]);
-  return false;
-}
-
-// TODO(flow-signal): move to signal.ts / child.ts and implement.
-function startSignal(b: Builder, step: SignalStep): boolean {
-  b.finish('failed', `step ${step.id}: signal steps are not run by this planner yet`, [step.id]);
-  return false;
-}
-
-function startChild(b: Builder, step: SubPipelineStep): boolean {
-  b.finish('failed', `step ${step.id}: pipeline steps are not run by this planner yet`, [step.id]);
   return false;
 }

@@ -1,4 +1,5 @@
 import { SCHEMA_VERSION, subjects, taskId, TERMINAL_STATUSES, ZERO_USAGE, type ApprovalDecision, type RunDeadlineTimer, type RunState, type StepRevoked } from '@pipewright/contracts';
+import { childKey, stopChildren } from './child.js';
 import { spendKey, sumCost, sumUsage } from './spend.js';
 import type { Builder, Transition } from './builder.js';
 import { partialOutputs } from './builder.js';
@@ -8,6 +9,11 @@ import type { PlannerEvent } from './events.js';
 
 /** How long an ended run waits for its running tasks to report what they spent before it is closed anyway. */
 export const SETTLE_TIMEOUT_MS = 30_000;
+/**
+ * How long a run that ended with child runs going waits for their ends: a cancelled child settles its
+ * own tasks first (up to SETTLE_TIMEOUT_MS, and so may its children, three deep at most).
+ */
+export const CHILD_SETTLE_TIMEOUT_MS = 4 * SETTLE_TIMEOUT_MS;
 
 interface RunningTask {
   task: string;
@@ -21,7 +27,8 @@ interface RunningTask {
 export function runningTasks(s: RunState): RunningTask[] {
   const out: RunningTask[] = [];
   for (const [stepId, st] of Object.entries(s.steps)) {
-    if (st.status !== 'dispatched' || st.approval) continue;
+    // A step waiting for a signal or a child run has no task (a child is stopped by stopChildren).
+    if (st.status !== 'dispatched' || st.approval || st.signal || st.child) continue;
     const a = st.agent;
     if (!a) out.push({ task: taskId({ stepId, attempt: st.attempt }), stepId, attempt: st.attempt, kind: 'llm' });
     else if (a.pendingCall) out.push({ task: taskId({ stepId, attempt: st.attempt, turn: a.turn, tool: true }), stepId, attempt: st.attempt, kind: 'tool', turn: a.turn });
@@ -38,9 +45,11 @@ export function runningTasks(s: RunState): RunningTask[] {
 export function beginSettling(b: Builder): boolean {
   const s = b.state;
   const running = runningTasks(s).filter((r) => r.task !== b.reported);
-  if (running.length === 0) return false;
-  const until = new Date(b.now.getTime() + SETTLE_TIMEOUT_MS).toISOString();
-  s.settling = { tasks: running.map((r) => r.task), until };
+  // Child runs still going are cancelled; their ends (with what they spent) are awaited like tasks.
+  const children = stopChildren(b);
+  if (running.length === 0 && children.length === 0) return false;
+  const until = new Date(b.now.getTime() + (children.length > 0 ? CHILD_SETTLE_TIMEOUT_MS : SETTLE_TIMEOUT_MS)).toISOString();
+  s.settling = { tasks: [...running.map((r) => r.task), ...children], until };
   for (const r of running) {
     const revoked: StepRevoked = {
       schemaVersion: SCHEMA_VERSION,
@@ -60,7 +69,7 @@ export function beginSettling(b: Builder): boolean {
   // Closes the run at `until` should some task never report (its executor vanished with it).
   const timer: RunDeadlineTimer = { schemaVersion: SCHEMA_VERSION, runId: s.runId, deadlineAt: until };
   b.send(subjects.runDeadline, deadlineTimerMsgId(s.runId, 'settle', lifeOf(s)), timer);
-  b.decide('settle', running.map((r) => r.stepId), `waiting for ${running.length} running task(s) to stop and report what they spent: ${running.map((r) => r.task).join(', ')}`);
+  b.decide('settle', running.map((r) => r.stepId), `waiting for ${s.settling.tasks.length} running task(s) and child run(s) to stop and report what they spent: ${s.settling.tasks.join(', ')}`);
   return true;
 }
 
@@ -83,6 +92,7 @@ export function emitFinished(b: Builder, unsettled?: number): void {
       usage: s.usage,
       costUsd: s.costUsd,
       ...(unsettled ? { unsettled } : {}),
+      ...(s.parent ? { parent: s.parent } : {}),
       durationMs: Math.max(0, b.now.getTime() - Date.parse(s.createdAt)),
     },
     // Each life of the run ends with its own run.finished (see lifeOf).
@@ -130,6 +140,11 @@ export function afterEnd(b: Builder, e: PlannerEvent): Transition {
       break;
     case 'approval.decided':
       return keepDecision(b, e);
+    case 'child.finished':
+      // A child's spending is the run's, awaited or not; an awaited one is counted off.
+      changed = b.chargeOnce(childKey(e.child), e.usage, e.costUsd);
+      changed = off(childKey(e.child)) || changed;
+      break;
     case 'run.deadline':
       if (settling && b.now.getTime() >= Date.parse(settling.until)) {
         b.decide('settled', [], `settle deadline passed with ${settling.tasks.length} task(s) not reporting: ${settling.tasks.join(', ')}; their spending may be missing`);

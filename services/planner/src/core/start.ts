@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, subjects, ZERO_USAGE, type PipelineSpec, type RunBudget, type RunDeadlineTimer, type RunState, type StepState } from '@pipewright/contracts';
+import { SCHEMA_VERSION, subjects, ZERO_USAGE, type ParentRef, type PipelineSpec, type RunBudget, type RunDeadlineTimer, type RunState, type StepState } from '@pipewright/contracts';
 import { Builder, type Transition } from './builder.js';
 import { deadlineTimerMsgId } from './timers.js';
 
@@ -16,6 +16,8 @@ export interface NewRun {
   requestDigest: string;
   /** A re-run: the source run and step, and the steps whose outputs it reuses (as they start: succeeded). */
   rerun?: { of: { runId: string; stepId: string }; reused: Record<string, StepState> };
+  /** A child run (a `pipeline` step's): the run and step it reports to. */
+  parent?: ParentRef | undefined;
 }
 
 /** A run's first transition: its state, `run.started`, its deadline timer, and the dispatch of every ready step. */
@@ -44,6 +46,7 @@ export function startRun(n: NewRun, on: string, now: Date): Transition {
     ...(n.traceparent ? { traceparent: n.traceparent } : {}),
     requestDigest: n.requestDigest,
     ...(n.rerun ? { rerunOf: n.rerun.of } : {}),
+    ...(n.parent ? { parent: n.parent } : {}),
   };
   const b = new Builder(state, now, on);
   const reusedIds = Object.keys(reused);

@@ -12,3 +12,11 @@ export function timerLifeOf(msgId: string): number {
   const m = /:deadline:r(\d+)\./.exec(msgId);
   return m ? Number(m[1]) : 0;
 }
+
+/**
+ * Msg id of a step's timer on `pw.runs.deadline` (a `signal` step's timeout): one per step attempt, so a
+ * resumed run's new attempt gets its own; `generation` counts re-publications of a far-off one.
+ */
+export function stepTimerMsgId(runId: string, stepId: string, attempt: number, generation = 0): string {
+  return `${runId}:step-timer:${stepId}:a${attempt}:${generation}`;
+}

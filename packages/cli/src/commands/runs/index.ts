@@ -5,8 +5,9 @@ import { registerCancel } from './cancel.js';
 import { registerList } from './list.js';
 import { registerRerun, registerResume } from './resume.js';
 import { registerShow } from './show.js';
+import { registerSignal } from './signal.js';
 
-/** `pipewright runs list|show|cancel|resume|rerun|batch`: over the console's runs API. */
+/** `pipewright runs list|show|cancel|resume|rerun|signal|batch`: over the console's runs API. */
 export function registerRunsCommands(program: Command, ctx: Ctx): void {
   const runs = program.command('runs').description('list, inspect and operate runs through the console (PW_CONSOLE_URL, PW_CONSOLE_TOKEN)');
   registerList(runs, ctx);
@@ -14,5 +15,6 @@ export function registerRunsCommands(program: Command, ctx: Ctx): void {
   registerCancel(runs, ctx);
   registerResume(runs, ctx);
   registerRerun(runs, ctx);
+  registerSignal(runs, ctx);
   registerBatch(runs, ctx);
 }

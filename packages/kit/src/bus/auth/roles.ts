@@ -109,12 +109,17 @@ function plannerRole(INBOX: string): RolePermissions {
       ...durable(S.runs.name, consumers.plannerResume),
       ...durable(S.runs.name, consumers.plannerRerun),
       ...durable(S.runs.name, consumers.plannerDeadlines),
+      ...durable(S.runs.name, consumers.plannerSignals),
       ...durable(S.events.name, consumers.plannerEvents),
+      ...durable(S.events.name, consumers.plannerChildren),
       ...reader(S.events.name),
       ...runStore,
       ...kvOwner(buckets.steps),
       ...kvOwner(buckets.decisions),
       subjects.runDeadline,
+      // A `pipeline` step submits its child run, and an ended parent cancels the children still going.
+      subjects.runSubmit,
+      subjects.runCancel,
       'pw.steps.*.dispatch',
       'pw.steps.*.tool',
       ev('run.>'),
@@ -186,8 +191,12 @@ function toolsRole(INBOX: string, tools: readonly string[]): RolePermissions {
   };
 }
 
-/** The requests a client may make of the planner. */
-const RUN_REQUESTS = [subjects.runSubmit, subjects.runCancel, subjects.runResume, subjects.runRerun];
+/**
+ * The requests a client may make of the planner. A signal (`pw.runs.signal`) completes a run's `signal`
+ * step with its payload: whoever may submit and cancel runs may send one (the console on behalf of an
+ * operate token, a client); services may not, so no executor or tool can answer a run's wait itself.
+ */
+const RUN_REQUESTS = [subjects.runSubmit, subjects.runCancel, subjects.runResume, subjects.runRerun, subjects.runSignal];
 
 /**
  * The console (runs API and dashboard) is a client with an index: it reads every run event (its read
@@ -215,7 +224,7 @@ function consoleRole(INBOX: string): RolePermissions {
 }
 
 /**
- * A client submits, cancels, resumes and re-runs runs, reads run events and run summaries (`runs list/show`, cancelling by
+ * A client submits, cancels, resumes and re-runs runs, sends them signals, reads run events and run summaries (`runs list/show`, cancelling by
  * label), and asks the budget for its status. It writes nothing but requests.
  */
 function clientRole(INBOX: string): RolePermissions {

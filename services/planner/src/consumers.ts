@@ -90,7 +90,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
     handler: async (request, ctx) => {
       const runId = request.runId ?? derivedRunId(ctx.seq, request);
       ctx.span.setAttribute('pw.run.id', runId);
-      const admitted = admit(request);
+      const admitted = admit(request, { maxStateBytes: cfg.PW_RUN_STATE_MAX_BYTES });
       if (!admitted.ok) {
         await reject(runId, admitted.issues, 'invalid pipeline or input');
         return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };

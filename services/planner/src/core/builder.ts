@@ -17,12 +17,14 @@ import {
   type ValidationIssue,
 } from '@pipewright/contracts';
 import { buildAgentTurn } from './agent.js';
-import { buildCommand, outputStepId, oversize, readySteps } from './dispatch.js';
+import { buildCommand, isDone, outputStepId, oversize, readySteps } from './dispatch.js';
 import type { DecisionDraft, Outgoing } from './events.js';
 import { attachDecisions } from './decisions.js';
 import { startFlowStep } from './flow.js';
+import { onItemSucceeded } from './map.js';
 import { deadlineMsOf, maxStepsOf } from './run-limits.js';
 import { beginSettling, emitFinished } from './settle.js';
+import { skipWhatDoesNotRun } from './skip.js';
 
 /** Spending reports remembered per run (see chargeOnce): far more than can arrive twice in a redelivery window. */
 const CHARGED_KEYS_KEPT = 64;
@@ -114,7 +116,7 @@ export class Builder {
     this.decide('complete-step', [stepId], reason);
     this.settleApprovals();
     this.resumeIfUnparked();
-    this.advance();
+    if (!onItemSucceeded(this, stepId)) this.advance();
   }
 
   decide(action: string, stepIds: string[], reason: string): void {
@@ -143,23 +145,45 @@ export class Builder {
     return true;
   }
 
-  /** Dispatches every ready step, or finishes the run when nothing is left; applies the run guards. */
+  /**
+   * Skips the ready steps that do not run (`when:` false, or a need skipped: see skip.ts), dispatches the
+   * rest, or finishes the run when every step succeeded or was skipped; applies the run guards. Goes
+   * round again when a step finished as it started (a map over an empty list).
+   */
   advance(): void {
     const s = this.state;
-    if (this.timedOut()) return;
+    for (;;) {
+      if (this.timedOut()) return;
+      skipWhatDoesNotRun(this);
+      if (s.pipeline.steps.every((st) => isDone(s.steps[st.id]?.status))) {
+        this.finishAllDone();
+        return;
+      }
+      // An end step goes first: when it ends the run, the steps ready beside it are not started only to be revoked.
+      const ready = readySteps(s).sort((x, y) => Number(y.kind === 'end') - Number(x.kind === 'end'));
+      if (ready.length === 0) return; // waiting for steps in flight
+      const tasks = ready.filter(isModelStep).length;
+      if (s.dispatches + tasks > maxStepsOf(s)) {
+        this.finish('failed', `step limit of ${maxStepsOf(s)} reached (guard: limits.maxSteps)`);
+        return;
+      }
+      for (const step of ready) if (!this.dispatch(step)) return;
+      this.decide('dispatch', ready.map((r) => r.id), `ready: every need of ${ready.map((r) => r.id).join(', ')} succeeded`);
+      if (!ready.some((r) => s.steps[r.id]?.status === 'succeeded')) return;
+    }
+  }
+
+  /** Every step succeeded or was skipped: the run succeeds, with no output if its output step was skipped. */
+  private finishAllDone(): void {
+    const s = this.state;
     const outId = outputStepId(s.pipeline);
-    if (s.pipeline.steps.every((st) => s.steps[st.id]?.status === 'succeeded')) {
+    const skipped = s.pipeline.steps.filter((st) => s.steps[st.id]?.status === 'skipped').map((st) => st.id);
+    if (skipped.length === 0) {
       this.finish('succeeded', 'every step succeeded', [], s.steps[outId]?.output);
       return;
     }
-    const ready = readySteps(s);
-    if (ready.length === 0) return; // waiting for steps in flight
-    if (s.dispatches + ready.length > maxStepsOf(s)) {
-      this.finish('failed', `step limit of ${maxStepsOf(s)} reached (guard: limits.maxSteps)`);
-      return;
-    }
-    for (const step of ready) if (!this.dispatch(step)) return;
-    this.decide('dispatch', ready.map((r) => r.id), `ready: every need of ${ready.map((r) => r.id).join(', ')} succeeded`);
+    const out = s.steps[outId]?.status === 'succeeded' ? '' : `; the output step ${outId} was skipped, so the run has no output`;
+    this.finish('succeeded', `every step succeeded or was skipped (skipped: ${skipped.join(', ')})${out}`, [], s.steps[outId]?.output);
   }
 
   /**

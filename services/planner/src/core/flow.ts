@@ -1,5 +1,7 @@
-import type { EndStep, MapStep, SignalStep, Step, SubPipelineStep } from '@pipewright/contracts';
+import type { SignalStep, Step, SubPipelineStep } from '@pipewright/contracts';
 import type { Builder } from './builder.js';
+import { runEnd } from './end.js';
+import { startMap } from './map.js';
 
 /**
  * Starting a step that does not call a model itself: a map, a signal wait, an end, a sub-pipeline.
@@ -17,17 +19,6 @@ export function startFlowStep(b: Builder, step: Exclude<Step, { kind: 'llm' | 'a
     case 'pipeline':
       return startChild(b, step);
   }
-}
-
-// TODO(flow-map): move to map.ts / end.ts and implement.
-function startMap(b: Builder, step: MapStep): boolean {
-  b.finish('failed', `step ${step.id}: map steps are not run by this planner yet`, [step.id]);
-  return false;
-}
-
-function runEnd(b: Builder, step: EndStep): boolean {
-  b.finish('failed', `step ${step.id}: end steps are not run by this planner yet`, [step.id]);
-  return false;
 }
 
 // TODO(flow-signal): move to signal.ts / child.ts and implement.

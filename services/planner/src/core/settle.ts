@@ -21,7 +21,7 @@ interface RunningTask {
 export function runningTasks(s: RunState): RunningTask[] {
   const out: RunningTask[] = [];
   for (const [stepId, st] of Object.entries(s.steps)) {
-    if (st.status !== 'dispatched' || st.approval) continue;
+    if (st.status !== 'dispatched' || st.approval || st.map) continue; // a map is no task: its items are
     const a = st.agent;
     if (!a) out.push({ task: taskId({ stepId, attempt: st.attempt }), stepId, attempt: st.attempt, kind: 'llm' });
     else if (a.pendingCall) out.push({ task: taskId({ stepId, attempt: st.attempt, turn: a.turn, tool: true }), stepId, attempt: st.attempt, kind: 'tool', turn: a.turn });

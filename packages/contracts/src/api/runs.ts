@@ -64,6 +64,11 @@ export const StepView = z.strictObject({
   error: ErrorInfo.optional(),
   approval: z.strictObject({ approvalId: z.string(), kind: z.enum(['step', 'tool', 'budget']), reason: z.string(), requestedAt: Timestamp }).optional().describe('Set while the step waits for a person.'),
   reused: z.boolean().optional().describe('Reused from the source run of a re-run (not run again).'),
+  items: z
+    .strictObject({ total: z.number().int().nonnegative(), succeeded: z.number().int().nonnegative(), running: z.number().int().nonnegative(), failed: z.number().int().nonnegative() })
+    .optional()
+    .describe('A map step once started: its items (steps `<id>__<index>`) by where they are; pending = total - succeeded - running - failed.'),
+  skipReason: z.string().optional().describe('A skipped step: its `when:` was false, or a step it needs was skipped.'),
   dispatchedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
 }).describe('A step of a run: its state, attempts, model, usage, cost and output.');

@@ -204,3 +204,19 @@ describe('map steps', () => {
     expect((s.steps.each!.output as unknown[]).length).toBe(1000);
   });
 });
+
+describe('map steps and re-runs', () => {
+  it('a re-run from the map runs every item again; one from a later step reuses the map\'s list', () => {
+    let s = submit(mapRequest(3)).state;
+    for (const i of [0, 1, 2]) s = changed(decide(s, completed(s, `each__${i}`, `o${i}`), later(i))).state;
+    s = changed(decide(s, completed(s, 'sum', 'total'), later(5))).state;
+    expect(s.status).toBe('succeeded');
+    const rerun = (runId: string, stepId: string) =>
+      changed(decide(undefined, { type: 'run.rerun', runId, source: s, request: { schemaVersion: SCHEMA_VERSION, runId, from: { runId: 'run-1', stepId } } }, later(10)));
+    const fromMap = rerun('run-2', 'each');
+    expect(commands(fromMap).map((c) => c.stepId)).toEqual(['each__0', 'each__1', 'each__2']);
+    const fromSum = rerun('run-3', 'sum');
+    expect(fromSum.state.steps.each).toMatchObject({ status: 'succeeded', output: ['o0', 'o1', 'o2'], reused: true });
+    expect(commands(fromSum).map((c) => [c.stepId, c.call.messages[0]!.content])).toEqual([['sum', 'Sum ["o0","o1","o2"]']]);
+  });
+});

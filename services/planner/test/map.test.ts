@@ -145,6 +145,21 @@ describe('map steps', () => {
     expect(t.messages.filter((m) => m.append).map((m) => m.subject).sort()).toEqual(['pw.events.run-1.step.revoked.each__0=1', 'pw.events.run-1.step.revoked.each__2=1']);
   });
 
+  it('the partial result of a run that failed mid-map counts the items that succeeded rather than listing each', () => {
+    let s = submit(mapRequest(5)).state;
+    s = changed(decide(s, completed(s, 'each__0', 'zero'), later(1))).state;
+    const t = changed(decide(s, failed(s, 'each__1'), later(2)));
+    let end = t.state;
+    let last = t;
+    for (const task of end.settling?.tasks ?? []) {
+      const [stepId] = task.split('=') as [string];
+      last = changed(decide(end, completed(end, stepId, 'late'), later(3)));
+      end = last.state;
+    }
+    const finished = last.messages.find((m) => m.subject.endsWith('run.finished'))?.payload as { partial?: Record<string, unknown> };
+    expect(finished.partial).toEqual({ each: { itemsSucceeded: 1, of: 5 } });
+  });
+
   it('the run times out during a map: no further item is dispatched and those in flight are revoked', () => {
     const s0 = submit(mapRequest(5, {}, { limits: { maxSteps: 100, deadlineMs: 1_000 } })).state;
     const t = changed(decide(s0, completed(s0, 'each__0', 'x'), later(1_001)));

@@ -21,7 +21,8 @@ import { buildCommand, isDone, outputStepId, oversize, readySteps } from './disp
 import type { DecisionDraft, Outgoing } from './events.js';
 import { attachDecisions } from './decisions.js';
 import { startFlowStep } from './flow.js';
-import { onItemSucceeded } from './map.js';
+import { onItemSucceeded, succeededItems } from './map.js';
+import { itemOf } from './map-items.js';
 import { deadlineMsOf, maxStepsOf } from './run-limits.js';
 import { beginSettling, emitFinished } from './settle.js';
 import { skipWhatDoesNotRun } from './skip.js';
@@ -278,7 +279,9 @@ function shallowCopy(current: RunState): RunState {
 export function partialOutputs(s: RunState): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [id, st] of Object.entries(s.steps)) {
-    if (st.status === 'succeeded') out[id] = st.output;
+    if (itemOf(s.pipeline, id)) continue; // a map's items: counted on the map (a resume keeps their outputs)
+    if (st.map && st.status !== 'succeeded') out[id] = { itemsSucceeded: succeededItems(s, id, st.map.total), of: st.map.total };
+    else if (st.status === 'succeeded') out[id] = st.output;
     else if (st.agent) out[id] = { agentTurns: st.agent.turn, history: st.agent.history.slice(-6) };
   }
   return out;

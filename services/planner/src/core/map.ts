@@ -109,6 +109,9 @@ function scan(s: RunState, mapId: string, total: number, want: number): { succee
   return { succeeded, unfinished, pending };
 }
 
+/** How many of a map's items have succeeded. */
+export const succeededItems = (s: RunState, mapId: string, total: number): number => scan(s, mapId, total, 0).succeeded;
+
 /** What was found instead of a list, briefly. */
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';

@@ -1,6 +1,7 @@
 import { PipelineSpec, type RunState } from '@pipewright/contracts';
 import type { BlobStore } from '@pipewright/kit';
 import { describe, expect, it } from 'vitest';
+import { stepCard } from '../src/dashboard/views/steps.js';
 import { OutputResolver } from '../src/reader/outputs.js';
 import { buildDetail } from '../src/reader/run-detail.js';
 
@@ -34,6 +35,9 @@ describe('the run detail of map and skipped steps', () => {
     expect(d.stepList.map((v) => v.id)).toEqual(['each', 'extra']); // items are not steps of the list
     expect(d.stepList[0]).toMatchObject({ kind: 'map', status: 'dispatched', items: { total: 5, succeeded: 2, running: 2, failed: 0 } });
     expect(d.stepList[1]).toMatchObject({ status: 'skipped', skipReason: 'when: {"path":"input.more","equals":true} is false' });
+    // the run page shows both
+    expect(stepCard(d.stepList[0]!, { run: d, canOperate: false }).text).toContain('<dt>Items</dt><dd>2 of 5 succeeded · 2 running</dd>');
+    expect(stepCard(d.stepList[1]!, { run: d, canOperate: false }).text).toContain('<dt>Skipped</dt><dd>when: {&quot;path&quot;:&quot;input.more&quot;,&quot;equals&quot;:true} is false</dd>');
   });
 
   it('a finished map shows every item succeeded and its list', async () => {

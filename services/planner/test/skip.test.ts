@@ -28,6 +28,8 @@ describe('when: conditions and skipping', () => {
       [['polish'], 'step polish skipped: need reply was skipped'],
     ]);
     expect(commands(t).map((c) => c.stepId)).toEqual(['notify']);
+    // a result naming a skipped step is no task's
+    expect(decide(t.state, completed(t.state, 'reply', 'r'), later(2))).toMatchObject({ kind: 'unchanged', reason: 'step reply was skipped: it ran no task' });
     // the run succeeds once every step succeeded or was skipped; its output step was skipped: no output
     const done = changed(decide(t.state, completed(t.state, 'notify', 'flagged'), later(2)));
     expect(done.state.status).toBe('succeeded');

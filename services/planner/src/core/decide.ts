@@ -54,6 +54,7 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       const spec = stepSpecOf(b.state.pipeline, event.stepId);
       if (!step || !spec || !isModelStep(spec)) return { kind: 'unchanged', reason: `unknown step ${event.stepId}, or one that runs no task` };
       if (step.status === 'succeeded') return { kind: 'unchanged', reason: `step ${event.stepId} already succeeded (duplicate result)` };
+      if (step.status === 'skipped') return { kind: 'unchanged', reason: `step ${event.stepId} was skipped: it ran no task` };
       if (step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} waits for approval ${step.approval.approvalId} (duplicate result)` };
       if (event.task === 'agent-turn') return onAgentTurn(b, event);
       if (event.task === 'tool') return onToolResult(b, event);

@@ -187,6 +187,28 @@ describe('map steps', () => {
     expect(inFlight(s)).toEqual(['sum']);
   });
 
+  it("maps over an earlier step's structured output, each item's fields in its prompt", () => {
+    const req = flowRequest(
+      [
+        { id: 'extract', prompt: 'List people', output: { type: 'object', properties: { people: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } } } } },
+        { id: 'greet', kind: 'map', needs: ['extract'], over: 'steps.extract.output.people', step: { prompt: 'Greet {{item.name}} ({{index}})' } },
+      ],
+      {},
+    );
+    expect(admit(req)).toEqual({ ok: true });
+    const s0 = submit(req).state;
+    const t = changed(decide(s0, completed(s0, 'extract', { people: [{ name: 'Ada' }, { name: 'Lin' }] }), later(1)));
+    expect(commands(t).map((c) => c.call.messages[0]!.content)).toEqual(['Greet Ada (0)', 'Greet Lin (1)']);
+  });
+
+  it('an item denied by the budget ends the run budget_exhausted, naming the map and index', () => {
+    const s0 = submit(mapRequest(3)).state;
+    const denied = { ...failed(s0, 'each__2'), error: { code: 'budget_exceeded', message: 'run.maxUsd of $0.01 reached', retryable: false } };
+    const t = changed(decide(s0, denied, later(1)));
+    expect(t.state.status).toBe('budget_exhausted');
+    expect(t.state.reason).toBe('step each__2 (item 2 of map each): run.maxUsd of $0.01 reached (guard: budget)');
+  });
+
   it('an item template that references a missing field fails the run, naming the item', () => {
     const t = submit(mapRequest([{ name: 'a' }], { step: { prompt: 'x {{item.title}}' } }));
     expect(t.state.status).toBe('failed');

@@ -132,8 +132,31 @@ describe('map steps', () => {
     expect(t.state.status).toBe('running'); // 10 items fit; the step after them would not, and fails when it is ready
     const over = submit(mapRequest(11, {}, { limits: { maxSteps: 10, deadlineMs: 60_000 } }));
     expect(over.state.status).toBe('failed');
-    expect(over.state.reason).toBe('step each: 11 item(s) to run after 0 dispatch(es) would pass the step limit of 10 (guard: limits.maxSteps)');
+    expect(over.state.reason).toBe('step each: 11 item(s) to run after 0 dispatch(es) made or planned would pass the step limit of 10 (guard: limits.maxSteps)');
     expect(commands(over)).toEqual([]);
+  });
+
+  it("reserves a map's items against limits.maxSteps: steps started beside it or after it cannot take them", () => {
+    const limits = { limits: { maxSteps: 10, deadlineMs: 60_000 } };
+    const side = (n: number) =>
+      flowRequest(
+        [
+          { id: 'each', kind: 'map', over: 'input.lines', concurrency: 2, step: { prompt: '{{item}}' } },
+          { id: 'x', prompt: 'beside the map' },
+          { id: 'y', needs: ['x'], prompt: 'after x' },
+        ],
+        { lines: lines(n) },
+        limits,
+      );
+    // 9 items + x = 10 fit; y, ready later, would be the 11th dispatch: refused when it is ready, with 7 items still to go
+    const t = submit(side(9));
+    expect(commands(t).map((c) => c.stepId)).toEqual(['x', 'each__0', 'each__1']);
+    const after = changed(decide(t.state, completed(t.state, 'x', 'done'), later(1)));
+    expect(after.state.status).toBe('failed');
+    expect(after.state.reason).toBe('step limit of 10 reached (guard: limits.maxSteps)');
+    // 10 items + x: the map, started after x, refuses before any item runs
+    const over = submit(side(10));
+    expect(over.state.reason).toBe('step each: 10 item(s) to run after 1 dispatch(es) made or planned would pass the step limit of 10 (guard: limits.maxSteps)');
   });
 
   it('an item that fails fails the run, naming the map and the index; the items in flight are revoked', () => {

@@ -21,7 +21,7 @@ import { buildCommand, isDone, outputStepId, oversize, readySteps } from './disp
 import type { DecisionDraft, Outgoing } from './events.js';
 import { attachDecisions } from './decisions.js';
 import { startFlowStep } from './flow.js';
-import { onItemSucceeded, succeededItems } from './map.js';
+import { onItemSucceeded, reservedDispatches, succeededItems } from './map.js';
 import { itemOf } from './map-items.js';
 import { deadlineMsOf, maxStepsOf } from './run-limits.js';
 import { beginSettling, emitFinished } from './settle.js';
@@ -160,11 +160,12 @@ export class Builder {
         this.finishAllDone();
         return;
       }
-      // An end step goes first: when it ends the run, the steps ready beside it are not started only to be revoked.
-      const ready = readySteps(s).sort((x, y) => Number(y.kind === 'end') - Number(x.kind === 'end'));
+      // An end step goes first: when it ends the run, the steps ready beside it are not started only to be
+      // revoked. Maps go last: each checks its items against limits.maxSteps with the rest of the batch counted.
+      const ready = readySteps(s).sort((x, y) => startOrder(x) - startOrder(y));
       if (ready.length === 0) return; // waiting for steps in flight
       const tasks = ready.filter(isModelStep).length;
-      if (s.dispatches + tasks > maxStepsOf(s)) {
+      if (s.dispatches + reservedDispatches(s) + tasks > maxStepsOf(s)) {
         this.finish('failed', `step limit of ${maxStepsOf(s)} reached (guard: limits.maxSteps)`);
         return;
       }
@@ -262,6 +263,9 @@ export class Builder {
     return { kind: 'changed', state: s, decisions, messages };
   }
 }
+
+/** The order ready steps start in: end steps, then the rest, then maps. */
+const startOrder = (s: Step): number => (s.kind === 'end' ? 0 : s.kind === 'map' ? 2 : 1);
 
 /**
  * The state the transition changes: the run and each step's record are copied; everything below them

@@ -28,8 +28,9 @@ export function startMap(b: Builder, step: MapStep): boolean {
   }
   const { succeeded } = scan(s, step.id, list.length, 0);
   const toRun = list.length - succeeded;
-  if (s.dispatches + toRun > maxStepsOf(s)) {
-    b.finish('failed', `step ${step.id}: ${toRun} item(s) to run after ${s.dispatches} dispatch(es) would pass the step limit of ${maxStepsOf(s)} (guard: limits.maxSteps)`, [step.id]);
+  const planned = s.dispatches + reservedDispatches(s);
+  if (planned + toRun > maxStepsOf(s)) {
+    b.finish('failed', `step ${step.id}: ${toRun} item(s) to run after ${planned} dispatch(es) made or planned would pass the step limit of ${maxStepsOf(s)} (guard: limits.maxSteps)`, [step.id]);
     return false;
   }
   const st = s.steps[step.id]!;
@@ -75,6 +76,11 @@ function fill(b: Builder, map: MapStep): 'running' | 'completed' | 'ended' {
   }
   const next = pending.slice(0, Math.max(0, map.concurrency - unfinished));
   if (next.length === 0) return 'running';
+  if (s.dispatches + next.length > maxStepsOf(s)) {
+    // Reserved at the map's start; only a step dispatched again since (more budget granted) gets here.
+    b.finish('failed', `step ${map.id}: step limit of ${maxStepsOf(s)} reached with ${total - succeeded - unfinished} item(s) left (guard: limits.maxSteps)`, [map.id]);
+    return 'ended';
+  }
   const ids = next.map((i) => itemStepId(map.id, i));
   for (const id of ids) if (!b.redispatch(stepSpecOf(s.pipeline, id)!)) return 'ended';
   b.decide('dispatch', ids, `map ${map.id}: item(s) ${next.join(', ')} of ${total} (${unfinished + next.length} in flight, at most ${map.concurrency})`);
@@ -92,6 +98,22 @@ function complete(b: Builder, map: MapStep, total: number): void {
   }
   s.steps[map.id] = { ...s.steps[map.id]!, status: 'succeeded', output: outputs, finishedAt: b.at };
   b.decide('complete-step', [map.id], `map ${map.id}: ${total === 0 ? 'the list is empty' : `all ${total} item(s) succeeded`}`);
+}
+
+/**
+ * Dispatches the running maps will still make: their items not yet dispatched. Counted with the
+ * dispatches made against `limits.maxSteps`, so a map's items are reserved when it starts and the
+ * steps (and maps) that start later cannot take them.
+ */
+export function reservedDispatches(s: RunState): number {
+  let n = 0;
+  for (const step of s.pipeline.steps) {
+    const st = s.steps[step.id];
+    if (step.kind !== 'map' || st?.status !== 'dispatched' || !st.map) continue;
+    const c = scan(s, step.id, st.map.total, 0);
+    n += st.map.total - c.succeeded - c.unfinished;
+  }
+  return n;
 }
 
 /** Counts a map's items: succeeded, unfinished (dispatched, held for approval, failed), and up to `want` pending indexes. */

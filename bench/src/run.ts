@@ -6,6 +6,7 @@ import { approvalResume } from './approval-resume.js';
 import { checkpointBench } from './checkpoint.js';
 import { clusterRecoveryBench } from './cluster-recovery.js';
 import { durableThroughput } from './durable-throughput.js';
+import { mapBench } from './map.js';
 import { mongoCasProbe } from './mongo-cas-probe.js';
 import { recoveryBench } from './recovery.js';
 import { runsListBench } from './runs-list.js';
@@ -17,7 +18,7 @@ import { stepOverhead } from './step-overhead.js';
 import { tokenizerBench } from './tokenizer.js';
 
 type Bench = (args: { steps: number; profile: string; store: string }) => Promise<Record<string, unknown>>;
-const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench, recovery: recoveryBench, 'durable-throughput': durableThroughput, 'state-growth': stateGrowth, tokenizer: tokenizerBench, 'mongo-cas': mongoCasProbe, 'cluster-recovery': clusterRecoveryBench, 'runs-list': runsListBench };
+const BENCHES: Record<string, Bench> = { 'step-overhead': stepOverhead, 'approval-resume': approvalResume, checkpoint: checkpointBench, 'resilience-overhead': resilienceOverhead, budget: budgetBench, recovery: recoveryBench, 'durable-throughput': durableThroughput, 'state-growth': stateGrowth, tokenizer: tokenizerBench, 'mongo-cas': mongoCasProbe, 'cluster-recovery': clusterRecoveryBench, 'runs-list': runsListBench, map: mapBench };
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string', default: '2000' }, profile: { type: 'string', default: 'default' }, store: { type: 'string', default: 'kv' } } });
 const name = positionals[0] ?? '';

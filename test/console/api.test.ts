@@ -148,6 +148,40 @@ describe('console runs API', () => {
     expect((await api.get('/runs/bad.id')).status).toBe(400);
   });
 
+  it("shows a map's items by where they are while it runs and once it is done, and a skipped step with its reason", async () => {
+    const mapPipeline = (name: string, model: string) => ({
+      name,
+      defaults: { model },
+      input: { type: 'object', properties: { topics: { type: 'array', items: { type: 'string' } }, deep: { type: 'boolean' } } },
+      output: 'each',
+      steps: [
+        { id: 'each', kind: 'map', over: 'input.topics', concurrency: 2, step: { prompt: 'Facts about {{item}}' } },
+        { id: 'deeper', needs: ['each'], when: { path: 'input.deep', equals: true }, prompt: 'More on {{steps.each.output}}' },
+      ],
+    });
+    const done = await api.post<{ runId: string }>('/runs', { pipeline: mapPipeline('map-detail', 'sim-small'), input: { topics: ['a', 'b', 'c'], deep: false } });
+    await api.until(done.body.runId, ['succeeded']);
+    const d = RunDetail.parse((await api.get<RunDetail>(`/runs/${done.body.runId}`)).body);
+    expect(d.stepList.map((v) => v.id)).toEqual(['each', 'deeper']);
+    expect(d.stepList[0]).toMatchObject({ kind: 'map', status: 'succeeded', items: { total: 3, succeeded: 3, running: 0, failed: 0 } });
+    expect(d.stepList[0]!.output).toHaveLength(3);
+    expect(d.output).toEqual(d.stepList[0]!.output);
+    expect(d.stepList[1]).toMatchObject({ status: 'skipped', skipReason: expect.stringContaining('input.deep') });
+    // a map whose items hang at the model: two running (its concurrency), one pending
+    const slow = await api.post<{ runId: string }>('/runs', { pipeline: mapPipeline('map-slow', 'sim-slow'), input: { topics: ['a', 'b', 'c'] } });
+    const running = await waitFor(
+      'the slow map to show its items running',
+      async () => {
+        const r = RunDetail.parse((await api.get<RunDetail>(`/runs/${slow.body.runId}`)).body);
+        return r.stepList[0]?.items?.running === 2 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    expect(running.stepList[0]).toMatchObject({ status: 'dispatched', items: { total: 3, succeeded: 0, running: 2, failed: 0 } });
+    expect((await api.post(`/runs/${slow.body.runId}/cancel`, {})).status).toBe(202);
+    await api.until(slow.body.runId, ['cancelled']);
+  });
+
   it('lists with filters (status, pipeline, label, time) and pages with a cursor without duplicates or gaps; bad parameters are 400 naming them', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await api.post<{ runId: string }>('/runs', { pipeline: pipeline('paging'), input: { topic: `t${i}` }, labels: { batch: 'paging', n: String(i) } })).body.runId);

@@ -33,6 +33,8 @@ export class RunApplier {
   private readonly written = new WrittenCache();
   /** Claim-checked values: resolved for deciding, referenced in what is stored. */
   private readonly claims: ClaimTable;
+  /** The last event being applied for each run with one in hand (see apply). */
+  private readonly lanes = new Map<string, Promise<void>>();
 
   constructor(
     private readonly stores: Stores,
@@ -50,6 +52,24 @@ export class RunApplier {
    * step output is kept in the run as a reference to its result at that sequence.
    */
   async apply(runId: string, event: PlannerEvent, eventKey: string, eventSeq?: number): Promise<ApplyResult> {
+    // One at a time per run in this process: events of one run handled side by side (a map's items
+    // finishing together) would only lose compare-and-set races to each other, each loser reading and
+    // deciding again. Other replicas still race, and compare-and-set still decides.
+    const prev = this.lanes.get(runId);
+    const run = prev ? prev.then(() => this.applyNow(runId, event, eventKey, eventSeq)) : this.applyNow(runId, event, eventKey, eventSeq);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lanes.set(runId, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.lanes.get(runId) === tail) this.lanes.delete(runId);
+    }
+  }
+
+  private async applyNow(runId: string, event: PlannerEvent, eventKey: string, eventSeq?: number): Promise<ApplyResult> {
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
       // First try: what this process last wrote (compare-and-set catches it being stale). After a lost
       // race, or for a redelivered event, which must see the stored truth, read the store.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isClaimRef, parseClaimUrl, type ClaimRef, type RunState } from '@pipewright/contracts';
+import { isClaimRef, parseClaimUrl, parseItemStepId, type ClaimRef, type RunState } from '@pipewright/contracts';
 import { checkIn, resolveClaim, type BlobStore } from '@pipewright/kit';
 import { LRUCache } from 'lru-cache';
 import type { PlannerEvent } from './core/events.js';
@@ -14,6 +14,11 @@ const CACHE_MAX_BYTES = 64 * 1024 * 1024;
  * produce. (The executor sends outputs above its own threshold, 64 KiB, as blob references already.)
  */
 export const STATE_INLINE_BYTES = 512;
+/**
+ * The same for a map's item: a map of thousands of items keeps each finished item's output until the
+ * map finishes, so any output larger than its reference (~100 bytes) is kept as the reference.
+ */
+export const ITEM_INLINE_BYTES = 64;
 
 type Ref = ClaimRef | ResultRef;
 
@@ -68,6 +73,7 @@ export class ClaimTable {
   async dehydrate(state: RunState, refs: ReadonlyMap<string, ClaimRef>, source?: { stepId: string; seq: number; output: unknown }): Promise<RunState> {
     const runId = state.runId;
     const back = async (v: unknown, stepId?: string): Promise<unknown> => {
+      const inlineBytes = stepId !== undefined && parseItemStepId(stepId) ? ITEM_INLINE_BYTES : STATE_INLINE_BYTES;
       if (v === undefined || looksLikeRef(v)) return v;
       const obj = typeof v === 'object' && v !== null ? v : undefined;
       if (obj && this.inline.has(obj)) return v;
@@ -76,15 +82,15 @@ export class ClaimTable {
       // this one, so that it outlives the run it came from (retention removes a run's blobs and events).
       if (known && refRunId(known) === runId) return known;
       const json = JSON.stringify(v);
-      const bytes = json === undefined ? 0 : json.length <= STATE_INLINE_BYTES / 4 ? json.length : Buffer.byteLength(json); // UTF-8 is at most 4 bytes a character
-      if (bytes <= STATE_INLINE_BYTES) {
+      const bytes = json === undefined ? 0 : json.length <= inlineBytes / 4 ? json.length : Buffer.byteLength(json); // UTF-8 is at most 4 bytes a character
+      if (bytes <= inlineBytes) {
         if (obj) this.inline.add(obj);
         return v;
       }
       if (source && stepId === source.stepId && v === source.output) return this.note(runId, v, { $result: { runId, seq: source.seq, bytes } });
       const byDigest = refs.size > 0 ? refs.get(createHash('sha256').update(json).digest('hex')) : undefined;
       if (byDigest) return this.note(runId, v, byDigest);
-      return this.note(runId, v, (await checkIn(v, { runId, blobs: this.blobs, thresholdBytes: STATE_INLINE_BYTES })) as ClaimRef);
+      return this.note(runId, v, (await checkIn(v, { runId, blobs: this.blobs, thresholdBytes: inlineBytes })) as ClaimRef);
     };
     const steps: RunState['steps'] = {};
     for (const [id, st] of Object.entries(state.steps)) {

@@ -107,7 +107,7 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         await reject(runId, issues, 'not a child run of its parent');
         return { kind: 'reject', reason: `run ${runId} rejected: ${issues[0]!.message}` };
       }
-      const admitted = admit(request);
+      const admitted = admit(request, { maxStateBytes: cfg.PW_RUN_STATE_MAX_BYTES });
       if (!admitted.ok) {
         await reject(runId, admitted.issues, 'invalid pipeline or input', '0', request.parent);
         return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };

@@ -1,7 +1,7 @@
 import { PipelineSpec, type RunState, type StepCompleted } from '@pipewright/contracts';
 import type { BlobStore } from '@pipewright/kit';
 import { describe, expect, it } from 'vitest';
-import { ClaimTable, STATE_INLINE_BYTES } from '../src/claims.js';
+import { ClaimTable, ITEM_INLINE_BYTES, STATE_INLINE_BYTES } from '../src/claims.js';
 import { decide, type Transition } from '../src/index.js';
 import type { ResultRef } from '../src/result-refs.js';
 
@@ -50,6 +50,22 @@ describe('ClaimTable', () => {
   it('keeps small outputs inline', async () => {
     const { stored } = await apply(table(), submit('r2'), result('r2', 'a', { summary: 'short' }), 9);
     expect(stored.steps['a']?.output).toEqual({ summary: 'short' });
+  });
+
+  it("keeps a map item's output above ITEM_INLINE_BYTES as a reference while the map runs, a plain step's stays inline", async () => {
+    const mapSpec = PipelineSpec.parse({ name: 'm', defaults: { model: 'm' }, steps: [{ id: 'each', kind: 'map', over: 'input.xs', step: { prompt: '{{item}}' } }, { id: 'a', prompt: 'p' }] });
+    const s0 = changed(decide(undefined, { type: 'run.submitted', runId: 'r9', request: { schemaVersion: 1, runId: 'r9', pipeline: mapSpec, input: { xs: [1, 2] }, tenant: 'default' } }, new Date())).state;
+    const t = table();
+    const medium = { summary: 'm'.repeat(ITEM_INLINE_BYTES + 10) }; // above the item threshold, below a step's
+    results.set(21, medium);
+    const one = await apply(t, s0, result('r9', 'each__0', medium), 21);
+    expect(one.stored.steps['each__0']?.output).toEqual({ $result: { runId: 'r9', seq: 21, bytes: expect.any(Number) } });
+    const same = structuredClone(medium); // another value (the table knows the first one's origin)
+    const two = await apply(t, one.stored, result('r9', 'a', same), 22);
+    expect(two.stored.steps['a']?.output).toEqual(same);
+    const tiny = await apply(t, two.stored, result('r9', 'each__1', 'ok'), 23);
+    expect(tiny.stored.steps['each__1']).toBeUndefined(); // the map finished: its items' records gave way to the list
+    expect(tiny.decided.state.steps['each']?.output).toEqual([medium, 'ok']);
   });
 
   it('never resolves another run’s reference: the same text in two runs stays each run’s own', async () => {

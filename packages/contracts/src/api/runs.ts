@@ -66,6 +66,11 @@ export const StepView = z.strictObject({
   reused: z.boolean().optional().describe('Reused from the source run of a re-run (not run again).'),
   signal: z.strictObject({ name: z.string(), since: Timestamp, until: Timestamp.optional() }).optional().describe('A `signal` step: set while it waits for the named signal (until its timeout, if any).'),
   child: z.strictObject({ runId: RunId }).optional().describe('A `pipeline` step: its child run (of its latest attempt).'),
+  items: z
+    .strictObject({ total: z.number().int().nonnegative(), succeeded: z.number().int().nonnegative(), running: z.number().int().nonnegative(), failed: z.number().int().nonnegative() })
+    .optional()
+    .describe('A map step once started: its items (steps `<id>__<index>`) by where they are; pending = total - succeeded - running - failed.'),
+  skipReason: z.string().optional().describe('A skipped step: its `when:` was false, or a step it needs was skipped.'),
   dispatchedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
 }).describe('A step of a run: its state, attempts, model, usage, cost and output.');

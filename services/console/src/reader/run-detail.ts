@@ -1,4 +1,4 @@
-import { ZERO_USAGE, type RunDetail, type RunRequest, type RunState, type RunSummary, type StepView } from '@pipewright/contracts';
+import { itemStepId, ZERO_USAGE, type RunDetail, type RunRequest, type RunState, type RunSummary, type StepView } from '@pipewright/contracts';
 import { approvalsOf } from './approvals.js';
 import type { OutputResolver } from './outputs.js';
 import { decisionTrail, type SeqEvent } from './run-events.js';
@@ -55,6 +55,8 @@ export async function buildDetail(s: RunState, events: readonly SeqEvent[], outp
       ...(reused.has(spec.id) ? { reused: true } : {}),
       ...(st?.signal ? { signal: st.signal } : {}),
       ...(st?.child ? { child: { runId: st.child.runId } } : {}),
+      ...(st?.map ? { items: itemCounts(s, spec.id, st.status, st.map.total) } : {}),
+      ...(st?.skipReason !== undefined ? { skipReason: st.skipReason } : {}),
       ...(st?.dispatchedAt ? { dispatchedAt: st.dispatchedAt } : {}),
       ...(st?.finishedAt ? { finishedAt: st.finishedAt } : {}),
     });
@@ -77,6 +79,19 @@ export async function buildDetail(s: RunState, events: readonly SeqEvent[], outp
     ...(traceId ? { traceId } : {}),
     ...(traceId && jaegerUrl ? { traceUrl: `${jaegerUrl.replace(/\/$/, '')}/trace/${traceId}` } : {}),
   };
+}
+
+/** A map's items by where they are (a finished map keeps no item records: all succeeded). */
+function itemCounts(s: RunState, mapId: string, status: string, total: number): NonNullable<StepView['items']> {
+  if (status === 'succeeded') return { total, succeeded: total, running: 0, failed: 0 };
+  const counts = { total, succeeded: 0, running: 0, failed: 0 };
+  for (let i = 0; i < total; i++) {
+    const st = s.steps[itemStepId(mapId, i)]?.status;
+    if (st === 'succeeded') counts.succeeded++;
+    else if (st === 'dispatched') counts.running++;
+    else if (st === 'failed') counts.failed++;
+  }
+  return counts;
 }
 
 /**

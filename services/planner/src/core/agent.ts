@@ -16,6 +16,7 @@ import {
   type ToolCall,
   type ToolCommand,
   resolvedTool,
+  stepSpecOf,
 } from '@pipewright/contracts';
 import { approvalIds, gateOutput, gateTool, reasoningOf } from './approval-policy.js';
 import { requestApproval } from './approval-request.js';
@@ -31,7 +32,7 @@ const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
 /** The command for one model turn of an agent step: the task, the (trimmed) history, the tools. */
 export function buildAgentTurn(state: RunState, step: AgentStep, attempt: number, turn: number, history: readonly ChatMessage[], omitted = 0): StepCommand {
   const base = buildCommand(state, step, attempt);
-  const ctx = templateContext(state);
+  const ctx = templateContext(state, step.id);
   const messages: ChatMessage[] = [];
   if (step.system !== undefined) messages.push({ role: 'system', content: renderTemplate(step.system, ctx) });
   messages.push({ role: 'user', content: renderTemplate(step.prompt, ctx) });
@@ -44,7 +45,7 @@ export function buildAgentTurn(state: RunState, step: AgentStep, attempt: number
 }
 
 export function agentStep(b: Builder, stepId: string): AgentStep | undefined {
-  const spec = b.state.pipeline.steps.find((s) => s.id === stepId);
+  const spec = stepSpecOf(b.state.pipeline, stepId);
   return spec?.kind === 'agent' ? spec : undefined;
 }
 

@@ -1,5 +1,6 @@
 import {
   schemaValidator,
+  stepSpecOf,
   type ApprovalDecision,
   type BudgetLimits,
   type EffectiveApproval,
@@ -75,7 +76,7 @@ export function askForBudget(b: Builder, event: StepFailed): { asked: true } | {
   const s = b.state;
   if (s.pipeline.budget.onExceeded !== 'ask') return { asked: false };
   const exceeded = exceededRunLimit(event.error);
-  const spec = s.pipeline.steps.find((x) => x.id === event.stepId);
+  const spec = stepSpecOf(s.pipeline, event.stepId);
   const st = s.steps[event.stepId];
   if (!exceeded || s.budget[exceeded] === undefined) return { asked: false, note: 'budget.onExceeded ask raises only the run\'s own limits' };
   if (!spec || !st) return { asked: false };
@@ -105,7 +106,7 @@ export function askForBudget(b: Builder, event: StepFailed): { asked: true } | {
 /** A person decided on more budget (see the top of this file). `verdict` is the decision in words. */
 export function onBudgetDecided(b: Builder, e: ApprovalDecision, pending: PendingApproval, verdict: string): Transition {
   const hold = pending.budget;
-  const spec = b.state.pipeline.steps.find((x) => x.id === e.stepId);
+  const spec = stepSpecOf(b.state.pipeline, e.stepId);
   if (!hold || !spec) {
     b.finish('failed', `step ${e.stepId}: approval ${e.approvalId} holds no budget request (planner state is inconsistent)`, [e.stepId]);
     return b.done();

@@ -17,12 +17,15 @@ import {
   type ValidationIssue,
 } from '@pipewright/contracts';
 import { buildAgentTurn } from './agent.js';
-import { buildCommand, outputStepId, oversize, readySteps } from './dispatch.js';
+import { buildCommand, isDone, outputStepId, oversize, readySteps } from './dispatch.js';
 import type { DecisionDraft, Outgoing } from './events.js';
 import { attachDecisions } from './decisions.js';
 import { startFlowStep } from './flow.js';
+import { onItemSucceeded, reservedDispatches, succeededItems } from './map.js';
+import { itemOf } from './map-items.js';
 import { deadlineMsOf, maxStepsOf } from './run-limits.js';
 import { beginSettling, emitFinished } from './settle.js';
+import { skipWhatDoesNotRun } from './skip.js';
 
 /** Spending reports remembered per run (see chargeOnce): far more than can arrive twice in a redelivery window. */
 const CHARGED_KEYS_KEPT = 64;
@@ -114,7 +117,7 @@ export class Builder {
     this.decide('complete-step', [stepId], reason);
     this.settleApprovals();
     this.resumeIfUnparked();
-    this.advance();
+    if (!onItemSucceeded(this, stepId)) this.advance();
   }
 
   decide(action: string, stepIds: string[], reason: string): void {
@@ -143,25 +146,46 @@ export class Builder {
     return true;
   }
 
-  /** Dispatches every ready step, or finishes the run when nothing is left; applies the run guards. */
+  /**
+   * Skips the ready steps that do not run (`when:` false, or a need skipped: see skip.ts), dispatches the
+   * rest, or finishes the run when every step succeeded or was skipped; applies the run guards. Goes
+   * round again when a step finished as it started (a map over an empty list).
+   */
   advance(): void {
     const s = this.state;
-    if (this.timedOut()) return;
+    for (;;) {
+      if (this.timedOut()) return;
+      skipWhatDoesNotRun(this);
+      if (s.pipeline.steps.every((st) => isDone(s.steps[st.id]?.status))) {
+        this.finishAllDone();
+        return;
+      }
+      // An end step goes first: when it ends the run, the steps ready beside it are not started only to be
+      // revoked. Maps go last: each checks its items against limits.maxSteps with the rest of the batch counted.
+      const ready = readySteps(s).sort((x, y) => startOrder(x) - startOrder(y));
+      if (ready.length === 0) return; // waiting for steps in flight
+      const tasks = ready.filter(isModelStep).length;
+      if (s.dispatches + reservedDispatches(s) + tasks > maxStepsOf(s)) {
+        this.finish('failed', `step limit of ${maxStepsOf(s)} reached (guard: limits.maxSteps)`);
+        return;
+      }
+      for (const step of ready) if (!this.dispatch(step)) return;
+      this.decide('dispatch', ready.map((r) => r.id), `ready: every need of ${ready.map((r) => r.id).join(', ')} succeeded`);
+      if (!ready.some((r) => s.steps[r.id]?.status === 'succeeded')) return;
+    }
+  }
+
+  /** Every step succeeded or was skipped: the run succeeds, with no output if its output step was skipped. */
+  private finishAllDone(): void {
+    const s = this.state;
     const outId = outputStepId(s.pipeline);
-    if (s.pipeline.steps.every((st) => s.steps[st.id]?.status === 'succeeded')) {
+    const skipped = s.pipeline.steps.filter((st) => s.steps[st.id]?.status === 'skipped').map((st) => st.id);
+    if (skipped.length === 0) {
       this.finish('succeeded', 'every step succeeded', [], s.steps[outId]?.output);
       return;
     }
-    const ready = readySteps(s);
-    if (ready.length === 0) return; // waiting for steps in flight
-    if (s.dispatches + ready.length > maxStepsOf(s)) {
-      this.finish('failed', `step limit of ${maxStepsOf(s)} reached (guard: limits.maxSteps)`);
-      return;
-    }
-    for (const step of ready) if (!this.dispatch(step)) return;
-    this.decide('dispatch', ready.map((r) => r.id), `ready: every need of ${ready.map((r) => r.id).join(', ')} succeeded`);
-    // A step that completed as it started (a signal kept on the run) lets the steps after it start now.
-    if (ready.some((r) => s.steps[r.id]?.status === 'succeeded')) this.advance();
+    const out = s.steps[outId]?.status === 'succeeded' ? '' : `; the output step ${outId} was skipped, so the run has no output`;
+    this.finish('succeeded', `every step succeeded or was skipped (skipped: ${skipped.join(', ')})${out}`, [], s.steps[outId]?.output);
   }
 
   /**
@@ -240,6 +264,9 @@ export class Builder {
   }
 }
 
+/** The order ready steps start in: end steps, then the rest, then maps. */
+const startOrder = (s: Step): number => (s.kind === 'end' ? 0 : s.kind === 'map' ? 2 : 1);
+
 /**
  * The state the transition changes: the run and each step's record are copied; everything below them
  * (outputs, histories, the spec) is shared with `current` and must be replaced, never changed in place.
@@ -256,7 +283,9 @@ function shallowCopy(current: RunState): RunState {
 export function partialOutputs(s: RunState): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [id, st] of Object.entries(s.steps)) {
-    if (st.status === 'succeeded') out[id] = st.output;
+    if (itemOf(s.pipeline, id)) continue; // a map's items: counted on the map (a resume keeps their outputs)
+    if (st.map && st.status !== 'succeeded') out[id] = { itemsSucceeded: succeededItems(s, id, st.map.total), of: st.map.total };
+    else if (st.status === 'succeeded') out[id] = st.output;
     else if (st.agent) out[id] = { agentTurns: st.agent.turn, history: st.agent.history.slice(-6) };
   }
   return out;

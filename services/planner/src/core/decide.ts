@@ -1,4 +1,4 @@
-import { requestDigest, taskIdOf, TERMINAL_STATUSES, ZERO_USAGE, type RunState } from '@pipewright/contracts';
+import { isModelStep, requestDigest, stepSpecOf, taskIdOf, TERMINAL_STATUSES, ZERO_USAGE, type RunState } from '@pipewright/contracts';
 import { onAgentTurn, onToolFailed, onToolResult } from './agent.js';
 import { onApprovalDecided } from './approval.js';
 import { approvalIds, gateOutput, reasoningOf } from './approval-policy.js';
@@ -7,6 +7,7 @@ import { Builder, type Transition } from './builder.js';
 import { askForBudget } from './budget-ask.js';
 import { onChildFinished } from './child.js';
 import { existingRun } from './conflict.js';
+import { stepLabel } from './map-items.js';
 import type { PlannerEvent } from './events.js';
 import { rerun } from './rerun.js';
 import { resume } from './resume.js';
@@ -52,8 +53,10 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       return b.timedOut() ? b.done() : { kind: 'unchanged', reason: `run deadline ${current.deadlineAt} not reached` };
     case 'step.completed': {
       const step = b.state.steps[event.stepId];
-      if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
+      const spec = stepSpecOf(b.state.pipeline, event.stepId);
+      if (!step || !spec || !isModelStep(spec)) return { kind: 'unchanged', reason: `unknown step ${event.stepId}, or one that runs no task` };
       if (step.status === 'succeeded') return { kind: 'unchanged', reason: `step ${event.stepId} already succeeded (duplicate result)` };
+      if (step.status === 'skipped') return { kind: 'unchanged', reason: `step ${event.stepId} was skipped: it ran no task` };
       if (step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} waits for approval ${step.approval.approvalId} (duplicate result)` };
       if (event.task === 'agent-turn') return onAgentTurn(b, event);
       if (event.task === 'tool') return onToolResult(b, event);
@@ -66,9 +69,8 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
         ...(event.costUsd !== undefined ? { costUsd: event.costUsd } : {}),
       };
       b.charge(event.usage, event.costUsd);
-      const spec = b.state.pipeline.steps.find((s) => s.id === event.stepId);
-      const gate = spec ? gateOutput(b.state, spec, event.output) : undefined;
-      if (spec && gate) {
+      const gate = gateOutput(b.state, spec, event.output);
+      if (gate) {
         // The step ran; its output is accepted only once a person approves it.
         b.state.steps[event.stepId] = { ...step, ...facts, parkedAt: undefined };
         requestApproval(b, spec, approvalIds.output(b.state.runId, spec.id, step.attempt), gate, { kind: 'step', output: event.output }, reasoningOf(event.output));
@@ -80,9 +82,9 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     }
     case 'step.failed': {
       const step = b.state.steps[event.stepId];
-      if (!step) return { kind: 'unchanged', reason: `unknown step ${event.stepId}` };
-      if (step.status === 'succeeded' || step.status === 'failed')
-        return { kind: 'unchanged', reason: `step ${event.stepId} already ${step.status}` };
+      const spec = stepSpecOf(b.state.pipeline, event.stepId);
+      if (!step || !spec || !isModelStep(spec)) return { kind: 'unchanged', reason: `unknown step ${event.stepId}, or one that runs no task` };
+      if (step.status !== 'dispatched') return { kind: 'unchanged', reason: `step ${event.stepId} is ${step.status}, not in flight` };
       if (step.approval) return { kind: 'unchanged', reason: `step ${event.stepId} waits for approval ${step.approval.approvalId} (stale failure)` };
       if (event.attempt < step.attempt) return { kind: 'unchanged', reason: `step ${event.stepId}: failure of attempt ${event.attempt}, the step is at attempt ${step.attempt} (stale failure)` };
       if (event.task === 'tool') return onToolFailed(b, event);
@@ -90,11 +92,12 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
       const ask = event.error.code === 'budget_exceeded' ? askForBudget(b, event) : { asked: false as const };
       if (ask.asked) return b.done();
       b.state.steps[event.stepId] = { ...step, status: 'failed', error: event.error, calls: event.calls, finishedAt: now.toISOString(), parkedAt: undefined };
+      const label = stepLabel(b.state.pipeline, event.stepId);
       if (event.error.code === 'budget_exceeded')
-        b.finish('budget_exhausted', `step ${event.stepId}: ${event.error.message} (guard: budget${ask.note ? `; ${ask.note}` : ''})`, [event.stepId]);
+        b.finish('budget_exhausted', `${label}: ${event.error.message} (guard: budget${ask.note ? `; ${ask.note}` : ''})`, [event.stepId]);
       else if (event.error.code === 'deadline_exceeded')
-        b.finish('timed_out', `step ${event.stepId} ran out of time: ${event.error.message} (guard: limits.deadlineMs)`, [event.stepId]);
-      else b.finish('failed', `step ${event.stepId} failed: ${event.error.code}: ${event.error.message}`, [event.stepId]);
+        b.finish('timed_out', `${label} ran out of time: ${event.error.message} (guard: limits.deadlineMs)`, [event.stepId]);
+      else b.finish('failed', `${label} failed: ${event.error.code}: ${event.error.message}`, [event.stepId]);
       return b.done();
     }
     case 'step.parked': {

@@ -12,12 +12,24 @@ import {
   type Step,
   type StepCommand,
 } from '@pipewright/contracts';
+import { itemOf, valueAt } from './map-items.js';
 
-/** The template context of a step: the run input and the outputs of the steps that finished. */
-export function templateContext(state: RunState): Record<string, unknown> {
+/**
+ * The template context of a step: the run input and the outputs of the pipeline's steps that finished
+ * (a map's items are not among them: a finished map's output is their list). For a map's item
+ * (`stepId` `<map>__<i>`) also `item`, the list's element, and `index`.
+ */
+export function templateContext(state: RunState, stepId?: string): Record<string, unknown> {
   const steps: Record<string, { output: unknown }> = {};
-  for (const [id, s] of Object.entries(state.steps)) if (s.status === 'succeeded') steps[id] = { output: s.output };
-  return { input: state.input, steps };
+  for (const { id } of state.pipeline.steps) {
+    const s = state.steps[id];
+    if (s?.status === 'succeeded') steps[id] = { output: s.output };
+  }
+  const context: Record<string, unknown> = { input: state.input, steps };
+  const item = stepId === undefined ? undefined : itemOf(state.pipeline, stepId);
+  if (!item) return context;
+  const list = valueAt(context, item.map.over);
+  return { ...context, item: Array.isArray(list) ? list[item.index] : undefined, index: item.index };
 }
 
 const toTarget = (ref: ModelRef): ModelTarget => ModelRef.parse(ref);
@@ -36,7 +48,7 @@ export function primaryModel(step: ModelStep, spec: PipelineSpec): ModelTarget {
 export function buildCommand(state: RunState, step: ModelStep, attempt: number): StepCommand {
   const spec = state.pipeline;
   const d = spec.defaults;
-  const ctx = templateContext(state);
+  const ctx = templateContext(state, step.id);
   const messages: ChatMessage[] = [];
   if (step.system !== undefined) messages.push({ role: 'system', content: renderTemplate(step.system, ctx) });
   messages.push({ role: 'user', content: renderTemplate(step.prompt, ctx) });
@@ -75,11 +87,12 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Steps whose needs have all succeeded and that have not been dispatched yet, in spec order. */
+/** Whether a step is done for the steps that need it: it succeeded, or was skipped. */
+export const isDone = (status: string | undefined): boolean => status === 'succeeded' || status === 'skipped';
+
+/** Steps whose needs are all done (succeeded or skipped) and that have not started yet, in spec order. */
 export function readySteps(state: RunState): Step[] {
-  return state.pipeline.steps.filter(
-    (s) => state.steps[s.id]?.status === 'pending' && s.needs.every((n) => state.steps[n]?.status === 'succeeded'),
-  );
+  return state.pipeline.steps.filter((s) => state.steps[s.id]?.status === 'pending' && s.needs.every((n) => isDone(state.steps[n]?.status)));
 }
 
 /** The step whose output is the run's result. */

@@ -1,6 +1,8 @@
-import type { EndStep, MapStep, Step } from '@pipewright/contracts';
+import type { Step } from '@pipewright/contracts';
 import type { Builder } from './builder.js';
 import { startChild } from './child.js';
+import { runEnd } from './end.js';
+import { startMap } from './map.js';
 import { startSignal } from './signal.js';
 
 /**
@@ -19,15 +21,4 @@ export function startFlowStep(b: Builder, step: Exclude<Step, { kind: 'llm' | 'a
     case 'pipeline':
       return startChild(b, step);
   }
-}
-
-// TODO(flow-map): move to map.ts / end.ts and implement.
-function startMap(b: Builder, step: MapStep): boolean {
-  b.finish('failed', `step ${step.id}: map steps are not run by this planner yet`, [step.id]);
-  return false;
-}
-
-function runEnd(b: Builder, step: EndStep): boolean {
-  b.finish('failed', `step ${step.id}: end steps are not run by this planner yet`, [step.id]);
-  return false;
 }

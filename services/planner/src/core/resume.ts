@@ -51,9 +51,10 @@ export function resume(current: RunState | undefined, event: ResumeEvent, now: D
   const again: string[] = [];
   const held: string[] = [];
   const late: ApprovalDecision[] = [];
-  for (const { id } of s.pipeline.steps) {
+  // The pipeline's steps, then the items of a map that stopped midway (those that succeeded keep their outputs).
+  for (const id of Object.keys(s.steps)) {
     const st = s.steps[id];
-    if (!st || st.status === 'succeeded') continue;
+    if (!st || st.status === 'succeeded' || st.status === 'skipped') continue;
     if (st.approval) {
       held.push(id);
       const { decided, ...waiting } = st.approval;

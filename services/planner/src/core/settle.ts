@@ -27,8 +27,9 @@ interface RunningTask {
 export function runningTasks(s: RunState): RunningTask[] {
   const out: RunningTask[] = [];
   for (const [stepId, st] of Object.entries(s.steps)) {
-    // A step waiting for a signal or a child run has no task (a child is stopped by stopChildren).
-    if (st.status !== 'dispatched' || st.approval || st.signal || st.child) continue;
+    // A step waiting for a signal or a child run has no task (a child is stopped by stopChildren); a map
+    // is no task either: its items are.
+    if (st.status !== 'dispatched' || st.approval || st.signal || st.child || st.map) continue;
     const a = st.agent;
     if (!a) out.push({ task: taskId({ stepId, attempt: st.attempt }), stepId, attempt: st.attempt, kind: 'llm' });
     else if (a.pendingCall) out.push({ task: taskId({ stepId, attempt: st.attempt, turn: a.turn, tool: true }), stepId, attempt: st.attempt, kind: 'tool', turn: a.turn });

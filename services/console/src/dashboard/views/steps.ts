@@ -49,6 +49,8 @@ export function stepCard(s: StepView, cx: StepContext): Html {
 ${cx.canOperate && terminal ? html`<a class="button" href="${base}/confirm/rerun?step=${encodeURIComponent(s.id)}">Re-run from here…</a>` : ''}</header>
 <dl class="facts">
 <dt>Attempts</dt><dd>${s.attempt}</dd>
+${s.items ? html`<dt>Items</dt><dd>${count(s.items.succeeded)} of ${count(s.items.total)} succeeded · ${count(s.items.running)} running${s.items.failed > 0 ? html` · ${count(s.items.failed)} failed` : ''}</dd>` : ''}
+${s.skipReason !== undefined ? html`<dt>Skipped</dt><dd>${s.skipReason}</dd>` : ''}
 ${s.model ? html`<dt>Model</dt><dd><code>${s.model.provider}/${s.model.model}</code></dd>` : ''}
 ${s.turn !== undefined ? html`<dt>Turn</dt><dd>${s.turn}</dd>` : ''}
 ${s.calls !== undefined ? html`<dt>Calls</dt><dd>${s.calls}</dd>` : ''}

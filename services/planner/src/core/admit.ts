@@ -1,4 +1,4 @@
-import { checkPipeline, checkRunInput, type RunRequest, type ValidationIssue } from '@pipewright/contracts';
+import { checkPipeline, checkRunInput, resolveTools, type PipelineSpec, type RegistryEntry, type RunRequest, type ValidationIssue } from '@pipewright/contracts';
 
 /** Step kinds the planner refuses at admission until it runs them. */
 const NOT_RUN_YET = new Set<string>([
@@ -11,25 +11,25 @@ const NOT_RUN_YET = new Set<string>([
   'pipeline',
 ]);
 
+export type Admission = { ok: true; pipeline: PipelineSpec } | { ok: false; issues: ValidationIssue[] };
+
 /**
- * Checks a decoded run request before it becomes a run: the pipeline's structure and templates, and the
- * input against the pipeline. Issue paths are relative to the request (`pipeline.steps[1].needs[0]`).
+ * Checks a decoded run request before it becomes a run: the pipeline's structure, templates and limits
+ * (with the request's budget over the pipeline's), its tools resolved against the registry entries of
+ * the tools it names (`registry`), and the input against the pipeline. Gives the pipeline the run keeps:
+ * every tool resolved, so nothing later depends on the registry. Issue paths are relative to the request
+ * (`pipeline.steps[1].needs[0]`, `budget.maxTokens`).
  */
-export function admit(request: RunRequest): { ok: true } | { ok: false; issues: ValidationIssue[] } {
-  const checked = checkPipeline(request.pipeline, ['pipeline']);
+export function admit(request: RunRequest, registry: ReadonlyMap<string, RegistryEntry>): Admission {
+  const checked = checkPipeline(request.pipeline, ['pipeline'], 0, request.budget ? { budget: request.budget, at: ['budget'] } : undefined);
   if (!checked.ok) return checked;
-  const spec = checked.spec;
   const issues: ValidationIssue[] = [];
-  spec.steps.forEach((s, i) => {
+  checked.spec.steps.forEach((s, i) => {
     if (NOT_RUN_YET.has(s.kind)) issues.push({ path: `pipeline.steps[${i}].kind`, message: `steps of kind ${s.kind} are not run by this planner yet` });
-    if (s.kind === 'agent')
-      s.tools.forEach((t, j) => {
-        // TODO(registry): resolve undeclared tools from the tool registry.
-        const d = spec.tools[t];
-        if (!d?.input || !d.description) issues.push({ path: `pipeline.steps[${i}].tools[${j}]`, message: `tool "${t}" is not declared with a description and input schema in the pipeline's tools` });
-      });
   });
-  if (issues.length > 0) return { ok: false, issues };
-  const inputIssues = checkRunInput(spec, request.input, 'input');
-  return inputIssues.length > 0 ? { ok: false, issues: inputIssues } : { ok: true };
+  const resolved = resolveTools(checked.spec, registry, ['pipeline']);
+  if (!resolved.ok) issues.push(...resolved.issues);
+  if (issues.length > 0 || !resolved.ok) return { ok: false, issues };
+  const inputIssues = checkRunInput(resolved.spec, request.input, 'input');
+  return inputIssues.length > 0 ? { ok: false, issues: inputIssues } : { ok: true, pipeline: resolved.spec };
 }

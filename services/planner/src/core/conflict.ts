@@ -1,4 +1,4 @@
-import { canonicalJson, formatPath, type RerunRequest, type RunRequest, type RunState, type ValidationIssue } from '@pipewright/contracts';
+import { canonicalJson, formatPath, type PipelineSpec, type RerunRequest, type RunRequest, type RunState, type ValidationIssue } from '@pipewright/contracts';
 import type { Transition } from './builder.js';
 
 /** How deep the comparison names a differing field (`pipeline.steps[1].prompt`, `input.topic`). */
@@ -32,7 +32,7 @@ const differs = (path: string, runId: string): ValidationIssue => ({ path, messa
 function submitDifferences(s: RunState, r: RunRequest): ValidationIssue[] {
   if (s.rerunOf) return [{ path: 'runId', message: `run ${s.runId} exists as a re-run of ${s.rerunOf.runId}: choose another run id` }];
   const paths: string[] = [];
-  diffPaths(s.pipeline, r.pipeline, ['pipeline'], paths);
+  diffPaths(asSubmitted(s.pipeline, r.pipeline), r.pipeline, ['pipeline'], paths);
   diffPaths(s.input, r.input, ['input'], paths);
   diffPaths(s.tenant, r.tenant, ['tenant'], paths);
   diffPaths(s.labels ?? {}, r.labels ?? {}, ['labels'], paths);
@@ -40,6 +40,18 @@ function submitDifferences(s: RunState, r: RunRequest): ValidationIssue[] {
   // nothing else differs, the budget does.
   if (paths.length === 0) paths.push('budget');
   return paths.map((p) => differs(p, s.runId));
+}
+
+/**
+ * The run keeps its tools resolved (descriptions and schemas from the registry): compared with a request,
+ * each tool shows only the fields the request gives, so a resolved field is not taken for a difference.
+ */
+function asSubmitted(kept: PipelineSpec, asked: PipelineSpec): Record<string, unknown> {
+  const tools = Object.entries(asked.tools).map(([name, decl]) => {
+    const own = kept.tools[name] as Record<string, unknown> | undefined;
+    return [name, own ? Object.fromEntries(Object.keys(decl).map((k) => [k, own[k]])) : undefined] as const;
+  });
+  return { ...kept, tools: Object.fromEntries(tools.filter(([, t]) => t !== undefined)) };
 }
 
 function rerunDifferences(s: RunState, r: RerunRequest): ValidationIssue[] {

@@ -114,6 +114,9 @@ function plannerRole(INBOX: string): RolePermissions {
       ...runStore,
       ...kvOwner(buckets.steps),
       ...kvOwner(buckets.decisions),
+      // The tool registry: the planner creates the bucket and reads it at submit; only tools write it.
+      ...manage(`KV_${buckets.tools}`),
+      ...reader(`KV_${buckets.tools}`),
       subjects.runDeadline,
       'pw.steps.*.dispatch',
       'pw.steps.*.tool',
@@ -180,7 +183,8 @@ function approverRole(INBOX: string): RolePermissions {
 
 function toolsRole(INBOX: string, tools: readonly string[]): RolePermissions {
   return {
-    publish: [...JS_READ, ...kvOwner(buckets.toolReceipts)],
+    // Each tool writes its own registry entry (`$KV.pw_tools.<name>`), and no other name's.
+    publish: [...JS_READ, ...kvOwner(buckets.toolReceipts), ...tools.map((t) => `$KV.${buckets.tools}.${t}`)],
     subscribe: [INBOX, ...tools.flatMap((t) => [subjects.tool(t), subjects.toolDescribe(t)])],
     allowResponses: true,
   };
@@ -206,6 +210,8 @@ function consoleRole(INBOX: string): RolePermissions {
       // content-addressed and checked against its digest on every read, so writing one forges nothing.
       ...objectStore(EXTRA_BUCKETS.blobs),
       ...kvOwner(buckets.idempotency),
+      // `GET /api/v1/tools`: the tool registry, read-only.
+      ...reader(`KV_${buckets.tools}`),
       subjects.budget.status,
       subjects.dlq('console'),
     ],

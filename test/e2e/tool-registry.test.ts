@@ -1,7 +1,9 @@
 import { submitRun } from '@pipewright/cli';
-import { consumers, RunRequest, SCHEMA_VERSION, subjects, type RunRequestInput } from '@pipewright/contracts';
+import { consumers, RunRequest, SCHEMA_VERSION, subjects, type RunRequestInput, type ToolList } from '@pipewright/contracts';
 import { openKvStores, publishJson, ToolRegistry } from '@pipewright/kit';
 import { describe, expect, it } from 'vitest';
+import { pipewright } from '../cli/support.js';
+import { Api } from '../console/support.js';
 import { coreStack } from '../core/support.js';
 import { drained, eventOf, nthFinished } from './run-control-support.js';
 
@@ -12,7 +14,7 @@ import { drained, eventOf, nthFinished } from './run-control-support.js';
  * registered one, a token budget below an output cap) with `run.rejected` naming the field.
  */
 describe('the tool registry and the limits checked at submit, on the local stack', () => {
-  const stack = coreStack('tool-registry', { services: ['planner', 'executor', 'example-tools'] });
+  const stack = coreStack('tool-registry', { services: ['planner', 'executor', 'console', 'example-tools'] });
   const REPLY = { type: 'object', properties: { reply: { type: 'string' } }, required: ['reply'] };
   const agent = (name: string, extra: Record<string, unknown> = {}) => ({
     name,
@@ -88,5 +90,22 @@ describe('the tool registry and the limits checked at submit, on the local stack
     // No model call was made for either.
     const counters = await stack().stack.sim.counters();
     expect(Object.keys(counters.byKey).filter((k) => k.startsWith('capped-'))).toEqual([]);
+  });
+
+  it('lists the registry over the console API (read token) and with `pipewright tools list` (the client identity)', async () => {
+    const core = stack();
+    const api = Api.of(core.stack);
+    expect((await api.get('/tools', null)).status).toBe(401);
+    const listed = await api.get<ToolList>('/tools', api.readToken);
+    expect(listed.status).toBe(200);
+    expect(listed.body.tools.map((t) => t.name)).toEqual(['lookup-order', 'refund']);
+    expect(listed.body.invalid).toEqual([]);
+    const refund = listed.body.tools[1]!;
+    const cli = await pipewright(['tools', 'list'], core.stack.clientEnv('client'));
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`^refund +1\\.0\\.0 +${refund.registeredAt.replace(/\./g, '\\.')} +${refund.inputDigest.slice(0, 12)} +Refunds`, 'm'));
+    const asJson = await pipewright(['tools', 'list', '--json'], core.stack.clientEnv('client'));
+    expect(JSON.parse(asJson.stdout)).toEqual(listed.body);
   });
 });

@@ -153,12 +153,13 @@ describe('bus permissions per role, enforced by a real nats-server', () => {
     await jetstream(conns.get('client')!).publish('pw.runs.submit', '{}');
   });
 
-  it('the tool registry: the planner creates and reads it, a tool writes its own entry, the console lists it', async () => {
+  it('the tool registry: the planner creates and reads it, a tool writes its own entry, the console lists it, a client reads it', async () => {
     const planner = await ToolRegistry.open(conns.get('planner')!, { create: true });
     const entry = toolRegistration({ schemaVersion: SCHEMA_VERSION, name: 'issue-refund', description: 'Refunds an order', input: { type: 'object' }, version: '1' }, new Date());
     await (await ToolRegistry.forWriting(conns.get('tools')!)).put(entry);
     expect(await planner.get('issue-refund')).toEqual(entry);
-    expect(await (await ToolRegistry.open(conns.get('console')!)).list()).toEqual([{ name: 'issue-refund', entry }]);
+    expect(await (await ToolRegistry.open(conns.get('console')!)).list()).toEqual({ tools: [entry], invalid: [] });
+    expect(await (await ToolRegistry.open(conns.get('client')!)).get('issue-refund')).toEqual(entry);
     // A tool cannot create the bucket either (only the topology's owner does).
     await expect(conns.get('tools')!.request(`$JS.API.STREAM.CREATE.KV_${buckets.tools}`, '{}', { timeout: 5_000 })).rejects.toThrow(/Permissions Violation for Publish/);
   });

@@ -85,6 +85,7 @@ export {
   ApiError,
 } from './api/runs.js';
 export { RunWebhook } from './api/webhook.js';
+export { ToolList } from './api/tools.js';
 export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
 export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision, PendingApproval, OutboxEntry, OutboxMessage } from './run-state.js';
 export { RunStarted, RunResumed, RunRejected, RunDecided, StepDispatched, StepParked, RunFinished, RunEvent, ApprovalRequested } from './events.js';

@@ -1,6 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { buckets, describeIssues, fromZodError, parseJsonBounded, ToolRegistration, type RegistryEntry } from '@pipewright/contracts';
+import { buckets, describeIssues, fromZodError, parseJsonBounded, ToolRegistration, type RegistryEntry, type ToolList } from '@pipewright/contracts';
 import { bindExisting } from './kv.js';
 
 /**
@@ -61,14 +61,17 @@ export class ToolRegistry {
     return decodeEntry(e.string(), name);
   }
 
-  /** Every entry, in name order. */
-  async list(): Promise<{ name: string; entry: RegistryEntry }[]> {
-    const out: { name: string; entry: RegistryEntry }[] = [];
+  /** Every entry, in name order, and the names whose entries do not parse. */
+  async list(): Promise<ToolList> {
+    const out: ToolList = { tools: [], invalid: [] };
     for await (const name of await this.kv.keys()) {
       const entry = await this.get(name);
-      if (entry) out.push({ name, entry });
+      if (entry && 'invalid' in entry) out.invalid.push({ name, reason: entry.invalid });
+      else if (entry) out.tools.push(entry);
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    out.tools.sort((a, b) => a.name.localeCompare(b.name));
+    out.invalid.sort((a, b) => a.name.localeCompare(b.name));
+    return out;
   }
 }
 

@@ -10,8 +10,9 @@ export function newRunId(): string {
 export type CheckedSubmit = { ok: true; request: RunRequest; digest: string; explicitRunId: boolean } | { ok: false; issues: ValidationIssue[] };
 
 /**
- * Validates a submitted body as the planner will (the schema, the pipeline's graph and templates, the
- * input against the pipeline's input schema) and gives its canonical form and digest. The digest leaves
+ * Validates a submitted body as the planner will (the schema, the pipeline's graph, templates and limits
+ * with the request's budget, the input against the pipeline's input schema; the tools are resolved
+ * against the registry by the planner) and gives its canonical form and digest. The digest leaves
  * the run id out when the console chooses it, so a retry with the same key and body is the same request.
  */
 export function checkSubmit(body: unknown): CheckedSubmit {
@@ -19,7 +20,8 @@ export function checkSubmit(body: unknown): CheckedSubmit {
   const parsed = RunRequest.safeParse(withVersion);
   if (!parsed.success) return { ok: false, issues: fromZodError(parsed.error) };
   const raw = withVersion as { pipeline: unknown };
-  const pipeline = checkPipeline(raw.pipeline, ['pipeline']);
+  const budget = parsed.data.budget;
+  const pipeline = checkPipeline(raw.pipeline, ['pipeline'], 0, budget ? { budget, at: ['budget'] } : undefined);
   if (!pipeline.ok) return { ok: false, issues: pipeline.issues };
   const inputIssues = checkRunInput(pipeline.spec, parsed.data.input, 'input');
   if (inputIssues.length > 0) return { ok: false, issues: inputIssues };

@@ -222,11 +222,12 @@ function consoleRole(INBOX: string): RolePermissions {
 
 /**
  * A client submits, cancels, resumes and re-runs runs, reads run events and run summaries (`runs list/show`, cancelling by
- * label), and asks the budget for its status. It writes nothing but requests.
+ * label) and the tool registry, and asks the budget for its status. It writes nothing but requests.
  */
 function clientRole(INBOX: string): RolePermissions {
   return {
-    publish: [...JS_READ, ...RUN_REQUESTS, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), subjects.budget.status],
+    // The tool registry too (`pipewright tools list`): what each tool says about itself, nothing secret.
+    publish: [...JS_READ, ...RUN_REQUESTS, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), ...reader(`KV_${buckets.tools}`), subjects.budget.status],
     subscribe: [INBOX],
     allowResponses: false,
   };

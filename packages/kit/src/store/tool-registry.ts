@@ -9,6 +9,9 @@ import { bindExisting } from './kv.js';
  */
 export const TOOL_REGISTRY_MAX_ENTRY_BYTES = 256 * 1024;
 
+/** Registry reads in flight at once for one lookup. */
+const LOOKUP_BATCH = 32;
+
 export interface ToolRegistryOptions {
   /**
    * Create the bucket when it is missing: the topology's owner (the planner, `PW_TOPOLOGY=manage`).
@@ -48,11 +51,18 @@ export class ToolRegistry {
     await this.kv.put(registration.name, JSON.stringify(registration));
   }
 
-  /** The entry of each name that has one (absent names are left out). */
+  /**
+   * The entry of each name that has one (absent names are left out). Read LOOKUP_BATCH at a time: a
+   * request may name thousands of tools, and one submit must not flood the server with reads.
+   */
   async lookup(names: Iterable<string>): Promise<Map<string, RegistryEntry>> {
     const unique = [...new Set(names)];
-    const found = await Promise.all(unique.map(async (name) => [name, await this.get(name)] as const));
-    return new Map(found.flatMap(([name, e]) => (e ? [[name, e] as const] : [])));
+    const out = new Map<string, RegistryEntry>();
+    for (let i = 0; i < unique.length; i += LOOKUP_BATCH) {
+      const batch = await Promise.all(unique.slice(i, i + LOOKUP_BATCH).map(async (name) => [name, await this.get(name)] as const));
+      for (const [name, e] of batch) if (e) out.set(name, e);
+    }
+    return out;
   }
 
   async get(name: string): Promise<RegistryEntry | undefined> {

@@ -55,6 +55,9 @@ describe('the tool registry and the limits checked at submit, on the local stack
     await publishJson(core.js, subjects.runSubmit, RunRequest.parse({ schemaVersion: SCHEMA_VERSION, runId, pipeline, input: { orderId: 'o-1001' } }), { msgId: `again:${runId}` });
     await drained(core.nc, consumers.plannerRuns);
     expect(core.events.events(runId).filter((e) => e.type === 'run.rejected' || e.type === 'run.started').map((e) => e.type)).toEqual(['run.started']);
+    // Through the console too: the stored run (tools resolved) is the same request, not a conflict.
+    const viaApi = await Api.of(core.stack).post('/runs', { runId, pipeline, input: { orderId: 'o-1001' } });
+    expect(viaApi).toMatchObject({ status: 200, body: { runId, created: false } });
   });
 
   it('refuses a pipeline that names a tool nobody registered and gives no schema, at the naming field', async () => {

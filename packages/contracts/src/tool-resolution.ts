@@ -25,6 +25,19 @@ export function toolsNamedBy(spec: PipelineSpec, prefix: readonly PropertyKey[] 
 }
 
 /**
+ * A run's pipeline as it compares with a request: the run keeps its tools resolved (descriptions and
+ * schemas from the registry), so each tool shows only the fields the request gives, and tools the
+ * request does not declare are left out; a resolved field is then never taken for a difference. Pure.
+ */
+export function asSubmitted(kept: PipelineSpec, asked: PipelineSpec): Record<string, unknown> {
+  const tools = Object.entries(asked.tools).flatMap(([name, decl]) => {
+    const own = Object.hasOwn(kept.tools, name) ? (kept.tools[name] as Record<string, unknown>) : undefined;
+    return own ? [[name, Object.fromEntries(Object.keys(decl).map((k) => [k, own[k]]))] as const] : [];
+  });
+  return { ...kept, tools: Object.fromEntries(tools) };
+}
+
+/**
  * Resolves a pipeline's tools against the registry (`entries`: the registered tools among those it
  * names). A tool the pipeline gives no schema for takes its description and schema from the
  * registration, and is refused when nobody registered it. A schema the pipeline gives must be the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PipelineSpec, resolveTools, resolvedTool, SCHEMA_VERSION, toolInputDigest, toolRegistration, toolsNamedBy, type RegistryEntry } from '../src/index.js';
+import { asSubmitted, PipelineSpec, resolveTools, resolvedTool, SCHEMA_VERSION, toolInputDigest, toolRegistration, toolsNamedBy, type RegistryEntry } from '../src/index.js';
 
 /** Resolving a pipeline's tools against the tool registry at submit (tool-resolution.ts). */
 const LOOKUP_INPUT = { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] };
@@ -78,5 +78,17 @@ describe('resolveTools', () => {
     const r = resolveTools(spec({}, ['__proto__']), registry(['__proto__', { ...registered, name: '__proto__' }]));
     expect(r.ok && Object.hasOwn(r.spec.tools, '__proto__')).toBe(true);
     expect(Object.getPrototypeOf(r.ok ? r.spec.tools : {})).toBe(Object.prototype);
+  });
+});
+
+describe('asSubmitted', () => {
+  it('shows a run\'s resolved tools as the request gave them, so only real differences remain', () => {
+    const asked = spec({ lookup: { timeoutMs: 2_000 } });
+    const r = resolveTools(asked, registry(['lookup', registered]));
+    if (!r.ok) throw new Error('expected ok');
+    expect(asSubmitted(r.spec, asked)).toEqual(asked);
+    expect(asSubmitted(r.spec, spec())).toEqual(spec());
+    // A field the request gives that the run holds otherwise stays a difference.
+    expect((asSubmitted(r.spec, spec({ lookup: { timeoutMs: 9 } })) as { tools: unknown }).tools).toEqual({ lookup: { timeoutMs: 2_000 } });
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { canonicalJson, checkPipeline, checkRunInput, fromZodError, requestDigest, RunRequest, SCHEMA_VERSION, type RunState, type ValidationIssue } from '@pipewright/contracts';
+import { asSubmitted, canonicalJson, checkPipeline, checkRunInput, fromZodError, requestDigest, RunRequest, SCHEMA_VERSION, type RunState, type ValidationIssue } from '@pipewright/contracts';
 import { differences } from './differences.js';
 
 /** A run id that sorts by time: `r-<base36 ms>-<random>` (the CLI's form). */
@@ -34,7 +34,10 @@ export function checkSubmit(body: unknown): CheckedSubmit {
  * (pipeline, input, tenant, labels). Its budget is kept merged with the pipeline's, so it is left out.
  */
 export function differencesFromStored(state: RunState, request: RunRequest): string[] {
+  // The run keeps the digest of the request that created it: the same request is no conflict.
+  if (state.requestDigest !== undefined && state.requestDigest === requestDigest(request)) return [];
   const asked = { pipeline: request.pipeline, input: request.input, tenant: request.tenant, labels: request.labels ?? {} };
-  const stored = { pipeline: state.pipeline, input: state.input, tenant: state.tenant, labels: state.labels ?? {} };
+  // Its pipeline holds the tools resolved at submit: compared as the request gave them.
+  const stored = { pipeline: asSubmitted(state.pipeline, request.pipeline), input: state.input, tenant: state.tenant, labels: state.labels ?? {} };
   return differences(JSON.parse(canonicalJson(stored)), JSON.parse(canonicalJson(asked)));
 }

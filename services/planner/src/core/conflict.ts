@@ -1,4 +1,4 @@
-import { canonicalJson, formatPath, type PipelineSpec, type RerunRequest, type RunRequest, type RunState, type ValidationIssue } from '@pipewright/contracts';
+import { asSubmitted, canonicalJson, formatPath, type RerunRequest, type RunRequest, type RunState, type ValidationIssue } from '@pipewright/contracts';
 import type { Transition } from './builder.js';
 
 /** How deep the comparison names a differing field (`pipeline.steps[1].prompt`, `input.topic`). */
@@ -40,18 +40,6 @@ function submitDifferences(s: RunState, r: RunRequest): ValidationIssue[] {
   // nothing else differs, the budget does.
   if (paths.length === 0) paths.push('budget');
   return paths.map((p) => differs(p, s.runId));
-}
-
-/**
- * The run keeps its tools resolved (descriptions and schemas from the registry): compared with a request,
- * each tool shows only the fields the request gives, so a resolved field is not taken for a difference.
- */
-function asSubmitted(kept: PipelineSpec, asked: PipelineSpec): Record<string, unknown> {
-  const tools = Object.entries(asked.tools).map(([name, decl]) => {
-    const own = kept.tools[name] as Record<string, unknown> | undefined;
-    return [name, own ? Object.fromEntries(Object.keys(decl).map((k) => [k, own[k]])) : undefined] as const;
-  });
-  return { ...kept, tools: Object.fromEntries(tools.filter(([, t]) => t !== undefined)) };
 }
 
 function rerunDifferences(s: RunState, r: RerunRequest): ValidationIssue[] {

@@ -7,10 +7,11 @@ import { errorMessage, startupDelayMs, ToolRegistry, type Logger } from '@pipewr
  * Writes the tool's entry in the tool registry (`pw_tools`, key = its name), so that pipelines may name
  * it without giving its schema. A tool may start before the planner has created the bucket, or while
  * the broker is away: the write is retried (full jitter, capped) until it lands or the tool stops.
- * Resolves with the entry written, or undefined when stopped first. Never rejects.
+ * Resolves with the entry written, or undefined when stopped (or the connection closed) first. Never rejects.
  */
 export async function registerTool(nc: NatsConnection, description: ToolDescription, stop: AbortSignal, log: Logger | undefined): Promise<ToolRegistration | undefined> {
-  for (let retry = 1; !stop.aborted; retry++) {
+  // A closed connection never comes back: the loop ends with it (a stopped tool ends it first).
+  for (let retry = 1; !stop.aborted && !nc.isClosed(); retry++) {
     try {
       const entry = toolRegistration(description, new Date());
       await (await ToolRegistry.forWriting(nc)).put(entry);

@@ -19,7 +19,8 @@ describe('agent steps through planner, executor and a NATS tool', () => {
   const pipeline = (name: string, extra: Record<string, unknown> = {}) => ({
     name,
     defaults: { model: 'sim-small', retry: { maxAttempts: 2, initialIntervalMs: 10 } },
-    tools: { 'lookup-order': { description: 'Find an order by id', input: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] } } },
+    // The schema comes from the tool registry (the tool below registers itself when it starts).
+    tools: { 'lookup-order': { description: 'Find an order by id' } },
     steps: [
       { id: 'intake', prompt: 'Summarise: {{input.message}}' },
       { id: 'support', kind: 'agent', needs: ['intake'], prompt: 'Resolve: {{input.message}}', tools: ['lookup-order'], output: { type: 'object', properties: { reply: { type: 'string' } }, required: ['reply'] }, ...extra },
@@ -40,6 +41,7 @@ describe('agent steps through planner, executor and a NATS tool', () => {
         return Promise.resolve({ id: orderId, status: 'shipped' });
       },
     });
+    await tool.registered;
   });
   afterAll(async () => {
     await tool?.stop();

@@ -40,13 +40,15 @@ describe('budget enforced before every model call, end to end', () => {
     // the model asks for the same harmless lookup for ever; only the budget can stop it
     await stack.sim.setConfig({ scripts: [{ match: { key: `${runId}:loop` }, reply: { toolCalls: [{ name: 'noop', arguments: { q: 'again' } }] } }] });
     const noop = await serveTool(c.nc, { name: 'noop', description: 'does nothing', version: '1.0.0', input: z.object({ q: z.string() }), output: z.object({ ok: z.boolean() }), handler: () => Promise.resolve({ ok: true }) });
+    await noop.registered;
     try {
       const maxUsd = 0.01;
       const pipeline = {
         name: 'runaway',
         defaults: { model: 'sim-large', maxOutputTokens: 200 },
         budget: { maxUsd },
-        tools: { noop: { description: 'does nothing', input: { type: 'object', properties: { q: { type: 'string' } } } } },
+        // The schema comes from the tool registry (noop registered itself above).
+        tools: { noop: { description: 'does nothing' } },
         steps: [
           { id: 'first', prompt: 'Begin' },
           { id: 'loop', kind: 'agent', needs: ['first'], prompt: 'Loop', tools: ['noop'], repeatLimit: 100, maxIterations: 1000 },

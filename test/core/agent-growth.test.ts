@@ -31,7 +31,8 @@ function script(runId: string): ScriptEntry[] {
 const PIPELINE = {
   name: 'agent-growth',
   defaults: { model: 'sim-small', timeoutMs: 60_000 },
-  tools: { 'read-page': { description: 'Read one page of the manual', input: { type: 'object', properties: { page: { type: 'integer' } }, required: ['page'] } } },
+  // The schema comes from the tool registry: the tool served below registers itself.
+  tools: { 'read-page': { description: 'Read one page of the manual' } },
   steps: [
     {
       id: STEP,
@@ -68,6 +69,7 @@ describe('an agent of 100 turns with 20 KB tool results', () => {
         return Promise.resolve({ page, text: String(page % 10).repeat(PAGE_BYTES) });
       },
     });
+    await tool.registered;
   });
   afterAll(async () => {
     await tool?.stop();

@@ -16,7 +16,8 @@ const PRODUCER = 4;
 /** Clock slack between processes on one machine (ns); spans are recorded at ms precision. */
 const SLACK_NS = 250_000_000n;
 const RETRY = { maxAttempts: 5, initialIntervalMs: 20, backoffCoefficient: 2, maxIntervalMs: 100, deadlineMs: 20_000 };
-const ORDER_TOOL = { description: 'Find an order by id', input: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] } };
+/** Its schema comes from the tool registry: the tool served below registers itself. */
+const ORDER_TOOL = { description: 'Find an order by id' };
 
 /**
  * Five runs through every service, read back from a real Jaeger: a DAG, faults with retries, an agent
@@ -45,6 +46,7 @@ describe.skipIf(!available)('runs as Jaeger shows them', () => {
       input: z.object({ orderId: z.string() }),
       handler: ({ orderId }) => Promise.resolve({ id: orderId, status: 'shipped' }),
     });
+    await tool.registered;
   });
   afterAll(async () => {
     await tool?.stop();

@@ -1,8 +1,8 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@pipewright/devstack';
-import { buckets, streams } from '@pipewright/contracts';
-import { BUS_ROLES, EXTRA_BUCKETS, ensureStream, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, type BusRole, type RoleKeys } from '@pipewright/kit';
+import { buckets, SCHEMA_VERSION, streams, toolRegistration } from '@pipewright/contracts';
+import { BUS_ROLES, EXTRA_BUCKETS, ensureStream, ToolRegistry, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, type BusRole, type RoleKeys } from '@pipewright/kit';
 import { OBJECT_STORE_BLOB_BUCKET } from '../../packages/kit/src/store/object-store-blobs.js';
 import { TOOL_RECEIPTS_BUCKET } from '../../packages/tools/src/receipts/kv.js';
 import { APPROVER_BUCKETS } from '../../services/approver/src/store/kv.js';
@@ -48,6 +48,8 @@ const PUBLISH_MATRIX: readonly { subject: string; allowed: readonly BusRole[]; w
   { subject: `$JS.API.STREAM.DELETE.${streams.events.name}`, allowed: [], what: 'deleting PW_EVENTS' },
   { subject: `$JS.API.CONSUMER.DELETE.${streams.steps.name}.executor-default`, allowed: [], what: "deleting an executor pool's consumer" },
   { subject: 'pw.budget.reserve', allowed: ['executor'], what: 'a budget reservation' },
+  { subject: `$KV.${buckets.tools}.issue-refund`, allowed: ['tools'], what: "a tool's registry entry (by a tool this deployment serves)" },
+  { subject: `$KV.${buckets.tools}.transfer-funds`, allowed: [], what: "the registry entry of a tool the deployment does not serve (a tool passing for another)" },
 ];
 
 /** Subscriptions that would let a role steal another's work or answer in its place. */
@@ -151,5 +153,16 @@ describe('bus permissions per role, enforced by a real nats-server', () => {
     expect((await admin.streams.info(streams.events.name)).state.messages).toBe(before + 3);
     await jetstream(conns.get('planner')!).publish(stepCommand, '{}');
     await jetstream(conns.get('client')!).publish('pw.runs.submit', '{}');
+  });
+
+  it('the tool registry: the planner creates and reads it, a tool writes its own entry, the console lists it, a client reads it', async () => {
+    const planner = await ToolRegistry.open(conns.get('planner')!, { create: true });
+    const entry = toolRegistration({ schemaVersion: SCHEMA_VERSION, name: 'issue-refund', description: 'Refunds an order', input: { type: 'object' }, version: '1' }, new Date());
+    await (await ToolRegistry.forWriting(conns.get('tools')!)).put(entry);
+    expect(await planner.get('issue-refund')).toEqual(entry);
+    expect(await (await ToolRegistry.open(conns.get('console')!)).list()).toEqual({ tools: [entry], invalid: [] });
+    expect(await (await ToolRegistry.open(conns.get('client')!)).get('issue-refund')).toEqual(entry);
+    // A tool cannot create the bucket either (only the topology's owner does).
+    await expect(conns.get('tools')!.request(`$JS.API.STREAM.CREATE.KV_${buckets.tools}`, '{}', { timeout: 5_000 })).rejects.toThrow(/Permissions Violation for Publish/);
   });
 });

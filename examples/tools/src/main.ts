@@ -14,6 +14,9 @@ await runService('example-tools', config, async (rt) => {
   rt.shutdown.add('tools', async (graceMs) => {
     await Promise.all(tools.map((t) => t.stop(graceMs)));
   });
+  // Ready once the registry has their entries: a pipeline naming them without schemas then resolves.
+  // (Their entries are written as soon as the bucket exists: the planner creates it.)
+  await Promise.all(tools.map((t) => t.registered));
   rt.log.info({ tools: tools.map((t) => t.name) }, 'example tools ready');
   return {};
 });

@@ -88,7 +88,7 @@ describe('pipewright: usage, errors and exit codes', () => {
   });
 
   it('every command takes --json', async () => {
-    const leaves = ['submit', 'watch', 'runs list', 'runs show', 'runs cancel', 'runs resume', 'runs rerun', 'runs signal', 'runs batch', 'approvals list', 'approvals show', 'approvals approve', 'approvals reject', 'approvals edit', 'budget status', 'nats-auth'];
+    const leaves = ['submit', 'watch', 'runs list', 'runs show', 'runs cancel', 'runs resume', 'runs rerun', 'runs signal', 'runs batch', 'approvals list', 'approvals show', 'approvals approve', 'approvals reject', 'approvals edit', 'budget status', 'tools list', 'nats-auth'];
     for (const leaf of leaves) expect((await cli([...leaf.split(' '), '--help'])).out, leaf).toContain('--json');
   });
 });

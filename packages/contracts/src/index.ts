@@ -46,6 +46,10 @@ export {
 export type { PipelineSpecInput, EffectiveApproval, ModelStep, ResolvedTool } from './pipeline.js';
 export { ValuePath, Comparison, Condition, comparisonsOf, compare, evaluateCondition } from './condition.js';
 export { checkPipeline, checkRunInput, findCycle, ancestorSets, templatesOf, MAX_PIPELINE_DEPTH } from './pipeline-check.js';
+export { checkLimits, DEFAULT_MAX_OUTPUT_TOKENS } from './pipeline-limits.js';
+export type { BudgetOverrides } from './pipeline-limits.js';
+export { asSubmitted, resolveTools, toolsNamedBy } from './tool-resolution.js';
+export type { RegistryEntry, ToolResolution } from './tool-resolution.js';
 export { outputSchemaOf } from './pipeline-refs.js';
 export { SignalName, SignalRequest, ParentRef, MAX_SIGNAL_PAYLOAD_BYTES, MAX_SIGNAL_PAYLOAD_DEPTH, signalPayloadProblem, childRunId } from './signal.js';
 export type { SignalRequestInput } from './signal.js';
@@ -83,6 +87,7 @@ export {
   ApiError,
 } from './api/runs.js';
 export { RunWebhook } from './api/webhook.js';
+export { ToolList } from './api/tools.js';
 export { ChatMessage, ToolCall, LlmCall, StepCommand, ToolCommand, AgentAction, RepairRung, StepCompleted, StepFailed, StepResult } from './step.js';
 export { RunStatus, TERMINAL_STATUSES, StepStatus, StepState, RunState, Decision, PendingApproval, OutboxEntry, OutboxMessage } from './run-state.js';
 export { RunStarted, RunResumed, RunRejected, RunDecided, StepDispatched, StepParked, RunFinished, RunEvent, ApprovalRequested } from './events.js';
@@ -128,7 +133,7 @@ export {
   approvalMsgIds,
 } from './approval.js';
 export type { ApprovalRequestInput } from './approval.js';
-export { ToolName, ToolCallId, ToolRequest, ToolReply, ToolSuccess, ToolFailure, ToolError, ToolDescription, ToolRegistration, TOOL_ERROR_CODES, toolIdempotencyKey, toolSubjects } from './tool.js';
+export { ToolName, ToolCallId, ToolRequest, ToolReply, ToolSuccess, ToolFailure, ToolError, ToolDescription, ToolRegistration, TOOL_ERROR_CODES, toolIdempotencyKey, toolSubjects, toolInputDigest, toolRegistration } from './tool.js';
 export type { ToolRequestInput } from './tool.js';
 export { subjects, streams, consumers, headers, msgIds, buckets, PLANNER_EVENT_SUBJECTS, PLANNER_CHILD_SUBJECTS, BUDGET_SPEND_SUBJECTS, SUBJECT_PREFIX } from './subjects.js';
 export type { StreamDef, TaskLogType } from './subjects.js';

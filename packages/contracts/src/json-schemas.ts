@@ -7,7 +7,7 @@ import { CancelRequest, RunDeadlineTimer, RunRequest } from './run-request.js';
 import { RerunRequest, ResumeRequest } from './run-control.js';
 import { RunWebhook } from './api/webhook.js';
 import { StepCommand, StepResult, ToolCommand } from './step.js';
-import { ToolDescription, ToolReply, ToolRequest } from './tool.js';
+import { ToolDescription, ToolRegistration, ToolReply, ToolRequest } from './tool.js';
 
 /**
  * The messages whose JSON Schema is published for publishers in other languages. Schemas describe the
@@ -38,6 +38,7 @@ export const publishedSchemas: Readonly<Record<string, z.ZodType>> = {
   'tool-request': ToolRequest,
   'tool-reply': ToolReply,
   'tool-description': ToolDescription,
+  'tool-registration': ToolRegistration,
 };
 
 /** Renders one published schema as the JSON text that is committed under `schemas/`. */

@@ -8,8 +8,10 @@ import { effectiveApproval, isModelStep, type PipelineSpec } from './pipeline.js
  */
 export function checkApprovals(spec: PipelineSpec, at: (...p: PropertyKey[]) => string, issues: ValidationIssue[]): void {
   const d = spec.defaults.approval === false ? undefined : spec.defaults.approval;
+  // A registered tool need not be declared in `tools`: naming it in an agent step is enough.
+  const offered = new Set(spec.steps.flatMap((s) => (s.kind === 'agent' ? s.tools : s.kind === 'map' && s.step.kind === 'agent' ? s.step.tools : [])));
   d?.tools?.forEach((t, j) => {
-    if (!Object.hasOwn(spec.tools, t)) issues.push({ path: at('defaults', 'approval', 'tools', j), message: `tool "${t}" is not declared in the pipeline's tools` });
+    if (!Object.hasOwn(spec.tools, t) && !offered.has(t)) issues.push({ path: at('defaults', 'approval', 'tools', j), message: `tool "${t}" is neither declared in the pipeline's tools nor offered by an agent step` });
   });
   const seen = new Set<string>();
   const add = (path: string, message: string) => {

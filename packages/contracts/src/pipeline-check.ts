@@ -2,6 +2,7 @@ import type { ValidationIssue } from './common.js';
 import { formatPath, fromZodError } from './issues.js';
 import { MAX_MAP_ID_LENGTH, looksLikeItemId, PipelineSpec, type ModelStep, type Step } from './pipeline.js';
 import { checkApprovals } from './pipeline-approvals.js';
+import { checkLimits, type BudgetOverrides } from './pipeline-limits.js';
 import { ancestorSets, findCycle } from './pipeline-graph.js';
 import { checkCondition, checkPath, checkTemplate, type RefScope } from './pipeline-refs.js';
 import type { MapItemStep } from './pipeline-steps.js';
@@ -22,9 +23,10 @@ type At = (...p: PropertyKey[]) => string;
  * every model step, valid JSON Schemas, templates and paths that reference only declared inputs and the
  * outputs of steps that run before, and each sub-pipeline in turn. Every issue names the path of the
  * field that is wrong. Tools that agents name but the pipeline does not declare are left to the planner,
- * which resolves them from the tool registry at submit. Pure.
+ * which resolves them from the tool registry at submit. Limits that can never be met are refused too
+ * (see `checkLimits`), with `overrides` (a run request's budget) over the pipeline's budget. Pure.
  */
-export function checkPipeline(raw: unknown, prefix: readonly PropertyKey[] = [], depth = 0): PipelineCheck {
+export function checkPipeline(raw: unknown, prefix: readonly PropertyKey[] = [], depth = 0, overrides?: BudgetOverrides): PipelineCheck {
   const parsed = PipelineSpec.safeParse(raw);
   if (!parsed.success) return { ok: false, issues: fromZodError(parsed.error, prefix) };
   const spec = parsed.data;
@@ -59,6 +61,7 @@ export function checkPipeline(raw: unknown, prefix: readonly PropertyKey[] = [],
   checkApprovals(spec, at, issues);
   spec.steps.forEach((s, i) => checkOwnFields(spec, s, i, at, issues));
   if (issues.length > 0) return { ok: false, issues };
+  issues.push(...checkLimits(spec, at, formatPath, overrides));
 
   const ancestors = ancestorSets(spec.steps);
   spec.steps.forEach((s, i) => {
@@ -82,7 +85,9 @@ export function checkPipeline(raw: unknown, prefix: readonly PropertyKey[] = [],
           issues.push({ path: at('steps', i, 'pipeline'), message: `sub-pipelines nest at most ${MAX_PIPELINE_DEPTH} deep` });
           break;
         }
-        const child = checkPipeline(s.pipeline, [...prefix, 'steps', i, 'pipeline'], depth + 1);
+        // The step's budget is the child's request budget: over the child pipeline's own.
+        const childBudget = s.budget ? { budget: s.budget, at: [...prefix, 'steps', i, 'budget'] } : undefined;
+        const child = checkPipeline(s.pipeline, [...prefix, 'steps', i, 'pipeline'], depth + 1, childBudget);
         if (!child.ok) issues.push(...child.issues);
         break;
       }

@@ -12,7 +12,8 @@ import { AgentStep, EndStep, LlmStep, MapStep, SignalStep, SubPipelineStep } fro
  */
 export const ToolDecl = z
   .strictObject({
-    description: z.string().min(1).max(2000).optional(),
+    /** For the model. @default the registered description (as long as a ToolDescription's, so a resolved one fits) */
+    description: z.string().min(1).max(4000).optional(),
     /** JSON Schema of the arguments; calls are validated against it before they run. @default the registered schema */
     input: JsonSchemaDoc.optional(),
     /** Per-call timeout. @default 10000 */

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from './request-digest.js';
 import { ErrorInfo, JsonSchemaDoc, RunId, SchemaVersion, StepId, Timestamp } from './common.js';
 import { subjects } from './subjects.js';
 
@@ -131,6 +133,16 @@ export const ToolRegistration = ToolDescription.extend({
   inputDigest: z.string().regex(/^[0-9a-f]{64}$/),
 }).strict();
 export type ToolRegistration = z.infer<typeof ToolRegistration>;
+
+/** A tool's `inputDigest`: SHA-256 hex of the canonical JSON of its input schema (key order does not matter). */
+export function toolInputDigest(input: JsonSchemaDoc): string {
+  return createHash('sha256').update(canonicalJson(input)).digest('hex');
+}
+
+/** The registry entry of a tool as it describes itself, written at `at`. */
+export function toolRegistration(d: ToolDescription, at: Date): ToolRegistration {
+  return { ...d, registeredAt: at.toISOString(), inputDigest: toolInputDigest(d.input) };
+}
 
 /**
  * Names of one tool on the bus, derived from `subjects.tool(name)`.

@@ -74,6 +74,8 @@ export { configOrExit, EXIT_CONFIG } from './service/config-or-exit.js';
 export type { ServiceRuntime, ServiceParts } from './service/runtime.js';
 export { openStores } from './store/open.js';
 export { openKvStores, summarize } from './store/kv.js';
+export { ToolRegistry, TOOL_REGISTRY_MAX_ENTRY_BYTES } from './store/tool-registry.js';
+export type { ToolRegistryOptions } from './store/tool-registry.js';
 export type { Stores, RunStore, RunSummary, RunFilter, Versioned, WriteResult, BlobStore, DurabilityProfile, RetentionMode } from './store/types.js';
 export type { StoreConfig } from './store/open.js';
 export type { KvStoreOptions } from './store/kv.js';

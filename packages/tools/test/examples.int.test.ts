@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { buckets, toolInputDigest } from '@pipewright/contracts';
 import { startProcess, waitFor, type ProcessHandle } from '@pipewright/devstack';
+import { ToolRegistry } from '@pipewright/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callTool, describeTool } from '../src/index.js';
 import { natsFixture, request } from './support.js';
@@ -44,8 +47,19 @@ describe('example tools', () => {
 
   describe.skipIf(!tsBuilt)('TypeScript: lookup-order and refund', () => {
     beforeAll(async () => {
+      // The registry bucket, as the planner creates it: the example tools are ready once registered.
+      await ToolRegistry.open(nc, { create: true });
       for (let i = 0; i < 2; i++)
         procs.push(await startProcess({ name: `example-tools-${i}`, command: process.execPath, args: [TS_MAIN], env: { NATS_URL: fx.server.url }, readyPattern: /example tools ready/, readyTimeoutMs: 20_000 }));
+    });
+
+    it('registered both tools in the tool registry with their own schemas', async () => {
+      const registry = await ToolRegistry.open(nc);
+      for (const name of ['lookup-order', 'refund']) {
+        const described = await describeTool(nc, name, { timeoutMs: 5_000 });
+        if (!described.ok) throw new Error(`describe ${name}: ${JSON.stringify(described)}`);
+        expect(await registry.get(name)).toMatchObject({ ...described.description, inputDigest: toolInputDigest(described.description.input) });
+      }
     });
 
     it('looks orders up, and refuses unknown ids and bad arguments with the field named', async () => {
@@ -73,7 +87,19 @@ describe('example tools', () => {
 
   describe.skipIf(!python)('Python: word-count over the raw NATS protocol', () => {
     beforeAll(async () => {
+      // Started without the registry bucket: its registration must wait for it.
+      await (await new Kvm(nc).open(buckets.tools)).destroy().catch(() => false);
       procs.push(await startProcess({ name: 'word-count', command: 'python3', args: [PY_TOOL], env: { NATS_URL: fx.server.url }, readyPattern: /word-count tool ready/, readyTimeoutMs: 10_000 }));
+    });
+
+    it('registers itself once the planner has created the registry bucket, with the digest the planner computes', async () => {
+      const proc = procs.at(-1)!;
+      await waitFor('the first registration to be refused (no bucket yet)', () => (proc.output().includes('the tool registry is not there yet') ? true : undefined), { timeoutMs: 10_000 });
+      const registry = await ToolRegistry.open(nc, { create: true });
+      const entry = await waitFor('the word-count registry entry', () => registry.get('word-count'), { timeoutMs: 20_000 });
+      const described = await describeTool(nc, 'word-count', { timeoutMs: 5_000 });
+      if (!described.ok) throw new Error('describe failed');
+      expect(entry).toMatchObject({ ...described.description, inputDigest: toolInputDigest(described.description.input) });
     });
 
     it('answers calls and describe requests in the protocol every tool speaks', async () => {

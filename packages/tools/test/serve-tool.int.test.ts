@@ -1,5 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolInputDigest } from '@pipewright/contracts';
+import { ToolRegistry } from '@pipewright/kit';
 import { z } from 'zod';
 import { callTool, describeTool, serveTool, ToolCallError, ToolRetryableError, type ToolHandle } from '../src/index.js';
 import { natsFixture, request, sleep } from './support.js';
@@ -51,6 +53,22 @@ describe('serveTool', () => {
     expect(await describeTool(nc, 'search', { timeoutMs: 2_000 })).toEqual({ ok: true, description: { schemaVersion: 1, name: 'search', description: 'searches', input, version: '2.1.0' } });
     const zodTool = await describeTool(nc, 'lookup', { timeoutMs: 2_000 });
     expect(zodTool).toMatchObject({ ok: true, description: { input: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] } } });
+  });
+
+  it('registers itself in the tool registry, waiting for the bucket when the planner has not created it yet', async () => {
+    const input = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
+    const h = await serve(nc, { name: 'shout', description: 'shouts', version: '3.0.0', input, handler: (args) => Promise.resolve(String(args['text']).toUpperCase()) });
+    // No bucket yet: the tool serves meanwhile, and its registration keeps trying.
+    expect(await callTool(nc, request('shout', { text: 'hi' }), { timeoutMs: 2_000 })).toMatchObject({ ok: true, result: 'HI' });
+    expect(await Promise.race([h.registered.then(() => 'registered'), callTool(nc, request('shout', { text: 'x' }), { timeoutMs: 2_000 }).then(() => 'pending')])).toBe('pending');
+    const registry = await ToolRegistry.open(nc, { create: true });
+    const entry = await h.registered;
+    expect(entry).toMatchObject({ name: 'shout', description: 'shouts', version: '3.0.0', input, inputDigest: toolInputDigest(input) });
+    expect(await registry.get('shout')).toEqual(entry);
+    // Opting out writes nothing.
+    const quiet = await serve(nc, { name: 'quiet', description: 'unlisted', input, register: false, handler: () => Promise.resolve(null) });
+    expect(await quiet.registered).toBeUndefined();
+    expect(await registry.get('quiet')).toBeUndefined();
   });
 
   it('answers a malformed request (not JSON, wrong key, another tool) with invalid_request, never a crash', async () => {

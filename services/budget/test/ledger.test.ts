@@ -52,6 +52,16 @@ describe('run ledger', () => {
     expect(runUsage(c.doc!, T0)).toMatchObject({ committed: { nano: 300_000_000, tokens: 300 }, reserved: { nano: 500_000_000, tokens: 100 }, live: 1 });
   });
 
+  it('says in a denial that the call reserves its output cap, and how much is left', () => {
+    const op = claimOp({ ...run, reservationId: 'big', limits: { maxTokens: 1_000 }, amount: { nano: 1, tokens: 4_146 }, price: PRICE, expiresAt: T0 + 60_000, pruneBefore: T0 - RETENTION_MS, windowsMayDeny: false, owner: 'o1', call: { inputTokens: 50, maxOutputTokens: 4_096 } });
+    expect(apply(undefined, op).result).toEqual({
+      kind: 'denied',
+      limit: 'run.maxTokens',
+      remaining: 1_000,
+      reason: "the run's budget of 1000 tokens would be exceeded: the call reserves 4146 tokens (about 50 prompt tokens plus the call's output cap of 4096: maxOutputTokens, or the default cap when the step sets none), 1000 are left",
+    });
+  });
+
   it('stops counting a hold when its lease ends, before any sweep', () => {
     let { doc } = apply(undefined, claim('a', 900_000_000, { maxUsd: 1 }, T0 + 1_000));
     expect(apply(doc, claim('b', 200_000_000, { maxUsd: 1 })).result.kind).toBe('denied');

@@ -20,6 +20,7 @@ import type {
   RunRequestInput,
   RunSummary,
   SubmitAccepted,
+  ToolList,
 } from '@pipewright/contracts';
 
 /** An operation's outcome: the HTTP status it answers with and its body. */
@@ -76,12 +77,19 @@ export interface Authenticator {
   readonly fingerprint: Buffer;
 }
 
+/** The tool registry, read-only: what each tool registered about itself. */
+export interface ToolsReader {
+  list(): Promise<OpResult<ToolList>>;
+}
+
 /** Everything the HTTP layers are built from. */
 export interface ConsolePorts {
   auth: Authenticator;
   model: RunsReadModel;
   reader: RunReader;
   operator: RunOperator;
+  /** The tool registry (`GET /tools`), when the service has one. */
+  tools?: ToolsReader;
   /** Jaeger's UI (`<url>/trace/<traceId>`), when configured. */
   jaegerUrl?: string;
   /** The approver's inbox, to link pending approvals to, when configured. */

@@ -10,6 +10,7 @@ import { Operator } from './operator/operator.js';
 import type { ConsolePorts } from './ports.js';
 import { StoreRunReader } from './reader/reader.js';
 import { openConsoleStores } from './stores.js';
+import { registryReader } from './tools/registry-reader.js';
 import { startWebhooks } from './webhooks/wire.js';
 
 /** How often finished runs past retention leave the index. */
@@ -60,6 +61,7 @@ export async function wireConsole(rt: ServiceRuntime, cfg: ConsoleConfig, tokens
     model,
     reader,
     operator,
+    tools: registryReader(rt.nc, rt.log),
     ...(cfg.PW_JAEGER_UI_URL ? { jaegerUrl: cfg.PW_JAEGER_UI_URL } : {}),
     ...(cfg.PW_CONSOLE_INBOX_URL ? { inboxUrl: cfg.PW_CONSOLE_INBOX_URL } : {}),
   };

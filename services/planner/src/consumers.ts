@@ -39,13 +39,14 @@ import { decisionCheck } from './decision-signature.js';
 import { cancelRetryMs, keyOf, recordRun } from './consumer-common.js';
 import { startFlowConsumers } from './flow-consumers.js';
 import { onRerun, onResume, type Reject } from './run-control.js';
+import type { ToolResolver } from './tool-resolver.js';
 
 /**
  * The planner's inputs: run requests and cancellations (PW_RUNS, work queue), and step results and
  * approval decisions (PW_EVENTS, filtered to the types the planner acts on). Each is a durable consumer shared by every
  * planner replica.
  */
-export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConfig, applier: RunApplier): Promise<void> {
+export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConfig, applier: RunApplier, tools: ToolResolver): Promise<void> {
   const common = { ackWaitMs: cfg.PW_PLANNER_ACK_WAIT_MS, maxDeliver: cfg.PW_PLANNER_MAX_DELIVER };
   const checkDecision = decisionCheck(cfg, rt.log);
   await ensurePullConsumer(rt.jsm, { stream: streams.runs.name, durable: consumers.plannerRuns, filterSubjects: [subjects.runSubmit], ...common });
@@ -107,14 +108,14 @@ export async function startPlannerConsumers(rt: ServiceRuntime, cfg: PlannerConf
         await reject(runId, issues, 'not a child run of its parent');
         return { kind: 'reject', reason: `run ${runId} rejected: ${issues[0]!.message}` };
       }
-      const admitted = admit(request, { maxStateBytes: cfg.PW_RUN_STATE_MAX_BYTES });
+      const admitted = admit(request, await tools.entriesFor(request), { maxStateBytes: cfg.PW_RUN_STATE_MAX_BYTES });
       if (!admitted.ok) {
         await reject(runId, admitted.issues, 'invalid pipeline or input', '0', request.parent);
         return { kind: 'reject', reason: `run ${runId} rejected: ${admitted.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` };
       }
       // The run span's parent: the submitter's span (the message's traceparent), else this handling.
       const tp = currentTraceparent(extractTrace(ctx.headers)) ?? currentTraceparent();
-      const r = await applier.apply(runId, { type: 'run.submitted', runId, request, ...(tp ? { traceparent: tp } : {}) }, keyOf(streams.runs.name, ctx));
+      const r = await applier.apply(runId, { type: 'run.submitted', runId, request, pipeline: admitted.pipeline, ...(tp ? { traceparent: tp } : {}) }, keyOf(streams.runs.name, ctx));
       recordRun(ctx.span, r);
       ctx.log.info({ runId, result: r.kind, ...(r.kind === 'unchanged' ? { reason: r.reason } : {}) }, 'run submitted');
       // The run id exists with another request: refused (conflict), the run is left as it is.

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { streams, subjects } from '@pipewright/contracts';
-import { configOrExit, runService, startRetentionSweeper, TaskLog } from '@pipewright/kit';
+import { configOrExit, retryStartup, runService, startRetentionSweeper, TaskLog } from '@pipewright/kit';
 import { RunApplier } from './apply.js';
 import { loadConfig } from './config.js';
 import { startPlannerConsumers } from './consumers.js';
 import { createPlannerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { resultReader } from './result-refs.js';
+import { ToolResolver } from './tool-resolver.js';
 
 const config = configOrExit(loadConfig, 'planner');
 await runService('planner', config, async (rt) => {
@@ -29,7 +30,9 @@ await runService('planner', config, async (rt) => {
     },
   });
   rt.shutdown.add('retention', () => sweeper.stop());
-  await startPlannerConsumers(rt, config, applier);
+  // The tool registry, read at every submit: created here when the planner owns the topology.
+  const tools = await retryStartup('tool registry', () => ToolResolver.open(rt.nc, { create: config.PW_TOPOLOGY === 'manage', replicas: config.PW_REPLICAS }), { log: rt.log });
+  await startPlannerConsumers(rt, config, applier, tools);
   rt.log.info({ writer }, 'planner ready');
   return {};
 });

@@ -99,11 +99,14 @@ describe('agent steps', () => {
     expect(t.state.reason).toContain('guard: maxIterations');
   });
 
-  it('refuses at submit an agent that names an undeclared tool', async () => {
+  it('refuses at submit an agent that names a tool neither declared nor registered', async () => {
     const { admit } = await import('../src/index.js');
     const r = agentRequest();
     (r.pipeline.steps[0] as { tools: string[] }).tools = ['lookup', 'wire-money'];
-    expect(admit(r)).toEqual({ ok: false, issues: [{ path: 'pipeline.steps[0].tools[1]', message: 'tool "wire-money" is not declared with a description and input schema in the pipeline\'s tools' }] });
+    expect(admit(r, new Map())).toEqual({
+      ok: false,
+      issues: [{ path: 'pipeline.steps[0].tools[1]', message: 'tool "wire-money" is not registered (no running tool has registered under this name) and the pipeline does not give its schema' }],
+    });
   });
 });
 

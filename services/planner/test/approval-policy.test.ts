@@ -112,8 +112,10 @@ describe('approval policies: checked at submit with the field path', () => {
     ]);
     expect(issues(spec({}, [{ id: 'draft', prompt: 'Draft', approval: { tools: ['refund'] } }]))[0]?.path).toBe('pipeline.steps[0].approval.tools[0]');
     expect(issues(spec({ defaults: { model: 'sim-small', approval: { tools: ['wire'] } } }))).toEqual([
-      { path: 'pipeline.defaults.approval.tools[0]', message: 'tool "wire" is not declared in the pipeline\'s tools' },
+      { path: 'pipeline.defaults.approval.tools[0]', message: 'tool "wire" is neither declared in the pipeline\'s tools nor offered by an agent step' },
     ]);
+    // A registered tool need not be declared: an agent step offering it is enough.
+    expect(issues(spec({ defaults: { model: 'sim-small', approval: { tools: ['wire'] } } }, [{ id: 'act', kind: 'agent', prompt: 'Act', tools: ['wire'] }]))).toEqual([]);
   });
 
   it('refuses escalate without escalation.to, and a timeout action without a timeout, where they were set', () => {

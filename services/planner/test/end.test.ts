@@ -20,7 +20,7 @@ function endRequest(end: Record<string, unknown>) {
 describe('end steps', () => {
   it('ends the run succeeded at once with the value at `result`; tasks still running are revoked and the run settles', () => {
     const req = endRequest({ result: 'steps.classify.output.note' });
-    expect(admit(req)).toEqual({ ok: true });
+    expect(admit(req, new Map())).toMatchObject({ ok: true });
     const s0 = submit(req).state;
     expect(commands(submit(req)).map((c) => c.stepId)).toEqual(['classify', 'other']);
     const t = changed(decide(s0, completed(s0, 'classify', { label: 'spam', note: 'dropped as spam' }), later(1)));

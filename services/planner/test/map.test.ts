@@ -21,20 +21,20 @@ function mapRequest(n: unknown, map: Record<string, unknown> = {}, pipeline: Rec
 
 describe('map steps', () => {
   it('is admitted: map is no longer refused at submit', () => {
-    expect(admit(mapRequest(2))).toEqual({ ok: true });
-    expect(admit(mapRequest(2), { maxStateBytes: 512 * 1024 })).toEqual({ ok: true });
+    expect(admit(mapRequest(2), new Map())).toMatchObject({ ok: true });
+    expect(admit(mapRequest(2), new Map(), { maxStateBytes: 512 * 1024 })).toMatchObject({ ok: true });
   });
 
   it('refuses at submit a maxItems whose finished items could not fit in the run state limit, saying how many fit', () => {
-    const r = admit(mapRequest(2, { maxItems: 10_000 }), { maxStateBytes: 512 * 1024 });
+    const r = admit(mapRequest(2, { maxItems: 10_000 }), new Map(), { maxStateBytes: 512 * 1024 });
     expect(r.ok).toBe(false);
     const issue = !r.ok ? r.issues[0]! : undefined;
     expect(issue?.path).toBe('pipeline.steps[0].maxItems');
     expect(issue?.message).toMatch(/PW_RUN_STATE_MAX_BYTES\); at most about \d+ items fit: lower maxItems, or raise PW_RUN_STATE_MAX_BYTES$/);
     const fits = Number(/at most about (\d+) items/.exec(issue!.message)![1]);
     expect(fits).toBeGreaterThan(1000);
-    expect(admit(mapRequest(2, { maxItems: fits }), { maxStateBytes: 512 * 1024 })).toEqual({ ok: true });
-    expect(admit(mapRequest(2, { maxItems: 10_000 }), { maxStateBytes: 4 * 1024 * 1024 })).toEqual({ ok: true });
+    expect(admit(mapRequest(2, { maxItems: fits }), new Map(), { maxStateBytes: 512 * 1024 })).toMatchObject({ ok: true });
+    expect(admit(mapRequest(2, { maxItems: 10_000 }), new Map(), { maxStateBytes: 4 * 1024 * 1024 })).toMatchObject({ ok: true });
   });
 
   it('dispatches the first `concurrency` items with item and index rendered, as ordinary tasks', () => {
@@ -218,7 +218,7 @@ describe('map steps', () => {
       ],
       {},
     );
-    expect(admit(req)).toEqual({ ok: true });
+    expect(admit(req, new Map())).toMatchObject({ ok: true });
     const s0 = submit(req).state;
     const t = changed(decide(s0, completed(s0, 'extract', { people: [{ name: 'Ada' }, { name: 'Lin' }] }), later(1)));
     expect(commands(t).map((c) => c.call.messages[0]!.content)).toEqual(['Greet Ada (0)', 'Greet Lin (1)']);

@@ -5,7 +5,6 @@ import { LocalStack, submitRun, watchRun, type RunEnd } from '@pipewright/cli';
 import type { RunEvent } from '@pipewright/contracts';
 import { waitFor } from '@pipewright/devstack';
 import { serveTool, type ToolHandle } from '@pipewright/tools';
-import { z } from 'zod';
 import { logLines } from '../../resilience/support.js';
 import { client } from '../../support/run.js';
 import { TOKENS } from './harness.js';
@@ -53,12 +52,14 @@ export class ApprovalStack {
         name: 'issue-refund',
         description: 'Refunds an order',
         version: '1.0.0',
-        input: z.object({ orderId: z.string(), amountUsd: z.number(), note: z.string().optional() }),
+        // The pipelines declare this very schema: a declared schema must be the one the tool registered.
+        input: REFUND_INPUT,
         handler: (args, ctx) => {
           refunds.push({ key: ctx.idempotencyKey, args });
-          return Promise.resolve({ refundId: `rf-${refunds.length}`, amountUsd: args.amountUsd });
+          return Promise.resolve({ refundId: `rf-${refunds.length}`, amountUsd: args['amountUsd'] });
         },
       });
+      await tool.registered;
       return new ApprovalStack(stack, c, tool, logDir, refunds);
     } catch (err) {
       await stack.stop();

@@ -6,6 +6,7 @@ import { registerWatchCommand } from '../commands/follow.js';
 import { registerNatsAuthCommand } from '../commands/nats-auth.js';
 import { registerRunsCommands } from '../commands/runs/index.js';
 import { registerSubmitCommand } from '../commands/submit.js';
+import { registerToolsCommands } from '../commands/tools.js';
 import { loadCliConfig } from '../config.js';
 import { Ctx } from './context.js';
 import type { Io } from './io.js';
@@ -21,7 +22,7 @@ export function registerAll(program: Command, ctx: Ctx): void {
       'after',
       `
 Connection (flags override the variables; \`pipewright dev\` prints them for a local stack):
-  NATS_URL, NATS_NKEY_SEED_FILE or NATS_CREDS   submit, watch, budget, --watch (--nats-url, --nkey-seed-file, --creds)
+  NATS_URL, NATS_NKEY_SEED_FILE or NATS_CREDS   submit, watch, budget, tools, --watch (--nats-url, --nkey-seed-file, --creds)
   PW_CONSOLE_URL, PW_CONSOLE_TOKEN              runs list|show|cancel|resume|rerun|signal|batch (--console-url, --token)
   PW_APPROVER_URL, PW_APPROVER_TOKEN            approvals (--approver-url, --approver-token)
 Colours only on a terminal; NO_COLOR turns them off, FORCE_COLOR on. Reference: docs/cli.md`,
@@ -34,6 +35,7 @@ Colours only on a terminal; NO_COLOR turns them off, FORCE_COLOR on. Reference: 
     return { url: c.PW_APPROVER_URL, token: c.PW_APPROVER_TOKEN };
   });
   registerBudgetCommands(program, ctx);
+  registerToolsCommands(program, ctx);
   registerNatsAuthCommand(program, ctx);
   registerStackCommands(program, ctx.env);
 }

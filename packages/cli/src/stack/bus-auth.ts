@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { buckets } from '@pipewright/contracts';
-import { ensureTopology, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
+import { ensureTopology, generateRoleKeys, inboxPrefixFor, publicKeysOf, renderAuthorization, ToolRegistry, writeRoleKeys, type BusRole, type RoleKeys, type WrittenAuth } from '@pipewright/kit';
 
 export class DevBusAuth {
   private constructor(
@@ -76,6 +76,8 @@ export async function createTopology(admin: NodeConnectionOptions, env: Readonly
     await ensureTopology(jsm, { ...(replicas ? { replicas } : {}), ...(window ? { duplicateWindowMs: window } : {}) });
     // The planner's run checkpoints: other services bind to the bucket and wait until it exists.
     if ((env['PW_STORE'] ?? 'kv') === 'kv') await new Kvm(nc).create(buckets.runs, { history: 1, replicas: replicas ?? 1 });
+    // The tool registry: tools write their entries as they start, which may be before the planner's.
+    await ToolRegistry.open(nc, { create: true, replicas: replicas ?? 1 });
   } finally {
     await nc.close();
   }

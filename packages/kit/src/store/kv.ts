@@ -44,7 +44,7 @@ export async function openKvStores(nc: NatsConnection, opts: KvStoreOptions = {}
 const enc = new TextEncoder();
 
 /** Binds to a bucket another service creates; a RetryableError (retried at start-up) while it is missing. */
-async function bindExisting(kvm: Kvm, name: string): Promise<KV> {
+export async function bindExisting(kvm: Kvm, name: string): Promise<KV> {
   const kv = await kvm.open(name);
   try {
     await kv.status();

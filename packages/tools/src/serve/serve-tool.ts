@@ -4,6 +4,7 @@ import { SCHEMA_VERSION, ToolDescription, ToolName, toolSubjects } from '@pipewr
 import type { CallDeps } from './deps.js';
 import { handleCall } from './handle-call.js';
 import { Limiter } from './limiter.js';
+import { registerTool } from './register.js';
 import { compileSchema, type SchemaLike } from './schema.js';
 import { DEFAULT_STOP_GRACE_MS, DEFAULT_TOOL_CONCURRENCY, DEFAULT_TOOL_TIMEOUT_MS, type ToolHandle, type ToolSpec } from './spec.js';
 
@@ -13,8 +14,9 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
 /**
  * Serves a tool on `pw.tools.<name>` (queue group `tool-<name>`, so any number of processes share the
  * calls) and answers `pw.tools.<name>.describe` with its description. Resolves once the server has
- * the subscriptions, so a call made after it returns is delivered. A bad spec (name, JSON Schema)
- * throws: it is a programming error.
+ * the subscriptions, so a call made after it returns is delivered. Then writes the tool's entry in
+ * the tool registry (`handle.registered` resolves once it is written; see docs/tools.md). A bad spec
+ * (name, JSON Schema) throws: it is a programming error.
  */
 export async function serveTool<I extends SchemaLike>(nc: NatsConnection, spec: ToolSpec<I>): Promise<ToolHandle> {
   const name = ToolName.parse(spec.name);
@@ -30,6 +32,8 @@ export async function serveTool<I extends SchemaLike>(nc: NatsConnection, spec: 
   });
   const concurrency = spec.concurrency ?? DEFAULT_TOOL_CONCURRENCY;
   const stopper = new AbortController();
+  /** Aborted when stop() begins: a registration still retrying gives up. */
+  const registering = new AbortController();
   const deps: CallDeps = {
     name,
     input,
@@ -62,14 +66,18 @@ export async function serveTool<I extends SchemaLike>(nc: NatsConnection, spec: 
   });
   await nc.flush();
   deps.log?.info({ subject: toolSubjects.call(name), queue, concurrency }, 'tool serving');
+  // Written once it serves, so a pipeline resolved from the entry finds the tool answering.
+  const registered = spec.register === false ? Promise.resolve(undefined) : registerTool(nc, description, registering.signal, deps.log);
 
   let stopped: Promise<void> | undefined;
   return {
     name,
     description,
+    registered,
     inFlight: () => deps.limiter.inFlight,
     stop(graceMs = DEFAULT_STOP_GRACE_MS) {
       stopped ??= (async () => {
+        registering.abort(new Error('tool stopping'));
         // Unsubscribe first (calls in the client's buffer are still handled), then let handlers finish.
         await Promise.allSettled([calls.drain(), describe.drain()]);
         const all = Promise.allSettled([...running]);

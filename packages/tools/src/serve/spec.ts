@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import type { JsonSchemaDoc, ToolRequest } from '@pipewright/contracts';
+import type { JsonSchemaDoc, ToolRegistration, ToolRequest } from '@pipewright/contracts';
 import type { Logger } from '@pipewright/kit';
 import type { ReceiptStore } from '../receipts/types.js';
 import type { SchemaLike, ValueOf } from './schema.js';
@@ -53,12 +53,20 @@ export interface ToolSpec<I extends SchemaLike> {
    */
   dedupe?: ReceiptStore | undefined;
   log?: Logger | undefined;
+  /**
+   * Write the tool's entry (description, schemas, version) in the tool registry (KV `pw_tools`) once it
+   * serves, retrying until the bucket exists, so pipelines may name the tool without its schema. Needs
+   * the bus permission to write `$KV.pw_tools.<name>` (the `tools` role has it). @default true
+   */
+  register?: boolean;
 }
 
 export interface ToolHandle {
   readonly name: string;
   /** The description this tool answers on `pw.tools.<name>.describe`. */
   readonly description: { name: string; description: string; input: JsonSchemaDoc; output?: JsonSchemaDoc; version: string };
+  /** The registry entry once written; undefined when `register: false` or stopped before it was written. */
+  readonly registered: Promise<ToolRegistration | undefined>;
   /** Handlers running now. */
   inFlight(): number;
   /** Stops taking calls, waits for running handlers up to `graceMs`, then aborts their signals. */

@@ -110,6 +110,8 @@ export interface ClaimInput extends RunIdentity {
   windowsMayDeny: boolean;
   /** A token of the request that claims (see ReservationRecord.owner). */
   owner: string;
+  /** What the amount is made of, for a denial's reason: the estimated prompt and the output cap. */
+  call?: { inputTokens: number; maxOutputTokens: number };
 }
 
 /**
@@ -134,7 +136,7 @@ export function claimOp(input: ClaimInput): LedgerOp<RunLedgerDoc, ClaimResult> 
     doc.updatedAt = now;
     const { committed, reserved } = runUsage(doc, now);
     const base = { nano: input.amount.nano, tokens: input.amount.tokens, createdAt: now, expiresAt: input.expiresAt, price: input.price ?? null };
-    const denial = checkRunLimits(input.limits, committed, reserved, input.amount);
+    const denial = checkRunLimits(input.limits, committed, reserved, input.amount, input.call);
     if (denial) {
       doc.records[input.reservationId] = { ...base, state: 'denied', endedAt: now, ...denial };
       return changed(doc, { kind: 'denied', ...denial });
@@ -144,14 +146,18 @@ export function claimOp(input: ClaimInput): LedgerOp<RunLedgerDoc, ClaimResult> 
   };
 }
 
-function checkRunLimits(limits: BudgetRunLimits, committed: Amount, reserved: Amount, want: Amount): { limit: BudgetLimitName; remaining: number; reason: string } | undefined {
+function checkRunLimits(limits: BudgetRunLimits, committed: Amount, reserved: Amount, want: Amount, call: ClaimInput['call']): { limit: BudgetLimitName; remaining: number; reason: string } | undefined {
+  // A call reserves its whole output cap up front: say so, or a denial with little spent looks wrong.
+  const makeup = call ? ` (about ${call.inputTokens} prompt tokens plus the call's output cap of ${call.maxOutputTokens}: maxOutputTokens, or the default cap when the step sets none)` : '';
   if (limits.maxUsd !== undefined) {
     const left = usdToNano(limits.maxUsd) - committed.nano - reserved.nano;
-    if (want.nano > left) return { limit: 'run.maxUsd', remaining: nanoToUsd(Math.max(0, left)), reason: `the run's budget of $${limits.maxUsd} would be exceeded` };
+    if (want.nano > left)
+      return { limit: 'run.maxUsd', remaining: nanoToUsd(Math.max(0, left)), reason: `the run's budget of $${limits.maxUsd} would be exceeded: the call reserves $${nanoToUsd(want.nano)}${makeup}, $${nanoToUsd(Math.max(0, left))} is left` };
   }
   if (limits.maxTokens !== undefined) {
     const left = limits.maxTokens - committed.tokens - reserved.tokens;
-    if (want.tokens > left) return { limit: 'run.maxTokens', remaining: Math.max(0, left), reason: `the run's budget of ${limits.maxTokens} tokens would be exceeded` };
+    if (want.tokens > left)
+      return { limit: 'run.maxTokens', remaining: Math.max(0, left), reason: `the run's budget of ${limits.maxTokens} tokens would be exceeded: the call reserves ${want.tokens} tokens${makeup}, ${Math.max(0, left)} are left` };
   }
   return undefined;
 }

@@ -40,7 +40,7 @@ export async function reserve(ctx: LedgerContext, req: BudgetReserveRequest): Pr
   ctx.marks.ensure(req.runId, started);
 
   const [claim, ...holds] = await Promise.allSettled([
-    ctx.writer.run(runKey, runCodec, claimOp({ ...req, amount, price, expiresAt, pruneBefore: recordsPruneBefore(ctx, started), windowsMayDeny, owner })),
+    ctx.writer.run(runKey, runCodec, claimOp({ ...req, amount, price, expiresAt, pruneBefore: recordsPruneBefore(ctx, started), windowsMayDeny, owner, call: { inputTokens: req.estimatedInputTokens, maxOutputTokens: req.maxOutputTokens } })),
     ...windows.map((w) => ctx.writer.run(windowKey(w), windowCodec, holdOp(w, req.reservationId, amount, expiresAt))),
   ]);
   // A failed claim leaves the holds this request added to end with their lease: they may be another

@@ -7,6 +7,7 @@ import { apiError } from './errors.js';
 import { httpMetrics } from './metrics.js';
 import { runsRoutes } from './runs-routes.js';
 import { sseRoutes, type SseDeps } from './sse-routes.js';
+import { toolsRoutes } from './tools-routes.js';
 import { traceRequests } from './tracing.js';
 
 /** A too-large body is read to its end (and dropped) up to this many times the limit. */
@@ -79,6 +80,7 @@ export function buildApp(p: ConsolePorts, o: AppOptions): Hono {
   app.get(`${API_BASE}/openapi.json`, (c) => c.json(doc as object));
   app.route(API_BASE, runsRoutes(p));
   app.route(API_BASE, sseRoutes(p, o));
+  if (p.tools) app.route(API_BASE, toolsRoutes(p, p.tools));
   o.mount?.(app);
   app.notFound((c) => apiError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

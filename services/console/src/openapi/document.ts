@@ -1,4 +1,4 @@
-import { ApiError, BatchStats, CancelAccepted, CancelBody, CancelByLabelBody, RerunAccepted, RerunBody, ResumeAccepted, ResumeBody, RunDetail, RunEvent, RunListPage, RunListQuery, RunRequest, RunSummary, SignalAccepted, SignalBody, SubmitAccepted } from '@pipewright/contracts';
+import { ApiError, BatchStats, CancelAccepted, CancelBody, CancelByLabelBody, RerunAccepted, RerunBody, ResumeAccepted, ResumeBody, RunDetail, RunEvent, RunListPage, RunListQuery, RunRequest, RunSummary, SignalAccepted, SignalBody, SubmitAccepted, ToolList } from '@pipewright/contracts';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 
@@ -32,7 +32,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     servers: [{ url: '/api/v1' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token of PW_CONSOLE_TOKENS (`name:role:token`); role `read` or `operate`.' } },
-      schemas: { RunSummary, RunDetail, RunListPage, SubmitAccepted, CancelAccepted, ResumeAccepted, RerunAccepted, SignalAccepted, BatchStats, ApiError, RunEvent },
+      schemas: { RunSummary, RunDetail, RunListPage, SubmitAccepted, CancelAccepted, ResumeAccepted, RerunAccepted, SignalAccepted, BatchStats, ApiError, RunEvent, ToolList },
     },
     paths: {
       '/runs': {
@@ -102,6 +102,9 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
         get: op('Progress of a batch: the runs carrying all the labels', 'read', { '200': json(BatchStats, 'Counts by status, throughput, cost so far, failures'), '400': err('No or bad label') }, {
           requestParams: { query: z.object({ label: z.union([z.string(), z.array(z.string())]).meta({ description: '`key=value`; repeat for several (all must match)' }) }) },
         }),
+      },
+      '/tools': {
+        get: op('The tool registry: what each tool registered about itself (description, schemas, version, input digest)', 'read', { '200': json(ToolList, 'Every valid entry in name order, and the names whose entries do not parse'), '503': err('The registry cannot be read yet (`unavailable`): the planner creates it') }),
       },
       '/openapi.json': {
         get: { summary: 'This document (no authentication)', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } } },

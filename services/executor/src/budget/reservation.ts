@@ -16,9 +16,10 @@ export function reservationIdFor(runId: string, stepId: string, attempt: number,
 
 /**
  * Reserved for the output when a step sets no `maxOutputTokens`. The executor must then send this cap
- * as `max_completion_tokens`, so that the call cannot spend more than was reserved.
+ * as `max_completion_tokens`, so that the call cannot spend more than was reserved. Defined in contracts:
+ * the check at submit refuses a token budget below it (pipeline-limits.ts).
  */
-export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+export { DEFAULT_MAX_OUTPUT_TOKENS } from '@pipewright/contracts';
 
 /** A lease outlives its call by this much: time to receive the answer, parse it and commit. */
 export const LEASE_MARGIN_MS = 30_000;

@@ -1,5 +1,7 @@
-import { checkPipeline, checkRunInput, type RunRequest, type ValidationIssue } from '@pipewright/contracts';
+import { checkPipeline, checkRunInput, resolveTools, type PipelineSpec, type RegistryEntry, type RunRequest, type ValidationIssue } from '@pipewright/contracts';
 import { checkMapState } from './map-state.js';
+
+export type Admission = { ok: true; pipeline: PipelineSpec } | { ok: false; issues: ValidationIssue[] };
 
 export interface AdmitOptions {
   /** PW_RUN_STATE_MAX_BYTES: maps whose items could not fit in the run's state are refused. */
@@ -7,27 +9,23 @@ export interface AdmitOptions {
 }
 
 /**
- * Checks a decoded run request before it becomes a run: the pipeline's structure and templates, and the
- * input against the pipeline. Issue paths are relative to the request (`pipeline.steps[1].needs[0]`).
+ * Checks a decoded run request before it becomes a run: the pipeline's structure, templates and limits
+ * (with the request's budget over the pipeline's), its tools resolved against the registry entries of
+ * the tools it names (`registry`), maps against the run's state limit, and the input against the
+ * pipeline. Gives the pipeline the run keeps: every tool resolved, so nothing later depends on the
+ * registry. Issue paths are relative to the request (`pipeline.steps[1].needs[0]`, `budget.maxTokens`).
  */
-export function admit(request: RunRequest, opts: AdmitOptions = {}): { ok: true } | { ok: false; issues: ValidationIssue[] } {
-  const checked = checkPipeline(request.pipeline, ['pipeline']);
+export function admit(request: RunRequest, registry: ReadonlyMap<string, RegistryEntry>, opts: AdmitOptions = {}): Admission {
+  const checked = checkPipeline(request.pipeline, ['pipeline'], 0, request.budget ? { budget: request.budget, at: ['budget'] } : undefined);
   if (!checked.ok) return checked;
-  const spec = checked.spec;
   const issues: ValidationIssue[] = [];
-  spec.steps.forEach((s, i) => {
-    if (s.kind === 'agent')
-      s.tools.forEach((t, j) => {
-        // TODO(registry): resolve undeclared tools from the tool registry.
-        const d = spec.tools[t];
-        if (!d?.input || !d.description) issues.push({ path: `pipeline.steps[${i}].tools[${j}]`, message: `tool "${t}" is not declared with a description and input schema in the pipeline's tools` });
-      });
-  });
   if (opts.maxStateBytes !== undefined) {
-    const maps = spec.steps.flatMap((step, index) => (step.kind === 'map' ? [{ step, index }] : []));
+    const maps = checked.spec.steps.flatMap((step, index) => (step.kind === 'map' ? [{ step, index }] : []));
     issues.push(...checkMapState(request, maps, opts.maxStateBytes));
   }
-  if (issues.length > 0) return { ok: false, issues };
-  const inputIssues = checkRunInput(spec, request.input, 'input');
-  return inputIssues.length > 0 ? { ok: false, issues: inputIssues } : { ok: true };
+  const resolved = resolveTools(checked.spec, registry, ['pipeline']);
+  if (!resolved.ok) issues.push(...resolved.issues);
+  if (issues.length > 0 || !resolved.ok) return { ok: false, issues };
+  const inputIssues = checkRunInput(resolved.spec, request.input, 'input');
+  return inputIssues.length > 0 ? { ok: false, issues: inputIssues } : { ok: true, pipeline: resolved.spec };
 }

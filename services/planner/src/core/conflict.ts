@@ -1,4 +1,4 @@
-import { canonicalJson, formatPath, type RerunRequest, type RunRequest, type RunState, type ValidationIssue } from '@pipewright/contracts';
+import { asSubmitted, canonicalJson, formatPath, type RerunRequest, type RunRequest, type RunState, type ValidationIssue } from '@pipewright/contracts';
 import type { Transition } from './builder.js';
 
 /** How deep the comparison names a differing field (`pipeline.steps[1].prompt`, `input.topic`). */
@@ -32,7 +32,7 @@ const differs = (path: string, runId: string): ValidationIssue => ({ path, messa
 function submitDifferences(s: RunState, r: RunRequest): ValidationIssue[] {
   if (s.rerunOf) return [{ path: 'runId', message: `run ${s.runId} exists as a re-run of ${s.rerunOf.runId}: choose another run id` }];
   const paths: string[] = [];
-  diffPaths(s.pipeline, r.pipeline, ['pipeline'], paths);
+  diffPaths(asSubmitted(s.pipeline, r.pipeline), r.pipeline, ['pipeline'], paths);
   diffPaths(s.input, r.input, ['input'], paths);
   diffPaths(s.tenant, r.tenant, ['tenant'], paths);
   diffPaths(s.labels ?? {}, r.labels ?? {}, ['labels'], paths);

@@ -29,8 +29,8 @@ export function decide(current: RunState | undefined, event: PlannerEvent, now: 
     const { request } = event;
     const digest = requestDigest(request);
     if (current) return existingRun(current, digest, { kind: 'submit', request });
-    const { pipeline, input, tenant, labels, budget } = request;
-    return startRun({ runId: event.runId, pipeline, input, tenant, labels, budget, traceparent: event.traceparent, requestDigest: digest, parent: request.parent }, 'run.submitted', now);
+    const { input, tenant, labels, budget } = request;
+    return startRun({ runId: event.runId, pipeline: event.pipeline ?? request.pipeline, input, tenant, labels, budget, traceparent: event.traceparent, requestDigest: digest, parent: request.parent }, 'run.submitted', now);
   }
   if (event.type === 'run.rerun') return rerun(current, event, now);
   if (event.type === 'run.resume') return resume(current, event, now);

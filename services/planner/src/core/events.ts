@@ -1,8 +1,12 @@
-import type { ApprovalDecision, ParentRef, RerunRequest, ResumeRequest, RunRequest, RunState, RunStatus, SignalRequest, StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, Usage, ValidationIssue } from '@pipewright/contracts';
+import type { ApprovalDecision, ParentRef, PipelineSpec, RerunRequest, ResumeRequest, RunRequest, RunState, RunStatus, SignalRequest, StepCompleted, StepFailed, StepParked, StepRevoked, TaskSpent, Usage, ValidationIssue } from '@pipewright/contracts';
 
 /** What the planner reacts to. Each is applied to one run's state by `decide`. */
 export type PlannerEvent =
-  | { type: 'run.submitted'; runId: string; request: RunRequest; traceparent?: string }
+  /**
+   * `pw.runs.submit`, admitted: `request` as submitted (its digest is the run's `requestDigest`, so an
+   * idempotent resubmit matches), `pipeline` its pipeline with every tool resolved (what the run keeps).
+   */
+  | { type: 'run.submitted'; runId: string; request: RunRequest; pipeline?: PipelineSpec; traceparent?: string }
   | { type: 'run.cancel'; runId: string; reason: string }
   /** `pw.runs.resume`: resume a stopped run from where it stopped. */
   | { type: 'run.resume'; runId: string; request: ResumeRequest }

@@ -116,6 +116,9 @@ function plannerRole(INBOX: string): RolePermissions {
       ...runStore,
       ...kvOwner(buckets.steps),
       ...kvOwner(buckets.decisions),
+      // The tool registry: the planner creates the bucket and reads it at submit; only tools write it.
+      ...manage(`KV_${buckets.tools}`),
+      ...reader(`KV_${buckets.tools}`),
       subjects.runDeadline,
       // A `pipeline` step submits its child run, and an ended parent cancels the children still going.
       subjects.runSubmit,
@@ -185,7 +188,8 @@ function approverRole(INBOX: string): RolePermissions {
 
 function toolsRole(INBOX: string, tools: readonly string[]): RolePermissions {
   return {
-    publish: [...JS_READ, ...kvOwner(buckets.toolReceipts)],
+    // Each tool writes its own registry entry (`$KV.pw_tools.<name>`), and no other name's.
+    publish: [...JS_READ, ...kvOwner(buckets.toolReceipts), ...tools.map((t) => `$KV.${buckets.tools}.${t}`)],
     subscribe: [INBOX, ...tools.flatMap((t) => [subjects.tool(t), subjects.toolDescribe(t)])],
     allowResponses: true,
   };
@@ -215,6 +219,8 @@ function consoleRole(INBOX: string): RolePermissions {
       // content-addressed and checked against its digest on every read, so writing one forges nothing.
       ...objectStore(EXTRA_BUCKETS.blobs),
       ...kvOwner(buckets.idempotency),
+      // `GET /api/v1/tools`: the tool registry, read-only.
+      ...reader(`KV_${buckets.tools}`),
       subjects.budget.status,
       subjects.dlq('console'),
     ],
@@ -225,11 +231,12 @@ function consoleRole(INBOX: string): RolePermissions {
 
 /**
  * A client submits, cancels, resumes and re-runs runs, sends them signals, reads run events and run summaries (`runs list/show`, cancelling by
- * label), and asks the budget for its status. It writes nothing but requests.
+ * label) and the tool registry, and asks the budget for its status. It writes nothing but requests.
  */
 function clientRole(INBOX: string): RolePermissions {
   return {
-    publish: [...JS_READ, ...RUN_REQUESTS, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), subjects.budget.status],
+    // The tool registry too (`pipewright tools list`): what each tool says about itself, nothing secret.
+    publish: [...JS_READ, ...RUN_REQUESTS, ...reader(S.events.name), ...reader(`KV_${buckets.runs}`), ...reader(`OBJ_${EXTRA_BUCKETS.blobs}`), ...reader(`KV_${buckets.tools}`), subjects.budget.status],
     subscribe: [INBOX],
     allowResponses: false,
   };

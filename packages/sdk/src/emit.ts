@@ -1,5 +1,5 @@
 import type { Condition } from '@pipewright/contracts';
-import { isRef, makeRef, refPath, type RefBase } from './ref.js';
+import { isRef, makeRef, refPath } from './ref.js';
 import { jsonSchemaOf } from './schema.js';
 import { refTemplate } from './template.js';
 import type { Field, MapItemDef, OutputSchema, Scope } from './types.js';

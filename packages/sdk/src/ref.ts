@@ -14,10 +14,11 @@ export interface RefBase<T> {
 type Scalar = string | number | boolean | bigint | null | undefined;
 
 /**
- * A reference to a value of type `T`: its fields are references too (`ref.customer.tier`). Arrays,
- * scalars and `unknown` have no fields; an array is referenced whole (a map's `over`).
+ * A reference to a value of type `T`: its fields are references too (`ref.customer.tier`, also when the
+ * object may be null or missing: the path then has no value). Arrays, scalars and `unknown` have no
+ * fields; an array is referenced whole (a map's `over`).
  */
-export type Ref<T> = RefBase<T> & RefFields<T>;
+export type Ref<T> = RefBase<T> & RefFields<NonNullable<T>>;
 type RefFields<T> = unknown extends T ? unknown : [T] extends [Scalar] ? unknown : T extends readonly unknown[] ? unknown : T extends object ? { readonly [K in keyof T & string]-?: Ref<T[K]> } : unknown;
 
 /** The value type of a reference. */

@@ -10,3 +10,8 @@ export { jsonSchemaOf, toolSchemaOf } from './schema.js';
 export type { SchemaSource } from './schema.js';
 export { PipelineSpecError } from './errors.js';
 export type * from './types.js';
+export { PipewrightClient } from './client/client.js';
+export type { ClientOptions, SubmitOptions, WaitOptions, StreamedEvent, RunRef } from './client/client.js';
+export { PipewrightApiError, RunFailedError } from './client/errors.js';
+export { readSse } from './client/sse.js';
+export type { SseMessage } from './client/sse.js';

@@ -1,17 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Waits `ms`, or rejects with the signal's reason once it aborts. */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+  } catch (err) {
+    throw signal?.aborted ? signal.reason : err;
+  }
 }
 
 /** Exponential backoff with full jitter: the n-th delay (from 0) is uniform in [0, min(max, base × 2^n)], at least `floor`. */

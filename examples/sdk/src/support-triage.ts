@@ -31,7 +31,7 @@ export const supportTriage = pipeline('support-triage', {
   budget: { maxUsd: 1 },
 })
   // registers itself (serveTool publishes its description and schema): named here without a schema
-  .tool('lookup_order')
+  .tool('lookup-order')
   .llm('triage', {
     system: 'You triage the support tickets of a small shop.',
     prompt: ({ input }) => tpl`Triage this ticket from ${input.ticket.customer}. Subject: ${input.ticket.subject}. Body: ${input.ticket.body}`,
@@ -45,7 +45,7 @@ export const supportTriage = pipeline('support-triage', {
   .agent('lookup', {
     when: ({ steps }) => eq(steps.triage.output.category, 'refund'),
     prompt: ({ steps }) => tpl`Look up order ${steps.triage.output.orderId} and report its status and what was paid.`,
-    tools: ['lookup_order'],
+    tools: ['lookup-order'],
     output: OrderFacts,
     maxIterations: 4,
   })

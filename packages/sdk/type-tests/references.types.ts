@@ -1,6 +1,6 @@
-// Type-level tests of the SDK, compiled by `tsc -b` (root tsconfig → packages/sdk/test/types): each
+// Type-level tests of the SDK, compiled by `tsc -b` (root tsconfig → packages/sdk/type-tests): each
 // `@ts-expect-error` line must be an error, so a type guarantee that stops holding breaks the build.
-/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return -- the lines expected to fail type-check yield error types */
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-member-access -- the lines expected to fail type-check yield error types */
 import { all, eq, gt, ne, oneOf, pipeline, tpl, type Pipeline } from '@pipewright/sdk';
 import { z } from 'zod';
 

@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 // every answer for the topic "doomed" breaks its schema: with no attempt left for a re-ask, the step fails
 const SIM = { scripts: [{ match: { contains: 'Facts about doomed' }, fault: 'schema-break' as const }] };
+const SLOW = { ...SIM, faults: { perModel: { 'sim-slow': { latency: { fixedMs: 120_000 } } } } };
 const Facts = z.object({ title: z.string(), points: z.array(z.string()) });
 const brief = (model = 'sim-small') =>
   pipeline('sdk-client', { input: z.object({ topic: z.string() }), defaults: { model, retry: { maxAttempts: 1 } } })
@@ -24,7 +25,7 @@ describe('PipewrightClient on a real console', () => {
   beforeAll(async () => {
     stack = await LocalStack.start({
       services: ['planner', 'executor', 'budget', 'console'],
-      sim: { ...SIM, faults: { perModel: { 'sim-slow': { latency: { fixedMs: 120_000 } } } } },
+      sim: SLOW,
     });
     client = new PipewrightClient({ baseUrl: stack.consoleUrl!.replace('/api/v1', ''), token: stack.consoleToken! });
   });
@@ -105,5 +106,20 @@ describe('PipewrightClient on a real console', () => {
     await expect(reader.submit(brief(), { topic: 'x' })).rejects.toMatchObject({ status: 403, code: 'forbidden' });
     const stranger = new PipewrightClient({ baseUrl: stack.consoleUrl!, token: 'not-a-token-0123456789' });
     await expect(stranger.get('x')).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+  });
+
+  // last: it starts a second console, which the stack's URL then points at
+  it('waits by polling when the console refuses more event streams (503)', async () => {
+    await stack.sim.setConfig(SLOW);
+    await stack.startService('console', { PW_CONSOLE_MAX_STREAMS: '1' });
+    const narrow = new PipewrightClient({ baseUrl: stack.consoleUrl!, token: stack.consoleToken! });
+    const hanging = await narrow.submit(brief('sim-slow'), { topic: 'hold' });
+    const holder = narrow.events(hanging);
+    expect((await holder.next()).value).toMatchObject({ event: { type: 'run.started' } }); // holds the one stream
+    const runId = await narrow.submit(brief(), { topic: 'polled' });
+    await expect(narrow.events(runId).next()).rejects.toMatchObject({ status: 503, code: 'unavailable' });
+    expect(await narrow.result(runId, { timeoutMs: 60_000 })).toMatchObject({ text: expect.any(String) });
+    await holder.return(undefined);
+    await narrow.cancel(hanging);
   });
 });

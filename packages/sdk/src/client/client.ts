@@ -16,6 +16,11 @@ export interface ClientOptions {
   token: string;
   /** Time limit of one API call (not of a stream, nor of `result`). @default 30000 */
   requestTimeoutMs?: number;
+  /**
+   * An event stream that brings nothing (not even the console's 15 s heartbeat) for this long is taken
+   * for dead (a half-open connection) and opened again after the last event. @default 60000
+   */
+  streamIdleMs?: number;
   /** Attempts of a submit or signal the bus did not take (503) or that met a network error. @default 4 */
   maxAttempts?: number;
   /** The fetch to use. @default globalThis.fetch */
@@ -105,16 +110,23 @@ export class PipewrightClient {
     let last = options.lastEventId;
     for (let attempt = 0; ; attempt++) {
       let finished = false;
+      const idle = new AbortController();
       try {
-        const res = await this.request('GET', `/runs/${encodeURIComponent(runId)}/events`, { signal: options.signal, headers: { accept: 'text/event-stream', ...(last !== undefined ? { 'last-event-id': last } : {}) }, stream: true });
+        const res = await this.request('GET', `/runs/${encodeURIComponent(runId)}/events`, { signal: anySignal([options.signal, idle.signal]), headers: { accept: 'text/event-stream', ...(last !== undefined ? { 'last-event-id': last } : {}) }, stream: true });
         if (!res.body) return;
-        for await (const msg of readSse(res.body)) {
-          if (msg.id !== undefined) last = msg.id;
-          if (msg.data === '') continue;
-          const event = JSON.parse(msg.data) as RunEvent;
-          if (event.type === 'run.finished') finished = true;
-          attempt = 0;
-          yield { id: msg.id, event };
+        const watchdog = setTimeout(() => idle.abort(new Error(`the event stream of run ${runId} went silent`)), this.opts.streamIdleMs ?? 60_000);
+        const watched = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (chunk, out) => void (watchdog.refresh(), out.enqueue(chunk)) }));
+        try {
+          for await (const msg of readSse(watched)) {
+            if (msg.id !== undefined) last = msg.id;
+            if (msg.data === '') continue;
+            const event = JSON.parse(msg.data) as RunEvent;
+            if (event.type === 'run.finished') finished = true;
+            attempt = 0;
+            yield { id: msg.id, event };
+          }
+        } finally {
+          clearTimeout(watchdog);
         }
         if (finished) return;
       } catch (err) {

@@ -88,6 +88,12 @@ describe('PipewrightClient on a real console', () => {
 
     expect(await client.cancel(runId, 'the test cancels it')).toMatchObject({ runIds: [runId], count: 1 });
     await expect(client.result(runId, { timeoutMs: 60_000 })).rejects.toMatchObject({ status: 'cancelled' });
+    // resumed while the provider still hangs, then cancelled again at once: a second cancel of the run
+    // (its next life) is not taken for a copy of the first
+    await client.resume(runId, { reason: 'try again' });
+    await waitFor('the first resume to leave cancelled', async () => ((await client.get(runId)).status !== 'cancelled' ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 });
+    expect(await client.cancel(runId, 'still hanging')).toMatchObject({ count: 1 });
+    await waitFor('the second cancel to end the resumed run', async () => ((await client.get(runId)).status === 'cancelled' ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 });
     await stack.sim.setConfig(SIM); // the provider is mended
     const resumed = await client.resume(runId, { reason: 'provider mended' });
     expect(resumed).toMatchObject({ runId, resumeId: expect.any(String) });

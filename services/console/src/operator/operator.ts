@@ -118,7 +118,7 @@ export class Operator implements RunOperator {
     const state = await this.state(runId);
     if (!state) return fail(404, 'not_found', `no run ${runId}`);
     if (TERMINAL_STATUSES.has(state.status)) return fail(409, 'conflict', `run ${runId} already ended: ${state.status}`);
-    const published = await this.publishCancel(runId, reason ?? `cancelled by ${actor.name}`);
+    const published = await this.publishCancel(state, reason ?? `cancelled by ${actor.name}`);
     if (!published.ok) return published;
     this.d.log.info({ runId, by: actor.name }, 'run cancel requested');
     return { ok: true, status: 202, value: { runIds: [runId], count: 1 } };
@@ -129,7 +129,12 @@ export class Operator implements RunOperator {
     const why = reason ?? `cancelled by ${actor.name} (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')})`;
     // A batch may be thousands of runs: the cancels go out CANCEL_PUBLISHES_IN_FLIGHT at a time.
     for (let i = 0; i < runIds.length; i += CANCEL_PUBLISHES_IN_FLIGHT) {
-      const results = await Promise.all(runIds.slice(i, i + CANCEL_PUBLISHES_IN_FLIGHT).map((runId) => this.publishCancel(runId, why)));
+      const results = await Promise.all(
+        runIds.slice(i, i + CANCEL_PUBLISHES_IN_FLIGHT).map(async (runId) => {
+          const state = await this.state(runId);
+          return state ? this.publishCancel(state, why) : ({ ok: true } as const);
+        }),
+      );
       const failed = results.find((r) => !r.ok);
       if (failed) return failed;
     }
@@ -199,8 +204,14 @@ export class Operator implements RunOperator {
     return (await this.d.stores.runs.get(runId))?.value;
   }
 
-  private publishCancel(runId: string, reason: string): Promise<OpResult<never> | { ok: true }> {
-    return this.publish(subjects.runCancel, CancelRequest.parse({ schemaVersion: SCHEMA_VERSION, runId, reason: reason.slice(0, 1000) }), `cancel:${runId}`);
+  /**
+   * One cancel per life of the run (`cancel:<runId>:r<resumes>`): a cancel sent twice for the same life
+   * (a retried request) is one, and a run resumed after a cancel can be cancelled again at once, which a
+   * msg id per run would drop as a duplicate within the stream's duplicate window.
+   */
+  private publishCancel(state: RunState, reason: string): Promise<OpResult<never> | { ok: true }> {
+    const life = state.resumes?.count ?? 0;
+    return this.publish(subjects.runCancel, CancelRequest.parse({ schemaVersion: SCHEMA_VERSION, runId: state.runId, reason: reason.slice(0, 1000) }), `cancel:${state.runId}:r${life}`);
   }
 
   /** Publishes and waits for the PubAck; a bus that does not take it is a 503 (the caller retries). */

@@ -65,6 +65,26 @@ describe('runs show', () => {
   });
 });
 
+describe('runs show: steps that call no model themselves', () => {
+  it('shows a map\'s items, a skip with its reason, a signal wait and a child run', () => {
+    const flow = RunDetail.parse({
+      ...detail,
+      status: 'running',
+      stepList: [
+        { id: 'lines', kind: 'map', needs: [], status: 'dispatched', attempt: 1, items: { total: 40, succeeded: 31, running: 8, failed: 0 } },
+        { id: 'escalate', kind: 'llm', needs: ['lines'], status: 'skipped', attempt: 0, skipReason: 'when: steps.triage.output.priority equals "high" is false' },
+        { id: 'go', kind: 'signal', needs: [], status: 'dispatched', attempt: 1, signal: { name: 'go-ahead', since: '2026-11-24T10:00:01.000Z', until: '2026-11-24T11:00:01.000Z' } },
+        { id: 'sub', kind: 'pipeline', needs: [], status: 'dispatched', attempt: 1, child: { runId: 'r-1-sub-a1' } },
+      ],
+    });
+    const t = renderRun(flow, plain);
+    expect(t).toMatch(/lines +map +dispatched[^\n]*\n {6}items 31\/40 succeeded, 8 running, 0 failed/);
+    expect(t).toMatch(/escalate +llm +skipped[^\n]*\n {6}skipped: when: steps\.triage\.output\.priority equals "high" is false/);
+    expect(t).toContain('waiting for signal go-ahead since 2026-11-24 10:00:01Z until 2026-11-24 11:00:01Z');
+    expect(t).toMatch(/sub +pipeline dispatched[^\n]*\n {6}child run r-1-sub-a1/);
+  });
+});
+
 describe('runs list and batch', () => {
   it('a table whose columns fit the page', () => {
     const other = RunSummary.parse({ ...summary, runId: 'r-22-longer-id', status: 'succeeded', pipeline: 'p', labels: {}, steps: { total: 3, succeeded: 3 } });

@@ -40,10 +40,21 @@ function stepLines(s: StepView, style: Style): string[] {
   ].join(' ');
   const tail = `${spent}${s.latencyMs !== undefined ? `  ${elapsed(s.latencyMs)}` : ''}${s.reused ? '  (reused from the source run)' : ''}${s.needs.length > 0 ? style.dim(`  needs ${s.needs.join(',')}`) : ''}`;
   const lines = [`${head}${tail}`];
+  lines.push(...flowLines(s, style));
   if (s.approval) lines.push(`      ${style.warn('waiting')} for approval ${clean(s.approval.approvalId)} (${s.approval.kind}): ${clean(s.approval.reason)}`);
   if (s.error) lines.push(`      ${style.bad('error')} ${clean(s.error.code)}: ${clean(s.error.message)}`);
   if (s.output !== undefined) lines.push(`      output ${excerpt(s.output)}`);
   return lines;
+}
+
+/** What the steps that call no model themselves are at: a map's items, a skip, a signal wait, a child run. */
+function flowLines(s: StepView, style: Style): string[] {
+  const out: string[] = [];
+  if (s.items) out.push(`      items ${s.items.succeeded}/${s.items.total} succeeded, ${s.items.running} running, ${s.items.failed} failed`);
+  if (s.skipReason !== undefined) out.push(`      ${style.dim('skipped')}: ${clean(s.skipReason)}`);
+  if (s.signal) out.push(`      ${style.warn('waiting')} for signal ${clean(s.signal.name)} since ${when(s.signal.since)}${s.signal.until ? ` until ${when(s.signal.until)}` : ''}`);
+  if (s.child) out.push(`      child run ${clean(s.child.runId)}`);
+  return out;
 }
 
 function approvalLine(a: ApprovalView, style: Style): string {

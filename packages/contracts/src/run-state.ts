@@ -105,7 +105,14 @@ export const StepState = z.strictObject({
    * A `pipeline` step: its child run, and the digest of the request that submits it (`requestDigest`):
    * only that very request may start a run that reports to this step.
    */
-  child: z.strictObject({ runId: RunId, digest: z.string().regex(/^[0-9a-f]{64}$/).optional() }).optional(),
+  child: z
+    .strictObject({
+      runId: RunId,
+      digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+      /** The limits the child was given: held from this run's own calls while the child runs (see ownBudget). */
+      budget: z.strictObject({ maxUsd: z.number().positive().optional(), maxTokens: z.number().int().positive().optional() }).optional(),
+    })
+    .optional(),
   /** Why the step did not run (`skipped`): its condition, or a need that was skipped. */
   skipReason: z.string().max(2000).optional(),
 });
@@ -170,6 +177,11 @@ export const RunState = z.strictObject({
     .optional(),
   /** A re-run (`pw.runs.rerun`): the run whose outputs it reused and the step it ran again from. */
   rerunOf: z.strictObject({ runId: RunId, stepId: StepId }).optional(),
+  /**
+   * What this run's child runs spent (added to `usage`/`costUsd` as they ended). The budget service books
+   * a child's calls under the child's id, so this run's own calls get its limits less this (see ownBudget).
+   */
+  childSpend: z.strictObject({ costUsd: z.number().nonnegative(), tokens: z.number().int().nonnegative() }).optional(),
   /** A child run (a `pipeline` step's): the run and step it reports its result to. */
   parent: ParentRef.optional(),
   /** Signals sent before any step waited for them, by name (the latest of each): taken by the step that waits. */

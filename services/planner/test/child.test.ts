@@ -185,7 +185,7 @@ describe('pipeline steps (child runs)', () => {
     const req = submits(t)[0]!.payload as RunRequest;
     const digest = requestDigest(req);
     const ref = { runId: 'run-p', stepId: 'sub', attempt: 1 };
-    expect(t.state.steps.sub!.child).toEqual({ runId: 'run-p-sub-a1', digest });
+    expect(t.state.steps.sub!.child).toEqual({ runId: 'run-p-sub-a1', digest, budget: { maxUsd: 0.75 } }); // its pipeline's own maxUsd is held; its tokens are not its own
     expect(awaitsChild(t.state, ref, 'run-p-sub-a1', digest)).toBe(true);
     // the predictable id with another request, another id, another attempt or step, or no such parent
     expect(awaitsChild(t.state, ref, 'run-p-sub-a1', requestDigest({ ...req, input: { forged: true } }))).toBe(false);
@@ -200,5 +200,44 @@ describe('pipeline steps (child runs)', () => {
     expect(long).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     expect(long).not.toBe(childRunId('r'.repeat(64), 's'.repeat(64), 13));
     expect(childRunId('r'.repeat(64), 's'.repeat(64), 12)).toBe(long);
+  });
+});
+
+describe('a run and its sub-pipelines share its budget', () => {
+  const both = (steps: unknown[]) =>
+    RunRequest.parse({ schemaVersion: SCHEMA_VERSION, runId: 'run-p', budget: { maxUsd: 1, maxTokens: 10_000 }, pipeline: { name: 'parent', defaults: { model: 'sim-small' }, steps } });
+  const childReq = (t: Extract<Transition, { kind: 'changed' }>, i = 0) => submits(t)[i]!.payload as RunRequest;
+
+  it('the run\'s own calls beside a running child get its limits less what the child was given', () => {
+    const t = changed(decide(undefined, { type: 'run.submitted', runId: 'run-p', request: both([{ id: 'own', prompt: 'Own work' }, { id: 'sub', kind: 'pipeline', pipeline: childPipeline, budget: { maxUsd: 0.4, maxTokens: 3_000 } }]) }, T0));
+    expect(childReq(t).budget).toEqual({ maxUsd: 0.4, maxTokens: 3_000 });
+    expect(commands(t)).toHaveLength(1);
+    expect(commands(t)[0]!.budget).toMatchObject({ maxUsd: 0.6, maxTokens: 7_000 });
+    expect(t.state.steps.sub!.child!.budget).toEqual({ maxUsd: 0.4, maxTokens: 3_000 });
+  });
+
+  it('a second child gets what is left after the first child\'s own limits; nothing left ends the run budget_exhausted', () => {
+    const t = changed(decide(undefined, { type: 'run.submitted', runId: 'run-p', request: both([{ id: 'a', kind: 'pipeline', pipeline: childPipeline, budget: { maxUsd: 0.4 } }, { id: 'b', kind: 'pipeline', pipeline: childPipeline }]) }, T0));
+    expect([childReq(t, 0).budget?.maxUsd, childReq(t, 1).budget?.maxUsd]).toEqual([0.4, 0.6]);
+    // each child's pipeline has its own maxUsd (5): the first holds all the run has, the second gets nothing
+    const none = decide(undefined, { type: 'run.submitted', runId: 'run-p', request: both([{ id: 'a', kind: 'pipeline', pipeline: childPipeline }, { id: 'b', kind: 'pipeline', pipeline: childPipeline }]) }, T0);
+    expect(changed(none).state).toMatchObject({ status: 'budget_exhausted', reason: expect.stringContaining('running sub-pipelines hold 1') });
+  });
+
+  it('a child with no limit of its own may use what the run has left, which is not held from the work beside it', () => {
+    const free = { ...childPipeline, budget: {} };
+    const t = changed(decide(undefined, { type: 'run.submitted', runId: 'run-p', request: both([{ id: 'own', prompt: 'Own work' }, { id: 'sub', kind: 'pipeline', pipeline: free }]) }, T0));
+    expect(childReq(t).budget).toEqual({ maxUsd: 1, maxTokens: 10_000 });
+    expect(commands(t)[0]!.budget).toMatchObject({ maxUsd: 1, maxTokens: 10_000 });
+    expect(t.state.steps.sub!.child!.budget).toBeUndefined();
+  });
+
+  it('once a child ended, what it spent is held from the run\'s own later calls (its calls were booked under its own id)', () => {
+    const { state } = childStarted();
+    const t = changed(decide(state, ended(state), later(120_000)));
+    expect(t.state.childSpend).toEqual({ costUsd: 0.4, tokens: 150 });
+    // the run spent 0.25 itself (booked on its ledger) and 0.4 through the child: its own calls may book up to 0.6 in all
+    expect(commands(t)[0]).toMatchObject({ stepId: 'final', budget: { maxUsd: 0.6, maxTokens: 10_000 - 150 } });
+    expect(t.state.costUsd).toBe(0.65);
   });
 });

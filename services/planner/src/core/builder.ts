@@ -265,7 +265,9 @@ export class Builder {
 }
 
 /** The order ready steps start in: end steps, then the rest, then maps. */
-const startOrder = (s: Step): number => (s.kind === 'end' ? 0 : s.kind === 'map' ? 2 : 1);
+// An end step first (see advance); sub-pipelines before model steps, so the limits a child is given are
+// held from the run's own calls dispatched beside it (see ownBudget); maps last.
+const startOrder = (s: Step): number => (s.kind === 'end' ? 0 : s.kind === 'pipeline' ? 1 : s.kind === 'map' ? 3 : 2);
 
 /**
  * The state the transition changes: the run and each step's record are copied; everything below them

@@ -11,7 +11,6 @@ import {
   TemplateError,
   type CancelRequest,
   type ParentRef,
-  type RunBudget,
   type RunRequest,
   type RunState,
   type StepState,
@@ -20,12 +19,21 @@ import {
 import type { Builder, Transition } from './builder.js';
 import { MAX_COMMAND_BYTES, templateContext } from './dispatch.js';
 import type { ChildFinished } from './events.js';
+import { childBudget } from './child-budget.js';
 
 /** A template that is one reference and nothing else: its value keeps its JSON type. */
 const LONE_REF = /^\{\{\s*([^{}]*?)\s*\}\}$/;
 
 /** The key under which a child run's spending is added to its parent (once) and awaited while the parent settles. */
 export const childKey = (childRunId: string): string => `child:${childRunId}`;
+
+/** Adds what a child run spent to this run, once; it is then held from the run's own calls (see ownBudget). */
+export function chargeChild(b: Builder, e: Pick<ChildFinished, 'child' | 'usage' | 'costUsd'>): boolean {
+  if (!b.chargeOnce(childKey(e.child), e.usage, e.costUsd)) return false;
+  const was = b.state.childSpend ?? { costUsd: 0, tokens: 0 };
+  b.state.childSpend = { costUsd: roundUsd(was.costUsd + (e.costUsd ?? 0)), tokens: was.tokens + e.usage.totalTokens };
+  return true;
+}
 
 /**
  * Starts a `pipeline` step: submits its child run (`pw.runs.submit`, through the outbox) with the
@@ -70,7 +78,8 @@ export function startChild(b: Builder, step: SubPipelineStep): boolean {
   const bytes = Buffer.byteLength(JSON.stringify(request), 'utf8');
   if (bytes > MAX_COMMAND_BYTES) return fail('failed', `step ${step.id}: its child run request is ${bytes} bytes, more than the ${MAX_COMMAND_BYTES} a message may carry; pass the child less input`);
   const digest = requestDigest(request);
-  s.steps[step.id] = { ...prev, status: 'dispatched', attempt, dispatchedAt: b.at, child: { runId, digest } };
+  const granted = Object.keys(budget.held).length > 0 ? { budget: budget.held } : {};
+  s.steps[step.id] = { ...prev, status: 'dispatched', attempt, dispatchedAt: b.at, child: { runId, digest, ...granted } };
   s.dispatches += 1;
   b.send(subjects.runSubmit, msgIds.submit(runId, digest), request);
   const limits = [request.budget?.maxUsd !== undefined ? `maxUsd ${request.budget.maxUsd}` : '', request.budget?.maxTokens !== undefined ? `maxTokens ${request.budget.maxTokens}` : '', `deadlineMs ${spec.limits.deadlineMs}`].filter(Boolean).join(', ');
@@ -96,27 +105,6 @@ export function renderInput(templates: Record<string, string>, ctx: Record<strin
 }
 
 /**
- * The child's limits: its own (the step's `budget`, else its pipeline's), each capped at what this run
- * has left of the limit of the same name; `exhausted` when this run has nothing left to give.
- */
-export function childBudget(s: RunState, step: SubPipelineStep, spec: PipelineSpec): { limits: RunBudget } | { exhausted: string } {
-  const limits: RunBudget = {};
-  const ownUsd = step.budget?.maxUsd ?? spec.budget.maxUsd;
-  const ownTokens = step.budget?.maxTokens ?? spec.budget.maxTokens;
-  if (s.budget.maxUsd !== undefined) {
-    const left = roundUsd(s.budget.maxUsd - s.costUsd);
-    if (left <= 0) return { exhausted: `the run spent ${s.costUsd} of its maxUsd ${s.budget.maxUsd}` };
-    limits.maxUsd = ownUsd === undefined ? left : Math.min(ownUsd, left);
-  } else if (ownUsd !== undefined) limits.maxUsd = ownUsd;
-  if (s.budget.maxTokens !== undefined) {
-    const left = Math.floor(s.budget.maxTokens - s.usage.totalTokens);
-    if (left <= 0) return { exhausted: `the run used ${s.usage.totalTokens} of its maxTokens ${s.budget.maxTokens}` };
-    limits.maxTokens = ownTokens === undefined ? left : Math.min(ownTokens, left);
-  } else if (ownTokens !== undefined) limits.maxTokens = ownTokens;
-  return { limits };
-}
-
-/**
  * A child run ended. Its spending is the parent's whatever happens (added once). The step waiting for
  * it succeeds with the child's output, or the parent fails naming the child and how it ended. The end of
  * a child the step no longer waits for (an earlier attempt's) only adds its spending.
@@ -125,7 +113,7 @@ export function onChildFinished(b: Builder, e: ChildFinished): Transition {
   const s = b.state;
   const { stepId } = e.parent;
   const st = s.steps[stepId];
-  const charged = b.chargeOnce(childKey(e.child), e.usage, e.costUsd);
+  const charged = chargeChild(b, e);
   if (!st || st.status !== 'dispatched' || st.child?.runId !== e.child) {
     return charged ? b.done() : { kind: 'unchanged', reason: `step ${stepId} does not wait for child run ${e.child}` };
   }

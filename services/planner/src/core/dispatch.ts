@@ -12,6 +12,7 @@ import {
   type Step,
   type StepCommand,
 } from '@pipewright/contracts';
+import { ownBudget } from './child-budget.js';
 import { itemOf, valueAt } from './map-items.js';
 
 /**
@@ -75,8 +76,8 @@ export function buildCommand(state: RunState, step: ModelStep, attempt: number):
     budget: {
       tenant: state.tenant,
       pipeline: spec.name,
-      ...(state.budget.maxUsd !== undefined ? { maxUsd: state.budget.maxUsd } : {}),
-      ...(state.budget.maxTokens !== undefined ? { maxTokens: state.budget.maxTokens } : {}),
+      // the run's limits less what its sub-pipelines hold (their calls are booked under their own ids)
+      ...ownBudget(state),
       failClosed: spec.budget.failClosed,
       ...(spec.budget.onExceeded === 'wait' ? { onExceeded: 'wait' as const } : {}),
     },

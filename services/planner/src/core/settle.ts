@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION, subjects, taskId, TERMINAL_STATUSES, ZERO_USAGE, type ApprovalDecision, type RunDeadlineTimer, type RunState, type StepRevoked } from '@pipewright/contracts';
-import { childKey, stopChildren } from './child.js';
+import { chargeChild, childKey, stopChildren } from './child.js';
 import { spendKey, sumCost, sumUsage } from './spend.js';
 import type { Builder, Transition } from './builder.js';
 import { partialOutputs } from './builder.js';
@@ -143,7 +143,7 @@ export function afterEnd(b: Builder, e: PlannerEvent): Transition {
       return keepDecision(b, e);
     case 'child.finished':
       // A child's spending is the run's, awaited or not; an awaited one is counted off.
-      changed = b.chargeOnce(childKey(e.child), e.usage, e.costUsd);
+      changed = chargeChild(b, e);
       changed = off(childKey(e.child)) || changed;
       break;
     case 'run.deadline':

@@ -28,7 +28,8 @@ const PIPELINE = {
 /**
  * A 1,000-item map end to end: nats-server, planner, budget and two executors (each with a simulator of
  * its own, so each model call is attributed to the process that made it) as real processes. One
- * executor is SIGKILLed mid-map; its tasks are taken over by the other.
+ * executor is SIGKILLed mid-map; its tasks are taken over by the other. Later the planner is SIGKILLed
+ * and replaced: the map goes on from the stored run and its outbox.
  *
  * What it proves: the run succeeds with 1,000 outputs in list order (each answer echoes its item's
  * prompt); every item was called (none lost) and exactly once (Idempotency-Key `<run>:each__<i>`),
@@ -37,7 +38,7 @@ const PIPELINE = {
  * completed, in the order the events stream holds them); the run's cost stays within its budget.maxUsd;
  * the stored run stays far below the state limit; nothing is dead-lettered.
  */
-describe('map: 1,000 items over two executors, one SIGKILLed mid-map', () => {
+describe('map: 1,000 items over two executors, one SIGKILLed mid-map, then the planner', () => {
   let chaos: ChaosStack;
   let events: EventLog;
   let nc: NatsConnection;
@@ -80,6 +81,11 @@ describe('map: 1,000 items over two executors, one SIGKILLed mid-map', () => {
     await victim.proc.kill();
     // The victim's simulator outlives it: what it saw is every call the killed process made.
     const inFlightAtKill = new Set(Object.keys(victim.sim.counters().byKey).filter((k) => !done.has(k)));
+    // Two thirds in: the planner is SIGKILLed too (mid-transition as likely as not) and replaced; the
+    // run's state, outbox and the items in flight carry the map on.
+    await waitFor('two thirds of the items to complete', () => (completedItems().size >= (ITEMS * 2) / 3 ? true : undefined), { timeoutMs: WAIT_MS, intervalMs: 20 });
+    const beforePlannerKill = completedItems().size;
+    await chaos.replacePlanner(chaos.planner);
     await waitFor('nine tenths of the items to complete', () => (completedItems().size >= ITEMS * 0.9 ? true : undefined), { timeoutMs: WAIT_MS, intervalMs: 50 });
     await sampleState();
 
@@ -118,7 +124,8 @@ describe('map: 1,000 items over two executors, one SIGKILLed mid-map', () => {
     expect(finished.costUsd).toBeLessThanOrEqual(MAX_USD);
     expect(Math.max(...stateBytes)).toBeLessThan(512 * 1024);
     expect(await dlqCount(nc)).toBe(0);
-    console.info(JSON.stringify({ e2e: 'map', items: ITEMS, concurrency: CONCURRENCY, inFlightAtKill: inFlightAtKill.size, repeatedCalls: repeated.length, maxInFlight, costUsd: finished.costUsd, storedStateBytes: stateBytes }));
+    expect(beforePlannerKill).toBeLessThan(ITEMS);
+    console.info(JSON.stringify({ e2e: 'map', items: ITEMS, concurrency: CONCURRENCY, inFlightAtKill: inFlightAtKill.size, completedBeforePlannerKill: beforePlannerKill, repeatedCalls: repeated.length, maxInFlight, costUsd: finished.costUsd, storedStateBytes: stateBytes }));
   }, WAIT_MS * 2);
 });
 

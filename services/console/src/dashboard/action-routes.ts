@@ -8,12 +8,12 @@ import type { Dashboard, DashEnv } from './context.js';
 import { loadRun } from './page-routes.js';
 import { confirmPage, type Operation } from './views/confirm.js';
 
-const OP_PATTERN = ':op{cancel|resume|rerun}';
+const OP_PATTERN = ':op{cancel|resume|rerun|signal}';
 /** The fields an operation's form may send (anything else is ignored). */
-const FIELDS = ['reason', 'maxUsd', 'maxTokens', 'fromStep'] as const;
+const FIELDS = ['reason', 'maxUsd', 'maxTokens', 'fromStep', 'name', 'payload'] as const;
 
 /**
- * Cancel, resume and re-run: a confirmation page (GET, works without script) whose form POSTs the
+ * Cancel, resume, re-run and sending a signal: a confirmation page (GET, works without script) whose form POSTs the
  * operation with the session's CSRF token. Only `operate` sessions see the buttons or may post (403).
  */
 export function actionRoutes(app: Hono<DashEnv>, d: Dashboard): void {
@@ -46,6 +46,12 @@ export function actionRoutes(app: Hono<DashEnv>, d: Dashboard): void {
       if (!body.success) return again(400, body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       return after(c, await d.ports.operator.resume(run.runId, body.data, actor), again, () => `/runs/${encodeURIComponent(run.runId)}?done=resume`);
     }
+    if (op === 'signal') {
+      const payload = readPayload(values['payload'] ?? '');
+      if (!payload.ok) return again(400, payload.error);
+      if (!values['name']) return again(400, 'Choose the signal to send.');
+      return after(c, await d.ports.operator.signal(run.runId, values['name'], { payload: payload.value }, { actor }), again, () => `/runs/${encodeURIComponent(run.runId)}?done=signal`);
+    }
     const body = RerunBody.safeParse({ fromStep: values['fromStep'], ...(reason ? { reason } : {}) });
     if (!body.success) return again(400, 'Choose the step to run again from.');
     return after(c, await d.ports.operator.rerun(run.runId, body.data, actor), again, (v) => `/runs/${encodeURIComponent(v.runId)}?done=rerun`);
@@ -74,4 +80,14 @@ function readBudget(values: Record<string, string>): { ok: true; value?: { maxUs
     out.maxTokens = n;
   }
   return { ok: true, ...(Object.keys(out).length > 0 ? { value: out } : {}) };
+}
+
+/** The signal form's payload: JSON, or null when empty. */
+function readPayload(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  if (text === '') return { ok: true, value: null };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, error: 'Payload: that is not JSON (leave it empty to send null).' };
+  }
 }

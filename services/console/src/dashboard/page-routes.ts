@@ -11,6 +11,7 @@ import { runsPage } from './views/runs.js';
 const NOTICES: Record<string, string> = {
   cancel: 'Cancel requested: running steps stop and the run ends as cancelled.',
   resume: 'Resume requested: the run goes on from where it stopped.',
+  signal: 'Signal sent: a step waiting for it takes it (the decision trail says what it did).',
   rerun: 'Re-run started from the chosen step; the steps before it reuse the source run’s outputs.',
 };
 

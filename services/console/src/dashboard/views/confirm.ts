@@ -4,11 +4,11 @@ import type { Viewer } from '../context.js';
 import { statusBadge, usd } from './format.js';
 import { layout } from './layout.js';
 
-export type Operation = 'cancel' | 'resume' | 'rerun';
-export const OPERATIONS: readonly Operation[] = ['cancel', 'resume', 'rerun'];
+export type Operation = 'cancel' | 'resume' | 'rerun' | 'signal';
+export const OPERATIONS: readonly Operation[] = ['cancel', 'resume', 'rerun', 'signal'];
 
-const TITLES: Record<Operation, string> = { cancel: 'Cancel this run?', resume: 'Resume this run?', rerun: 'Re-run this run from a step?' };
-const BUTTONS: Record<Operation, string> = { cancel: 'Yes, cancel the run', resume: 'Yes, resume the run', rerun: 'Yes, start the re-run' };
+const TITLES: Record<Operation, string> = { cancel: 'Cancel this run?', resume: 'Resume this run?', rerun: 'Re-run this run from a step?', signal: 'Send this run a signal?' };
+const BUTTONS: Record<Operation, string> = { cancel: 'Yes, cancel the run', resume: 'Yes, resume the run', rerun: 'Yes, start the re-run', signal: 'Yes, send the signal' };
 
 export interface ConfirmModel {
   viewer: Viewer;
@@ -56,9 +56,22 @@ function explain(m: ConfirmModel): Html {
 <input id="maxTokens" name="maxTokens" inputmode="numeric" value="${v('maxTokens')}" maxlength="20">
 </fieldset>`;
   }
+  if (m.op === 'signal') return signalFields(m);
   const chosen = m.values?.['fromStep'] ?? m.step ?? r.stepList.find((s) => s.status !== 'succeeded')?.id ?? r.stepList[0]?.id;
   return html`<p>A new run of the same pipeline and input starts. The step you choose and every step after it run again; the steps before it reuse this run's outputs.</p>
 <fieldset><legend>Run again from</legend>
 ${r.stepList.map((s) => html`<label class="radio"><input type="radio" name="fromStep" value="${s.id}"${s.id === chosen ? html` checked` : ''} required> <code>${s.id}</code> ${statusBadge(s.status)}</label>`)}
 </fieldset>`;
+}
+
+/** The signal form: which of the signals the run waits for, and its payload (JSON). */
+function signalFields(m: ConfirmModel): Html {
+  const waiting = m.run.stepList.flatMap((s) => (s.signal ? [{ step: s.id, name: s.signal.name, until: s.signal.until }] : []));
+  const chosen = m.values?.['name'] ?? waiting[0]?.name;
+  return html`<p>A step waiting for the signal takes it, and its payload becomes the step's output (checked against the step's output schema; a payload it refuses leaves the step waiting, and the decision trail says why).</p>
+<fieldset><legend>Signal</legend>
+${waiting.length > 0 ? waiting.map((w) => html`<label class="radio"><input type="radio" name="name" value="${w.name}"${w.name === chosen ? html` checked` : ''} required> <code>${w.name}</code> <span class="hint">step ${w.step}${w.until ? `, waits until ${w.until}` : ''}</span></label>`) : html`<p class="hint">No step waits for a signal now.</p>`}
+</fieldset>
+<label for="payload">Payload <span class="hint">(JSON; empty sends null)</span></label>
+<textarea id="payload" name="payload" rows="6" maxlength="15000" placeholder='{"approved": true}'>${m.values?.['payload'] ?? ''}</textarea>`;
 }

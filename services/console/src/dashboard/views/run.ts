@@ -35,6 +35,7 @@ export function runBody(m: Omit<RunPageModel, 'notice'>): Html {
   return html`<header class="run-head">
 <h1><code>${r.runId}</code> ${statusBadge(r.status)}</h1>
 ${canOperate ? html`<div class="actions">
+${!finished && r.stepList.some((s) => s.signal) ? html`<a class="button primary" href="${base}/confirm/signal">Send signal…</a>` : ''}
 ${finished ? '' : html`<a class="button danger" href="${base}/confirm/cancel">Cancel…</a>`}
 ${RESUMABLE_STATUSES.has(r.status) ? html`<a class="button primary" href="${base}/confirm/resume">Resume…</a>` : ''}
 ${finished ? html`<a class="button" href="${base}/confirm/rerun">Re-run…</a>` : ''}

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { dashboardRoutes } from '../src/dashboard/routes.js';
-import { DashboardClient } from './support/dashboard-client.js';
-import { MemoryConsole, runDetail, TOKENS } from './support/dashboard-ports.js';
+import type { DashboardClient } from './support/dashboard-client.js';
+import { MemoryConsole, operateAndRead, runDetail } from './support/dashboard-ports.js';
 
 const EVIL = `<script>alert("x")</script>`;
 
@@ -12,11 +11,7 @@ describe('dashboard: sending a signal', () => {
   let rita: DashboardClient;
   beforeEach(async () => {
     ports = new MemoryConsole();
-    const app = dashboardRoutes(ports, { sessionTtlMs: 3_600_000 });
-    olivia = new DashboardClient(app);
-    rita = new DashboardClient(app);
-    await olivia.signIn(TOKENS.olivia);
-    await rita.signIn(TOKENS.rita);
+    ({ olivia, rita } = await operateAndRead(ports));
     ports.put(
       runDetail({
         runId: 'r-wait',

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { dashboardRoutes } from '../src/dashboard/routes.js';
 import { DashboardClient, hidden, ORIGIN } from './support/dashboard-client.js';
-import { MemoryConsole, runDetail, TOKENS } from './support/dashboard-ports.js';
+import { MemoryConsole, operateAndRead, runDetail, TOKENS } from './support/dashboard-ports.js';
 
 const EVIL = `<script>alert("x")</script>`;
 
@@ -162,11 +162,7 @@ describe('dashboard: operations', () => {
   let rita: DashboardClient;
   beforeEach(async () => {
     ports = new MemoryConsole();
-    const app = dashboardRoutes(ports, { sessionTtlMs: 3_600_000 });
-    olivia = new DashboardClient(app);
-    rita = new DashboardClient(app);
-    await olivia.signIn(TOKENS.olivia);
-    await rita.signIn(TOKENS.rita);
+    ({ olivia, rita } = await operateAndRead(ports));
     ports.put(runDetail({ runId: 'r-failed', status: 'failed', reason: 'step review failed', finishedAt: '2026-05-01T12:01:00.000Z' }));
   });
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RunStatus, TERMINAL_STATUSES, type BatchStats, type Labels, type RunDetail, type RunEvent, type RunListQuery, type RunSummary, type StepView } from '@pipewright/contracts';
 import type { Actor, Authenticator, ConsolePorts, ConsoleRole, OpResult, RunOperator, RunReader, RunsReadModel } from '../../src/ports.js';
+import { dashboardRoutes } from '../../src/dashboard/routes.js';
+import { DashboardClient } from './dashboard-client.js';
 
 export const TOKENS = { olivia: 'olivia-operate-token-0123456789', rita: 'rita-read-only-token-0123456789' } as const;
 const ROLES: Record<string, { name: string; role: ConsoleRole }> = { [TOKENS.olivia]: { name: 'olivia', role: 'operate' }, [TOKENS.rita]: { name: 'rita', role: 'read' } };
@@ -150,4 +152,14 @@ export class MemoryConsole implements ConsolePorts {
     this.operations.push({ op, runId, actor: actor.name, body });
     return Promise.resolve({ ok: true, status: 202, value: value() });
   }
+}
+
+/** A dashboard over `ports` with two signed-in sessions: olivia may operate, rita may only read. */
+export async function operateAndRead(ports: MemoryConsole): Promise<{ olivia: DashboardClient; rita: DashboardClient }> {
+  const app = dashboardRoutes(ports, { sessionTtlMs: 3_600_000 });
+  const olivia = new DashboardClient(app);
+  const rita = new DashboardClient(app);
+  await olivia.signIn(TOKENS.olivia);
+  await rita.signIn(TOKENS.rita);
+  return { olivia, rita };
 }

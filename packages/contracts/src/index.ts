@@ -48,7 +48,7 @@ export { ValuePath, Comparison, Condition, comparisonsOf, compare, evaluateCondi
 export { checkPipeline, checkRunInput, findCycle, ancestorSets, templatesOf, MAX_PIPELINE_DEPTH } from './pipeline-check.js';
 export { checkLimits, DEFAULT_MAX_OUTPUT_TOKENS } from './pipeline-limits.js';
 export type { BudgetOverrides } from './pipeline-limits.js';
-export { asSubmitted, resolveTools, toolsNamedBy } from './tool-resolution.js';
+export { asSubmitted, resolveTools, toolsNamedBy, toolsNamedDeep } from './tool-resolution.js';
 export type { RegistryEntry, ToolResolution } from './tool-resolution.js';
 export { outputSchemaOf } from './pipeline-refs.js';
 export { SignalName, SignalRequest, ParentRef, MAX_SIGNAL_PAYLOAD_BYTES, MAX_SIGNAL_PAYLOAD_DEPTH, signalPayloadProblem, childRunId } from './signal.js';

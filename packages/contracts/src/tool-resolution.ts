@@ -1,6 +1,6 @@
 import type { ValidationIssue } from './common.js';
 import { formatPath } from './issues.js';
-import type { PipelineSpec, ResolvedTool, ToolDecl } from './pipeline.js';
+import { PipelineSpec, type ResolvedTool, type ToolDecl } from './pipeline.js';
 import { toolInputDigest, type ToolRegistration } from './tool.js';
 
 /** What the registry holds under a name: a valid entry, or one that does not parse (why). */
@@ -10,8 +10,7 @@ export type ToolResolution = { ok: true; spec: PipelineSpec } | { ok: false; iss
 
 /**
  * Every tool a pipeline names, each with the paths that name it: the keys of `tools`, and the tools of
- * its agent steps (a map's agent item step too). A sub-pipeline's tools are its own (resolved when the
- * child run is submitted).
+ * its agent steps (a map's agent item step too). A sub-pipeline's tools are its own (see toolsNamedDeep).
  */
 export function toolsNamedBy(spec: PipelineSpec, prefix: readonly PropertyKey[] = []): Map<string, string[]> {
   const named = new Map<string, string[]>();
@@ -22,6 +21,25 @@ export function toolsNamedBy(spec: PipelineSpec, prefix: readonly PropertyKey[] 
     if (s.kind === 'map' && s.step.kind === 'agent') s.step.tools.forEach((t, j) => add(t, ['steps', i, 'step', 'tools', j]));
   });
   return named;
+}
+
+/** How deep sub-pipelines are followed for their tools (checkPipeline refuses deeper nesting). */
+const MAX_DEPTH = 3;
+
+/** A `pipeline` step's child spec, parsed, with where it is (undefined when it is not a valid spec: checkPipeline says why). */
+function children(spec: PipelineSpec, prefix: readonly PropertyKey[]): { spec: PipelineSpec; prefix: PropertyKey[] }[] {
+  return spec.steps.flatMap((s, i) => {
+    if (s.kind !== 'pipeline') return [];
+    const parsed = PipelineSpec.safeParse(s.pipeline);
+    return parsed.success ? [{ spec: parsed.data, prefix: [...prefix, 'steps', i, 'pipeline'] }] : [];
+  });
+}
+
+/** The names of every tool a pipeline and its sub-pipelines name: what submit reads from the registry. */
+export function toolsNamedDeep(spec: PipelineSpec, depth = 0): Set<string> {
+  const names = new Set(toolsNamedBy(spec).keys());
+  if (depth < MAX_DEPTH) for (const c of children(spec, [])) for (const n of toolsNamedDeep(c.spec, depth + 1)) names.add(n);
+  return names;
 }
 
 /**
@@ -43,10 +61,17 @@ export function asSubmitted(kept: PipelineSpec, asked: PipelineSpec): Record<str
  * registration, and is refused when nobody registered it. A schema the pipeline gives must be the
  * registered one (same digest); a tool with a schema and no registration is a tool outside the registry,
  * taken as declared (it needs a description then). The result holds every tool it names, resolved, so
- * a run never depends on the registry after submit. Pure.
+ * a run never depends on the registry after submit. A sub-pipeline's tools are checked the same way
+ * (so a tool nobody registered is refused at the parent's submit, at its path in the child), but the
+ * child spec is kept as given: the child run resolves its own tools when it is submitted. Pure.
  */
-export function resolveTools(spec: PipelineSpec, entries: ReadonlyMap<string, RegistryEntry>, prefix: readonly PropertyKey[] = []): ToolResolution {
+export function resolveTools(spec: PipelineSpec, entries: ReadonlyMap<string, RegistryEntry>, prefix: readonly PropertyKey[] = [], depth = 0): ToolResolution {
   const issues: ValidationIssue[] = [];
+  if (depth < MAX_DEPTH)
+    for (const c of children(spec, prefix)) {
+      const child = resolveTools(c.spec, entries, c.prefix, depth + 1);
+      if (!child.ok) issues.push(...child.issues);
+    }
   // Entries, made an object at the end: Object.fromEntries defines own properties, whatever the name.
   const resolved: [string, ResolvedTool][] = [];
   const at = (...p: PropertyKey[]) => formatPath([...prefix, ...p]);

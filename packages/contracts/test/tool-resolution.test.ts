@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asSubmitted, PipelineSpec, resolveTools, resolvedTool, SCHEMA_VERSION, toolInputDigest, toolRegistration, toolsNamedBy, type RegistryEntry } from '../src/index.js';
+import { asSubmitted, PipelineSpec, resolveTools, resolvedTool, SCHEMA_VERSION, toolInputDigest, toolRegistration, toolsNamedBy, toolsNamedDeep, type RegistryEntry } from '../src/index.js';
 
 /** Resolving a pipeline's tools against the tool registry at submit (tool-resolution.ts). */
 const LOOKUP_INPUT = { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] };
@@ -90,5 +90,25 @@ describe('asSubmitted', () => {
     expect(asSubmitted(r.spec, spec())).toEqual(spec());
     // A field the request gives that the run holds otherwise stays a difference.
     expect((asSubmitted(r.spec, spec({ lookup: { timeoutMs: 9 } })) as { tools: unknown }).tools).toEqual({ lookup: { timeoutMs: 2_000 } });
+  });
+});
+
+describe('sub-pipelines\' tools at the parent\'s submit', () => {
+  const child = { name: 'child', defaults: { model: 'm' }, steps: [{ id: 'look', kind: 'agent', prompt: 'p', tools: ['lookup'] }] };
+  const parent = (inner: unknown = child) => PipelineSpec.parse({ name: 'p', defaults: { model: 'm' }, steps: [{ id: 'sub', kind: 'pipeline', pipeline: { name: 'mid', steps: [{ id: 'deeper', kind: 'pipeline', pipeline: inner }] } }] });
+
+  it('names the tools of nested sub-pipelines, for submit to read from the registry', () => {
+    expect([...toolsNamedDeep(parent())]).toEqual(['lookup']);
+    expect(toolsNamedBy(parent()).size).toBe(0);
+  });
+
+  it('refuses a tool nobody registered at its path in the child, and keeps the child as given when all are registered', () => {
+    expect(resolveTools(parent(), registry(), ['pipeline'])).toEqual({
+      ok: false,
+      issues: [{ path: 'pipeline.steps[0].pipeline.steps[0].pipeline.steps[0].tools[0]', message: expect.stringContaining('tool "lookup" is not registered') }],
+    });
+    const ok = resolveTools(parent(), registry(['lookup', registered]), ['pipeline']);
+    if (!ok.ok) throw new Error(JSON.stringify(ok.issues));
+    expect(ok.spec.steps[0]).toEqual(parent().steps[0]);
   });
 });

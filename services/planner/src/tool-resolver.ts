@@ -1,4 +1,4 @@
-import { toolsNamedBy, type RegistryEntry, type RunRequest } from '@pipewright/contracts';
+import { toolsNamedDeep, type RegistryEntry, type RunRequest } from '@pipewright/contracts';
 import { ToolRegistry } from '@pipewright/kit';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -16,7 +16,7 @@ export class ToolResolver {
   }
 
   async entriesFor(request: RunRequest): Promise<ReadonlyMap<string, RegistryEntry>> {
-    const names = [...toolsNamedBy(request.pipeline).keys()];
+    const names = [...toolsNamedDeep(request.pipeline)];
     return names.length === 0 ? new Map() : this.registry.lookup(names);
   }
 }
